@@ -1,0 +1,1 @@
+"""poetry-docker-plugin: images of Poetry projects, built from their lock files."""

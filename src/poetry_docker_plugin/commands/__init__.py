@@ -1,0 +1,1 @@
+"""The ``poetry docker`` commands: thin, they parse options, call the stages and print."""

@@ -1,0 +1,147 @@
+"""What ``build``, ``run`` and ``shell`` share: options, settings, and the plan-render steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from cleo.helpers import option
+from poetry.console.commands.group_command import GroupCommand
+from poetry.core.packages.dependency_group import MAIN_GROUP
+
+from poetry_docker_plugin import settings as settings_module
+from poetry_docker_plugin.context import fingerprint, project_sources
+from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.plan import BuildPlan, make_plan
+from poetry_docker_plugin.render import RenderedFiles, render
+from poetry_docker_plugin.requirements import check_lock
+from poetry_docker_plugin.settings import Settings, load_settings, parse_option
+
+if TYPE_CHECKING:
+    from cleo.io.inputs.option import Option
+
+    from poetry_docker_plugin.engine import Engine
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A plan with its rendered files and the fingerprint of every input."""
+
+    plan: BuildPlan
+    rendered: RenderedFiles
+    fingerprint: str
+
+
+class DockerCommand(GroupCommand):
+    """Shared options; subclasses implement ``handle_docker``."""
+
+    build_options: ClassVar[list[Option]] = [
+        *GroupCommand._group_dependency_options(),
+        option("extras", "E", "Extra sets of dependencies to install.", flag=False, multiple=True),
+        option("all-extras", None, "Install all extra dependencies."),
+        option("python", None, "The image's Python version (X.Y).", flag=False),
+        option("base-image", None, "The image to build on.", flag=False),
+        option("env-manager", None, "conda, micromamba or venv.", flag=False),
+        option("platform", None, "The target platform, e.g. linux/amd64.", flag=False),
+        option("build-arg", None, "A build-time variable, KEY=VALUE.", flag=False, multiple=True),
+    ]
+
+    def handle(self) -> int:
+        from poetry.console.exceptions import GroupNotFoundError
+
+        try:
+            return self.handle_docker()
+        except DockerPluginError as error:
+            self.line_error(f"<error>{error}</error>")
+            return error.exit_code
+        except GroupNotFoundError as error:
+            self.line_error(f"<error>{error}. Check the --with, --without and --only options.</error>")
+            return 1
+
+    def handle_docker(self) -> int:
+        raise NotImplementedError
+
+    @cached_property
+    def engine(self) -> Engine:
+        from poetry_docker_plugin.engine import Engine
+
+        return Engine.find()
+
+    @cached_property
+    def settings(self) -> Settings:
+        """``[tool.poetry-docker]`` with the command-line options applied over it."""
+        table = self.poetry.pyproject.data.get("tool", {}).get("poetry-docker")
+        loaded = load_settings(table, self.poetry.pyproject_path)
+        overrides: dict[str, Any] = {
+            "python": self._option("python", settings_module.python_version),
+            "base_image": self._option("base-image", settings_module.image_reference),
+            "env_manager": self._option("env-manager", settings_module.env_manager),
+        }
+        extras = [e for value in self.option("extras") for e in value.replace(",", " ").split()]
+        if self.option("all-extras"):
+            overrides["extras"] = tuple(self.poetry.package.extras)
+        elif extras:
+            overrides["extras"] = parse_option("extras", settings_module.group_names, extras)
+        return loaded.override(**overrides)
+
+    @property
+    def default_groups(self) -> set[str]:
+        """The main group plus the setting's ``with``, minus its ``without``."""
+        settings = self.settings
+        for key, names in (("with", settings.with_groups), ("without", settings.without_groups)):
+            unknown = [n for n in names if not self.poetry.package.has_dependency_group(n)]
+            if unknown:
+                raise DockerPluginError(
+                    f"Invalid value for `{key}` in [{settings_module.TABLE}] of "
+                    f"{self.poetry.pyproject_path}: group(s) {', '.join(unknown)} are not "
+                    "declared. Fix the names or declare the groups."
+                )
+        return ({MAIN_GROUP} | set(settings.with_groups)) - set(settings.without_groups)
+
+    def prepare(self) -> Prepared:
+        """Reads the project and lock, plans the image and renders its files."""
+        check_lock(self.poetry)
+        settings = self.settings
+        plan = make_plan(
+            self.poetry,
+            settings,
+            self.activated_groups,
+            tags=self.requested_tags(),
+            platform=self.option("platform"),
+            probe_python=lambda image: self.engine.python_of(image),
+        )
+        self.line(
+            f"Python {plan.python} ({plan.python_reason}); {plan.env_manager} environment "
+            f"({plan.env_manager_reason}); base {plan.base_image}",
+            verbosity=self._verbose(),
+        )
+        rendered = render(plan)
+        root = self.poetry.pyproject_path.parent
+        digest = fingerprint(rendered, root, project_sources(self.poetry), self.fingerprint_options())
+        return Prepared(plan, rendered, digest)
+
+    def requested_tags(self) -> tuple[str, ...]:
+        return ()
+
+    def build_args(self) -> tuple[tuple[str, str], ...]:
+        return settings_module.parse_assignments(
+            "build-arg", self.option("build-arg"), settings_module.ENV_KEY_RE
+        )
+
+    def fingerprint_options(self) -> dict[str, str]:
+        """Build options that change the image without showing in the rendered files."""
+        return {
+            "platform": self.option("platform") or "",
+            "build-args": repr(self.build_args()),
+        }
+
+    def _option(self, name: str, convert: Any) -> Any:
+        raw = self.option(name)
+        return None if raw is None else parse_option(name, convert, raw)
+
+    @staticmethod
+    def _verbose() -> Any:
+        from cleo.io.outputs.output import Verbosity
+
+        return Verbosity.VERBOSE

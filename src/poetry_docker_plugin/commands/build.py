@@ -1,0 +1,103 @@
+"""``poetry docker build``: an image of the project, from its lock file."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from cleo.helpers import option
+
+from poetry_docker_plugin import settings as settings_module
+from poetry_docker_plugin.commands.base import DockerCommand
+from poetry_docker_plugin.errors import DockerPluginError
+
+if TYPE_CHECKING:
+    from cleo.io.inputs.option import Option
+
+    from poetry_docker_plugin.commands.base import Prepared
+
+
+class BuildCommand(DockerCommand):
+    name = "docker build"
+    description = "Builds an image of the project from its poetry.lock."
+    options: ClassVar[list[Option]] = [
+        *DockerCommand.build_options,
+        option("tag", "t", "Name and tag the image (name:tag); repeatable.", flag=False, multiple=True),
+        option("print", None, "Print the Dockerfile and entrypoint instead of building."),
+        option("output", "o", "Write the Dockerfile, entrypoint and context to this directory.", flag=False),
+    ]
+    help = """Builds an image of the project: the locked dependencies of the selected groups and
+extras, the project's wheel and a generated entrypoint that activates the environment.
+
+Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; options win."""
+
+    def handle_docker(self) -> int:
+        prepared = self.prepare()
+        if self.option("print"):
+            self.io.write(prepared.rendered.dockerfile)
+            self.io.write_line("# ---- entrypoint.sh ----")
+            self.io.write(prepared.rendered.entrypoint)
+            return 0
+        if self.option("output"):
+            self.write_output(prepared, Path(self.option("output")))
+            return 0
+        image = build_image(self, prepared)
+        self.line(image)
+        return 0
+
+    def requested_tags(self) -> tuple[str, ...]:
+        return tuple(parse_tag(tag) for tag in self.option("tag"))
+
+    def write_output(self, prepared: Prepared, target: Path) -> None:
+        """Writes the context to ``target`` whole, or not at all."""
+        from poetry_docker_plugin.context import write_context
+
+        target = target.resolve()
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise DockerPluginError(
+                f"The --output directory {target} already exists and is not empty. Remove it "
+                "or choose another directory: nothing is overwritten."
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        try:
+            write_context(self.poetry, prepared.plan, prepared.rendered, scratch)
+            if target.exists():
+                target.rmdir()
+            scratch.rename(target)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        self.line(f"Wrote the Dockerfile, entrypoint.sh and build context to {target}")
+
+
+def parse_tag(reference: str) -> str:
+    """A ``--tag`` value as a full reference; a bare name gets ``:latest`` as docker does."""
+    reference = settings_module.parse_option("tag", settings_module.image_reference, reference)
+    last = reference.rsplit("/", 1)[-1]
+    return reference if ":" in last else f"{reference}:latest"
+
+
+def build_image(command: DockerCommand, prepared: Prepared) -> str:
+    """Stages the context and builds it; returns the image reference."""
+    from poetry_docker_plugin.context import staged_context
+    from poetry_docker_plugin.plan import FINGERPRINT_LABEL
+
+    plan = prepared.plan
+    engine = command.engine
+    command.line(
+        f"Building <info>{plan.image}</info> (Python {plan.python}, {plan.env_manager} "
+        f"on {plan.base_image})"
+    )
+    with staged_context(command.poetry, plan, prepared.rendered) as context:
+        engine.build(
+            context,
+            plan.tags,
+            {FINGERPRINT_LABEL: prepared.fingerprint},
+            no_cache=bool(command.option("no-cache")),
+            platform=plan.platform,
+            build_args=command.build_args(),
+            quiet=command.io.output.is_quiet(),
+        )
+    return plan.image

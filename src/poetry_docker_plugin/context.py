@@ -1,0 +1,165 @@
+"""Context: a staged build-context directory holding only what the Dockerfile copies.
+
+Nothing from the project directory is sent to the engine as it is: the context is a fresh
+directory with the generated files, the exported requirements and the project's wheel (or,
+for ``package-mode = false``, its sources minus everything that must never enter an image).
+The same inputs also give the fingerprint that tells ``run`` and ``shell`` whether an image
+is current, computed without building anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.render import REQUIREMENTS_FILE, SOURCES_DIR, WHEELS_DIR
+
+if TYPE_CHECKING:
+    from poetry.poetry import Poetry
+
+    from poetry_docker_plugin.plan import BuildPlan
+    from poetry_docker_plugin.render import RenderedFiles
+
+POETRY_CORE_BACKEND = "poetry.core.masonry.api"
+# Never copied from a project directory, whatever .gitignore says: secrets, VCS data,
+# environments, caches and build output.
+NEVER_COPIED = (
+    ".git", ".hg", ".svn", ".env", ".env.*", "*.env", ".envrc", ".venv", "venv",
+    "__pycache__", "*.py[cod]", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox",
+    "node_modules", "dist", "build", "*.egg-info", ".idea", ".vscode", ".DS_Store",
+    ".netrc", ".pypirc", "*.pem", "*.key", "id_rsa*", "id_ed25519*", ".ssh", ".aws", ".docker",
+    "secrets", ".secrets", "credentials*", ".dockerignore", "Dockerfile", "poetry.toml",
+)
+
+
+def project_sources(poetry: Poetry) -> list[Path]:
+    """The project files whose content goes into the image, sorted, relative to the project.
+
+    For a package: what poetry-core puts into its wheel, plus pyproject.toml (metadata and
+    settings). Otherwise: the source tree, minus git-ignored and never-copied files.
+    """
+    root = poetry.pyproject_path.parent
+    if poetry.is_package_mode:
+        from poetry.core.masonry.builders.wheel import WheelBuilder
+
+        files = {f.path.relative_to(root) for f in WheelBuilder(poetry).find_files_to_add()}
+        files.add(Path("pyproject.toml"))
+        return sorted(files)
+    return sorted(_source_tree(root))
+
+
+def fingerprint(
+    rendered: RenderedFiles, root: Path, sources: list[Path], options: Mapping[str, str]
+) -> str:
+    """A digest of every input of the image: generated files, sources and build options."""
+    digest = hashlib.sha256()
+    for part in (rendered.dockerfile, rendered.entrypoint, rendered.requirements):
+        digest.update(part.encode() + b"\0")
+    for key in sorted(options):
+        digest.update(f"{key}={options[key]}\0".encode())
+    for relative in sources:
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256((root / relative).read_bytes()).digest())
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def staged_context(poetry: Poetry, plan: BuildPlan, rendered: RenderedFiles) -> Iterator[Path]:
+    """Yields a temporary build-context directory, removed afterwards whatever happens."""
+    directory = Path(tempfile.mkdtemp(prefix="poetry-docker-context-"))
+    try:
+        write_context(poetry, plan, rendered, directory)
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def write_context(poetry: Poetry, plan: BuildPlan, rendered: RenderedFiles, directory: Path) -> None:
+    """Writes the Dockerfile, the entrypoint, the requirements and the project into ``directory``."""
+    (directory / "Dockerfile").write_text(rendered.dockerfile)
+    entrypoint = directory / "entrypoint.sh"
+    entrypoint.write_text(rendered.entrypoint)
+    entrypoint.chmod(0o755)
+    (directory / REQUIREMENTS_FILE).write_text(rendered.requirements)
+    if plan.package_mode:
+        build_wheel(poetry, directory / WHEELS_DIR)
+    else:
+        root = poetry.pyproject_path.parent
+        for relative in project_sources(poetry):
+            target = directory / SOURCES_DIR / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / relative, target)
+
+
+def build_wheel(poetry: Poetry, directory: Path) -> str:
+    """Builds the project's wheel in-process with poetry-core, as ``poetry build`` would."""
+    backend = poetry.pyproject.build_system.build_backend
+    if backend != POETRY_CORE_BACKEND:
+        raise DockerPluginError(
+            f"{poetry.pyproject_path} builds with {backend!r}, and only poetry-core "
+            f"({POETRY_CORE_BACKEND}) projects can be built into the image yet. Set "
+            "`package-mode = false` under [tool.poetry] to copy the sources instead."
+        )
+    from poetry.core.masonry.builders.wheel import WheelBuilder
+
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        return WheelBuilder.make_in(poetry, directory)
+    except (ValueError, RuntimeError, OSError) as error:
+        raise DockerPluginError(
+            f"Poetry could not build {poetry.package.pretty_name} as a package from "
+            f"{poetry.pyproject_path}: {error}. If this project is not meant to be a package, "
+            "set `package-mode = false` under [tool.poetry] so that its sources are copied instead."
+        ) from None
+
+
+def _source_tree(root: Path) -> list[Path]:
+    listed = _git_files(root)
+    if listed is None:
+        listed = []
+        for folder, subfolders, files in os.walk(root):
+            here = Path(folder).relative_to(root)
+            subfolders[:] = sorted(d for d in subfolders if not _never_copied(d))
+            listed.extend(here / name for name in files)
+    return [
+        path
+        for path in listed
+        if not any(_never_copied(part) for part in path.parts)
+        and not _in_virtual_environment(root, path)
+        and (root / path).is_file()
+        and not (root / path).is_symlink()
+    ]
+
+
+def _in_virtual_environment(root: Path, path: Path) -> bool:
+    """Whether ``path`` lies in a virtual environment (a folder with a pyvenv.cfg), whatever its name."""
+    return any((root / parent / "pyvenv.cfg").exists() for parent in path.parents if parent != Path("."))
+
+
+def _git_files(root: Path) -> list[Path] | None:
+    """Tracked and untracked-but-not-ignored files when ``root`` is in a git work tree."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    result = subprocess.run(
+        [git, "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "."],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        return None
+    return [Path(name) for name in result.stdout.decode().split("\0") if name]
+
+
+def _never_copied(name: str) -> bool:
+    return any(fnmatch(name, pattern) for pattern in NEVER_COPIED)

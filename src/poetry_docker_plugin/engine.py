@@ -1,0 +1,118 @@
+"""Engine: the docker (or podman) command line, and nothing else.
+
+The engine is found through ``POETRY_DOCKER_ENGINE`` (a command name or path) or as
+``docker`` on PATH. Builds run with BuildKit (``DOCKER_BUILDKIT=1``) for cache and bind mounts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from poetry_docker_plugin.errors import DockerPluginError
+
+ENGINE_VARIABLE = "POETRY_DOCKER_ENGINE"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A container engine's command-line client."""
+
+    executable: str
+
+    @classmethod
+    def find(cls) -> Engine:
+        """The client named by POETRY_DOCKER_ENGINE, else ``docker`` on PATH; checks the daemon."""
+        name = os.environ.get(ENGINE_VARIABLE) or "docker"
+        executable = shutil.which(name)
+        if executable is None:
+            raise DockerPluginError(
+                f"The container engine command {name!r} was not found on PATH. Install Docker "
+                f"(or podman), or set {ENGINE_VARIABLE} to the path of its command-line client."
+            )
+        engine = cls(executable)
+        engine._check_daemon()
+        return engine
+
+    def _check_daemon(self) -> None:
+        result = self._capture(["version", "--format", "{{.Server.Version}}"])
+        if result.returncode != 0 or not result.stdout.strip():
+            detail = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+            raise DockerPluginError(
+                f"The Docker engine is not reachable through {self.executable} ({detail}). "
+                "Start the Docker daemon (for example `sudo systemctl start docker`), or point "
+                "DOCKER_HOST at a running one, then try again."
+            )
+
+    def build(
+        self,
+        context: Path,
+        tags: Sequence[str],
+        labels: Mapping[str, str],
+        *,
+        no_cache: bool = False,
+        platform: str | None = None,
+        build_args: Sequence[tuple[str, str]] = (),
+        quiet: bool = False,
+    ) -> str:
+        """Builds ``context`` with the engine's progress streamed to the terminal; the image id."""
+        with tempfile.TemporaryDirectory(prefix="poetry-docker-iid-") as scratch:
+            iidfile = Path(scratch) / "iid"
+            command = ["build", "--file", str(context / "Dockerfile"), "--iidfile", str(iidfile)]
+            for tag in tags:
+                command += ["--tag", tag]
+            for key, value in sorted(labels.items()):
+                command += ["--label", f"{key}={value}"]
+            for key, value in build_args:
+                command += ["--build-arg", f"{key}={value}"]
+            if no_cache:
+                command.append("--no-cache")
+            if platform:
+                command += ["--platform", platform]
+            if quiet:
+                command.append("--quiet")
+            command.append(str(context))
+            result = subprocess.run(
+                [self.executable, *command],
+                env={**os.environ, "DOCKER_BUILDKIT": "1"},
+                stdout=subprocess.DEVNULL if quiet else None,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise DockerPluginError(
+                    f"The image build failed (`docker build` exited with {result.returncode}); "
+                    "the engine's output above says which step failed and why.",
+                    exit_code=result.returncode,
+                )
+            return iidfile.read_text().strip()
+
+    def image_labels(self, reference: str) -> dict[str, str] | None:
+        """The labels of a local image, or None when there is no such image."""
+        result = self._capture(["image", "inspect", "--format", "{{json .Config.Labels}}", reference])
+        if result.returncode != 0:
+            return None
+        return json.loads(result.stdout) or {}
+
+    def python_of(self, image: str) -> str:
+        """The X.Y version of ``python3`` in ``image``, for the venv manager."""
+        script = "import sys; print('%d.%d' % sys.version_info[:2])"
+        result = self._capture(["run", "--rm", "--entrypoint", "python3", image, "-c", script])
+        if result.returncode != 0:
+            raise DockerPluginError(
+                f"Could not run python3 in the base image {image}: "
+                f"{result.stderr.strip() or 'no output'}. The venv manager needs a base image "
+                "with python3 (and its venv module); set `python` in [tool.poetry-docker] if "
+                "the image is not available yet."
+            )
+        return result.stdout.strip()
+
+    def _capture(self, arguments: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.executable, *arguments], capture_output=True, text=True, check=False
+        )

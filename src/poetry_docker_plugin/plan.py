@@ -1,0 +1,295 @@
+"""The plan: every decision about the image, taken once, before anything is rendered.
+
+Which Python, which environment manager and base image, which locked requirements, which
+command, tags and labels. The later stages only carry the plan out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+
+from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.requirements import LockedRequirement, check_extras, locked_requirements
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from packaging.utils import NormalizedName
+    from poetry.poetry import Poetry
+
+    from poetry_docker_plugin.settings import Settings
+
+# Minor versions that both conda-forge and the python.org images carry, newest first.
+PYTHONS = ("3.14", "3.13", "3.12", "3.11", "3.10", "3.9", "3.8")
+DEFAULT_BASE_IMAGES = {
+    "conda": "condaforge/miniforge3:25.3.1-0",
+    "micromamba": "mambaorg/micromamba:2.3.0-debian12-slim",
+}
+ENV_PREFIXES = {"conda": "/opt/conda/envs", "micromamba": "/opt/conda/envs", "venv": "/opt"}
+LABEL_PREFIX = "dev.poetry-docker"
+FINGERPRINT_LABEL = f"{LABEL_PREFIX}.fingerprint"
+
+PythonProbe = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What the image will be; rendered by ``render`` and staged by ``context``."""
+
+    project_name: str
+    version: str
+    python: str
+    python_reason: str
+    env_manager: str
+    env_manager_reason: str
+    base_image: str
+    env_name: str
+    env_prefix: str
+    conda_packages: tuple[str, ...]
+    conda_channels: tuple[str, ...]
+    apt_packages: tuple[str, ...]
+    requirements: tuple[LockedRequirement, ...]
+    groups: tuple[str, ...]
+    extras: tuple[str, ...]
+    package_mode: bool
+    command: tuple[str, ...]
+    workdir: str
+    env: tuple[tuple[str, str], ...]
+    labels: tuple[tuple[str, str], ...]
+    ports: tuple[str, ...]
+    tags: tuple[str, ...]
+    machine: str
+    platform: str | None
+
+    @property
+    def image(self) -> str:
+        """The reference printed to the user and run by ``poetry docker run``."""
+        return self.tags[0]
+
+
+def make_plan(
+    poetry: Poetry,
+    settings: Settings,
+    groups: Iterable[NormalizedName],
+    *,
+    tags: tuple[str, ...] = (),
+    platform: str | None = None,
+    probe_python: PythonProbe | None = None,
+) -> BuildPlan:
+    """Decides everything about the image from the project, its lock and the settings."""
+    package = poetry.package
+    extras = check_extras(poetry, settings.extras)
+    requirements = locked_requirements(poetry, groups, extras)
+    machine = machine_of(platform)
+    manager, manager_reason = choose_env_manager(settings)
+    base_image = settings.base_image
+    if manager == "venv":
+        python, python_reason = _venv_python(poetry, settings, requirements, machine, probe_python)
+        base_image = base_image or f"python:{python}-slim-bookworm"
+    else:
+        python, python_reason = choose_python(poetry, requirements, machine, settings.python)
+        base_image = base_image or DEFAULT_BASE_IMAGES[manager]
+    name = image_name_for(poetry)
+    version = str(package.version) if poetry.is_package_mode else "latest"
+    env_name = "venv" if manager == "venv" else name
+    return BuildPlan(
+        project_name=name,
+        version=version,
+        python=python,
+        python_reason=python_reason,
+        env_manager=manager,
+        env_manager_reason=manager_reason,
+        base_image=base_image,
+        env_name=env_name,
+        env_prefix=f"{ENV_PREFIXES[manager]}/{env_name}",
+        conda_packages=settings.conda_packages,
+        conda_channels=settings.conda_channels,
+        apt_packages=settings.apt_packages,
+        requirements=requirements,
+        groups=tuple(sorted(groups)),
+        extras=extras,
+        package_mode=poetry.is_package_mode,
+        command=settings.command or default_command(poetry),
+        workdir=settings.workdir,
+        env=settings.env,
+        labels=_labels(poetry, settings),
+        ports=settings.ports,
+        tags=tags or _default_tags(settings, name, version),
+        machine=machine,
+        platform=platform,
+    )
+
+
+def choose_env_manager(settings: Settings) -> tuple[str, str]:
+    """The setting when given, else inferred from the base image's name (conda by default)."""
+    if settings.env_manager:
+        return settings.env_manager, "set by env-manager"
+    base = (settings.base_image or "").lower()
+    if not base:
+        return "conda", "the default, on the default Miniforge base image"
+    repository = base.split("@")[0].rsplit(":", 1)[0] if "/" in base or ":" in base else base
+    if "micromamba" in repository:
+        return "micromamba", f"inferred from the base image {settings.base_image}"
+    if any(word in repository for word in ("conda", "miniforge", "mambaforge")):
+        return "conda", f"inferred from the base image {settings.base_image}"
+    return "venv", f"inferred from the base image {settings.base_image} (not a conda image)"
+
+
+def choose_python(
+    poetry: Poetry,
+    requirements: tuple[LockedRequirement, ...],
+    machine: str,
+    requested: str | None,
+) -> tuple[str, str]:
+    """The newest Python the project allows for which every locked package is installable.
+
+    "Installable" means a Linux wheel for that Python, or only an sdist (a package that
+    publishes no wheels at all is meant to be built). A requested version is only checked
+    against the project's constraint.
+    """
+    constraint = poetry.package.python_versions
+    if requested:
+        if not python_allowed(constraint, requested):
+            raise DockerPluginError(
+                f"Python {requested} (from --python or the `python` setting) is not allowed by "
+                f"the project's python constraint {constraint!r} in {poetry.pyproject_path}. "
+                "Choose a version the constraint allows, or change the constraint and run "
+                "`poetry lock`."
+            )
+        return requested, "requested"
+    allowed = [v for v in PYTHONS if python_allowed(constraint, v)]
+    if not allowed:
+        raise DockerPluginError(
+            f"No Python that images carry ({', '.join(reversed(PYTHONS))}) is allowed by the "
+            f"project's python constraint {constraint!r} in {poetry.pyproject_path}. Widen the "
+            "constraint, or pass --python with a version your base image has."
+        )
+    blockers: dict[str, list[str]] = {}
+    for python in allowed:
+        missing = uninstallable(requirements, python, machine)
+        if not missing:
+            reason = "the newest the project allows"
+            if python != allowed[0]:
+                skipped = "; ".join(f"{v}: {', '.join(blockers[v])}" for v in blockers)
+                reason = f"newer ones lack wheels ({skipped})"
+            return python, reason
+        blockers[python] = missing
+    detail = "; ".join(f"{python}: {', '.join(missing)}" for python, missing in blockers.items())
+    raise DockerPluginError(
+        f"No Python allowed by {constraint!r} has Linux wheels for every locked package "
+        f"({detail}). Pass --python to choose one anyway, or update those packages with "
+        "`poetry update`."
+    )
+
+
+def uninstallable(requirements: Iterable[LockedRequirement], python: str, machine: str) -> list[str]:
+    """The packages that apply on this Python but could not be installed from the lock's files."""
+    return [
+        f"{r.name} {r.version}"
+        for r in requirements
+        if r.applies_to(python, machine)
+        and not (r.allows_python(python) and r.has_wheel_or_sdist_for(python, machine))
+    ]
+
+
+def python_allowed(constraint: str, python: str) -> bool:
+    from poetry.core.constraints.version import parse_constraint
+
+    return not parse_constraint(constraint).intersect(parse_constraint(f"~{python}")).is_empty()
+
+
+def _venv_python(
+    poetry: Poetry,
+    settings: Settings,
+    requirements: tuple[LockedRequirement, ...],
+    machine: str,
+    probe_python: PythonProbe | None,
+) -> tuple[str, str]:
+    """The venv manager uses the base image's own Python, so that Python must fit the project."""
+    if not settings.base_image:
+        return choose_python(poetry, requirements, machine, settings.python)
+    tagged = re.match(r"(?:.*/)?python:(3\.\d+)", settings.base_image)
+    if tagged:
+        python, reason = tagged.group(1), f"the Python of the base image {settings.base_image}"
+    elif settings.python:
+        python, reason = settings.python, "requested (the base image's Python is trusted to match)"
+    elif probe_python is not None:
+        python, reason = probe_python(settings.base_image), f"found in the base image {settings.base_image}"
+    else:
+        raise DockerPluginError(
+            f"Cannot tell which Python the base image {settings.base_image} has without the "
+            "engine. Set `python` in [tool.poetry-docker] or pass --python."
+        )
+    if not python_allowed(poetry.package.python_versions, python):
+        raise DockerPluginError(
+            f"The base image {settings.base_image} has Python {python}, which the project's "
+            f"python constraint {poetry.package.python_versions!r} in {poetry.pyproject_path} "
+            "does not allow. Choose a base image with an allowed Python, or change the constraint."
+        )
+    missing = uninstallable(requirements, python, machine)
+    if missing:
+        raise DockerPluginError(
+            f"The base image {settings.base_image} has Python {python}, but these locked packages "
+            f"have no Linux wheel for it: {', '.join(missing)}. Choose a base image with another "
+            "Python, or update those packages with `poetry update`."
+        )
+    return python, reason
+
+
+def machine_of(platform: str | None) -> str:
+    """The Linux machine name (as in wheel tags) for a ``--platform`` such as ``linux/arm64``."""
+    import platform as host
+
+    if not platform:
+        machine = host.machine().lower()
+        return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+    arch = platform.split("/")[1] if "/" in platform else platform
+    return {"amd64": "x86_64", "arm64": "aarch64", "386": "i686", "ppc64le": "ppc64le", "s390x": "s390x"}.get(
+        arch, arch
+    )
+
+
+def image_name_for(poetry: Poetry) -> str:
+    """The project's name as an image repository name (lowercase, docker's separators)."""
+    name = poetry.package.name if poetry.is_package_mode else poetry.pyproject_path.parent.name
+    name = re.sub(r"[^a-z0-9._-]+", "-", canonicalize_name(name)).strip("._-")
+    return name or "app"
+
+
+def default_command(poetry: Poetry) -> tuple[str, ...]:
+    """The project's one console script, else ``python``."""
+    scripts = poetry.package.entry_points.get("console-scripts", {}) if poetry.is_package_mode else {}
+    return (next(iter(scripts)),) if len(scripts) == 1 else ("python",)
+
+
+def _default_tags(settings: Settings, name: str, version: str) -> tuple[str, ...]:
+    repository = settings.image or name
+    tag_names = settings.tags or (re.sub(r"[^\w.-]", "-", version), "latest")
+    return tuple(dict.fromkeys(f"{repository}:{tag}" for tag in tag_names))
+
+
+def _labels(poetry: Poetry, settings: Settings) -> tuple[tuple[str, str], ...]:
+    """OCI labels from the project's metadata, then the user's labels (which win)."""
+    package = poetry.package
+    oci = "org.opencontainers.image"
+    labels: dict[str, str] = {}
+    if poetry.is_package_mode:
+        license_name = package.license.id if package.license else package.license_expression
+        candidates = {
+            f"{oci}.title": package.pretty_name,
+            f"{oci}.version": str(package.version),
+            f"{oci}.description": package.description,
+            f"{oci}.authors": ", ".join(package.authors),
+            f"{oci}.licenses": str(license_name) if license_name else "",
+            f"{oci}.url": package.homepage or "",
+            f"{oci}.source": package.repository_url or "",
+            f"{oci}.documentation": package.documentation_url or "",
+        }
+        labels.update({k: " ".join(v.split()) for k, v in candidates.items() if v})
+    labels.update(settings.labels)
+    return tuple(labels.items())

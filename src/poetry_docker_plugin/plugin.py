@@ -1,0 +1,42 @@
+"""Registers the ``poetry docker`` commands.
+
+Poetry imports every application plugin on each call, so this module imports nothing heavy:
+each command class is imported by its factory, only when that command is run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from poetry.plugins.application_plugin import ApplicationPlugin
+
+if TYPE_CHECKING:
+    from poetry.console.application import Application
+    from poetry.console.commands.command import Command
+
+
+def _build_command() -> Command:
+    from poetry_docker_plugin.commands.build import BuildCommand
+
+    return BuildCommand()
+
+
+def _run_command() -> Command:
+    from poetry_docker_plugin.commands.run import RunCommand
+
+    return RunCommand()
+
+
+def _shell_command() -> Command:
+    from poetry_docker_plugin.commands.shell import ShellCommand
+
+    return ShellCommand()
+
+
+class DockerPlugin(ApplicationPlugin):
+    """Adds ``docker build``, ``docker run`` and ``docker shell`` to every Poetry project."""
+
+    def activate(self, application: Application) -> None:
+        application.command_loader.register_factory("docker build", _build_command)
+        application.command_loader.register_factory("docker run", _run_command)
+        application.command_loader.register_factory("docker shell", _shell_command)

@@ -1,0 +1,71 @@
+"""Render: the plan through the Jinja2 templates shipped in the package.
+
+Every value is written through a filter that fits where it lands (a JSON array for exec
+forms, a double-quoted Dockerfile word for ENV and LABEL, a single-quoted shell word in RUN
+and in the entrypoint), so that no value can end an instruction or start a command.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from poetry_docker_plugin.plan import BuildPlan
+
+ENTRYPOINT_PATH = "/usr/local/bin/poetry-docker-entrypoint.sh"
+REQUIREMENTS_FILE = "requirements.txt"
+WHEELS_DIR = "dist"
+SOURCES_DIR = "project"
+
+
+@dataclass(frozen=True)
+class RenderedFiles:
+    """The generated files, as text; identical inputs give byte-identical text."""
+
+    dockerfile: str
+    entrypoint: str
+    requirements: str
+
+
+def dockerfile_word(value: str) -> str:
+    """A double-quoted Dockerfile word for ENV and LABEL: quotes, backslashes and ``$`` escaped.
+
+    Control characters were refused when the settings were read, so a value cannot end the
+    instruction it stands in.
+    """
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
+
+
+def render(plan: BuildPlan) -> RenderedFiles:
+    """Renders the Dockerfile, the entrypoint and the requirements file of ``plan``."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    from poetry_docker_plugin.requirements import requirements_text
+
+    environment = Environment(
+        loader=PackageLoader("poetry_docker_plugin", "templates"),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    environment.filters["json"] = lambda value: json.dumps(list(value) if isinstance(value, tuple) else value)
+    environment.filters["sh"] = shlex.quote
+    environment.filters["dq"] = dockerfile_word
+    values = {
+        "plan": plan,
+        "entrypoint_path": ENTRYPOINT_PATH,
+        "requirements_file": REQUIREMENTS_FILE,
+        "wheels_dir": WHEELS_DIR,
+        "sources_dir": SOURCES_DIR,
+    }
+    return RenderedFiles(
+        dockerfile=environment.get_template("Dockerfile.j2").render(values),
+        entrypoint=environment.get_template("entrypoint.sh.j2").render(values),
+        requirements=requirements_text(plan.requirements),
+    )

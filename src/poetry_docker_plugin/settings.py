@@ -1,0 +1,239 @@
+"""Settings: ``[tool.poetry-docker]`` plus command-line options, validated once.
+
+Every value that later reaches a Dockerfile or a shell script is checked here, so that the
+templates can rely on it: names are matched against the grammar Docker, Debian or conda give
+them, and free text (environment values, labels) may not hold control characters, which could
+otherwise end a Dockerfile instruction and start another.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from poetry_docker_plugin.errors import DockerPluginError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+TABLE = "tool.poetry-docker"
+ENV_MANAGERS = ("conda", "micromamba", "venv")
+
+# Docker's reference grammar (distribution/reference), anchored.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_NAME_RE = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*")
+TAG_RE = re.compile(_TAG)
+IMAGE_REFERENCE_RE = re.compile(rf"{IMAGE_NAME_RE.pattern}(?::{_TAG})?(?:@{_DIGEST})?")
+ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+LABEL_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+APT_PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(?:=[A-Za-z0-9.+:~-]+)?")
+CONDA_SPEC_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:[=<>!~]=?[A-Za-z0-9_.*+!<>=,|-]*)?")
+CONDA_CHANNEL_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.-]+)*|https?://[A-Za-z0-9._~:/%@+-]+")
+WORKDIR_RE = re.compile(r"/[A-Za-z0-9._/-]*")
+PYTHON_RE = re.compile(r"3\.\d{1,2}")
+PORT_RE = re.compile(r"(\d{1,5})(?:/(tcp|udp|sctp))?")
+GROUP_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}|\d{1,10}(?::\d{1,10})?")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user asked for, validated; ``None`` means "let the plan choose"."""
+
+    base_image: str | None = None
+    env_manager: str | None = None
+    python: str | None = None
+    conda_packages: tuple[str, ...] = ()
+    conda_channels: tuple[str, ...] = ("conda-forge",)
+    apt_packages: tuple[str, ...] = ()
+    image: str | None = None
+    tags: tuple[str, ...] = ()
+    workdir: str = "/app"
+    env: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    ports: tuple[str, ...] = ()
+    command: tuple[str, ...] | None = None
+    with_groups: tuple[str, ...] = field(default=())
+    without_groups: tuple[str, ...] = field(default=())
+    extras: tuple[str, ...] = ()
+    user: str | None = None
+
+    def override(self, **values: Any) -> Settings:
+        """Returns a copy with command-line values (already validated) winning over these."""
+        return dataclasses.replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {_describe(value)}")
+    if _CONTROL_RE.search(value):
+        raise ValueError("control characters such as newlines are not allowed")
+    return value
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[object], str]:
+    def convert(value: object) -> str:
+        text = _string(value)
+        if not pattern.fullmatch(text):
+            raise ValueError(f"{text!r} is not {what}")
+        return text
+
+    return convert
+
+
+def _list_of(item: Callable[[object], str]) -> Callable[[object], tuple[str, ...]]:
+    def convert(value: object) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list of strings, got {_describe(value)}")
+        return tuple(item(v) for v in value)
+
+    return convert
+
+
+def _table_of(key_pattern: re.Pattern[str], what: str) -> Callable[[object], tuple[tuple[str, str], ...]]:
+    def convert(value: object) -> tuple[tuple[str, str], ...]:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected a table of strings, got {_describe(value)}")
+        pairs = []
+        for key, item in value.items():
+            if not key_pattern.fullmatch(key):
+                raise ValueError(f"{key!r} is not {what}")
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                raise ValueError(f"the value of {key!r} must be a string, got {_describe(item)}")
+            pairs.append((key, _string(str(item))))
+        return tuple(pairs)
+
+    return convert
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[object], str]:
+    def convert(value: object) -> str:
+        text = _string(value)
+        if text not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {text!r}")
+        return text
+
+    return convert
+
+
+def _port(value: object) -> str:
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else _string(value)
+    match = PORT_RE.fullmatch(text)
+    if not match or not 1 <= int(match.group(1)) <= 65535:
+        raise ValueError(f"{text!r} is not a port (1-65535, optionally with /tcp or /udp)")
+    return text
+
+
+def _command(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        try:
+            words = shlex.split(_string(value))
+        except ValueError as error:
+            raise ValueError(f"{value!r} cannot be split into words: {error}") from None
+    elif isinstance(value, list):
+        words = [_string(v) for v in value]
+    else:
+        raise ValueError(f"expected a string or a list of strings, got {_describe(value)}")
+    if not words:
+        raise ValueError("the command is empty")
+    return tuple(words)
+
+
+def _describe(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list"}
+    for kind, name in names.items():
+        if type(value) is kind:
+            return f"{name} ({value!r})"
+    return "a table" if isinstance(value, Mapping) else type(value).__name__
+
+
+image_reference = _matching(IMAGE_REFERENCE_RE, "a valid image reference such as 'name:tag'")
+image_name = _matching(IMAGE_NAME_RE, "a valid image name (lowercase letters, digits, '.', '_', '-', '/')")
+python_version = _matching(PYTHON_RE, "a Python version of the form 3.X")
+env_manager = _choice(ENV_MANAGERS)
+group_names = _list_of(_matching(GROUP_RE, "a dependency group or extra name"))
+
+# key in [tool.poetry-docker] -> (field of Settings, converter)
+CONVERTERS: dict[str, tuple[str, Callable[[object], Any]]] = {
+    "base-image": ("base_image", image_reference),
+    "env-manager": ("env_manager", env_manager),
+    "python": ("python", python_version),
+    "conda-packages": ("conda_packages", _list_of(_matching(CONDA_SPEC_RE, "a conda package spec"))),
+    "conda-channels": ("conda_channels", _list_of(_matching(CONDA_CHANNEL_RE, "a conda channel"))),
+    "apt-packages": ("apt_packages", _list_of(_matching(APT_PACKAGE_RE, "a Debian package name"))),
+    "image": ("image", image_name),
+    "tags": ("tags", _list_of(_matching(TAG_RE, "a valid image tag"))),
+    "workdir": ("workdir", _matching(WORKDIR_RE, "an absolute path of letters, digits, '.', '_', '-'")),
+    "env": ("env", _table_of(ENV_KEY_RE, "a valid environment variable name")),
+    "labels": ("labels", _table_of(LABEL_KEY_RE, "a valid label key")),
+    "ports": ("ports", lambda v: tuple(_port(p) for p in _list(v))),
+    "command": ("command", _command),
+    "with": ("with_groups", group_names),
+    "without": ("without_groups", group_names),
+    "extras": ("extras", group_names),
+    "user": ("user", _matching(USER_RE, "a user name or a uid[:gid]")),
+}
+
+
+def _list(value: object) -> list[object]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list, got {_describe(value)}")
+    return value
+
+
+def load_settings(table: object, pyproject: Path) -> Settings:
+    """Validates the ``[tool.poetry-docker]`` table of ``pyproject``."""
+    if table is None:
+        return Settings()
+    if not isinstance(table, Mapping):
+        raise DockerPluginError(
+            f"`{TABLE}` in {pyproject} must be a table, got {_describe(table)}. "
+            f"Write it as a [{TABLE}] section."
+        )
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        if key not in CONVERTERS:
+            known = ", ".join(sorted(CONVERTERS))
+            raise DockerPluginError(
+                f"Unknown key `{key}` in [{TABLE}] of {pyproject}. Known keys are: {known}. "
+                "Fix its spelling or remove it."
+            )
+        name, convert = CONVERTERS[key]
+        try:
+            values[name] = convert(raw)
+        except ValueError as error:
+            raise DockerPluginError(
+                f"Invalid value for `{key}` in [{TABLE}] of {pyproject}: {error}. "
+                "Fix the value, or remove the key to use the default."
+            ) from None
+    return Settings(**values)
+
+
+def parse_option(option: str, convert: Callable[[object], Any], raw: object) -> Any:
+    """Validates one command-line value with the same rules as the setting it overrides."""
+    try:
+        return convert(raw)
+    except ValueError as error:
+        raise DockerPluginError(f"Invalid value for option --{option}: {error}.") from None
+
+
+def parse_assignments(option: str, raw: list[str], key_pattern: re.Pattern[str]) -> tuple[tuple[str, str], ...]:
+    """Parses repeated ``K=V`` options (``--build-arg``, ``--env``)."""
+    pairs = []
+    for item in raw:
+        key, sep, value = item.partition("=")
+        if not sep or not key_pattern.fullmatch(key) or _CONTROL_RE.search(value):
+            raise DockerPluginError(
+                f"Invalid value for option --{option}: {item!r} is not of the form KEY=VALUE "
+                "with a name of letters, digits and '_'."
+            )
+        pairs.append((key, value))
+    return tuple(pairs)
