@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
@@ -32,6 +32,9 @@ DEFAULT_BASE_IMAGES = {
 }
 ENV_PREFIXES = {"conda": "/opt/conda/envs", "micromamba": "/opt/conda/envs", "venv": "/opt"}
 LABEL_PREFIX = "dev.poetry-docker"
+# The unprivileged user that generated images run as unless the `user` setting says otherwise.
+DEFAULT_USER = "app"
+DEFAULT_UID = 10001
 FINGERPRINT_LABEL = f"{LABEL_PREFIX}.fingerprint"
 
 PythonProbe = Callable[[str], str]
@@ -65,6 +68,9 @@ class BuildPlan:
     tags: tuple[str, ...]
     machine: str
     platform: str | None
+    user: str
+    created_user: str | None
+    created_uid: int | None
 
     @property
     def image(self) -> str:
@@ -122,6 +128,7 @@ def make_plan(
         tags=tags or _default_tags(settings, name, version),
         machine=machine,
         platform=platform,
+        **_runtime_user(settings.user),
     )
 
 
@@ -239,6 +246,22 @@ def _venv_python(
             "Python, or update those packages with `poetry update`."
         )
     return python, reason
+
+
+def _runtime_user(user: str | None) -> dict[str, Any]:
+    """The USER of the image and the account to create for it.
+
+    By default an ``app`` account with a fixed uid is created and used, so that the runtime
+    is never root; ``user = "root"`` keeps root, a uid[:gid] is used as it is (no account
+    needed), and a name is created when the base image does not have it.
+    """
+    if user is None:
+        return {"user": str(DEFAULT_UID), "created_user": DEFAULT_USER, "created_uid": DEFAULT_UID}
+    if user in ("root", "0", "0:0"):
+        return {"user": "0", "created_user": None, "created_uid": None}
+    if user[0].isdigit():
+        return {"user": user, "created_user": None, "created_uid": None}
+    return {"user": user, "created_user": user, "created_uid": None}
 
 
 def machine_of(platform: str | None) -> str:

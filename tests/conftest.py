@@ -1,0 +1,124 @@
+"""Shared fixtures: the real Poetry command line, a real Docker engine and the test base image.
+
+Tests that need the engine take the ``engine`` fixture. Without an engine they are skipped,
+except when REQUIRE_DOCKER=1 (as in CI), where a missing engine is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+POETRY = str(Path(sys.executable).parent / "poetry")
+DOCKER = os.environ.get("POETRY_DOCKER_ENGINE", "/usr/bin/docker")
+TEST_BASE_IMAGE = os.environ.get("TEST_BASE_IMAGE", "poetry-docker-test-base:bookworm")
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_poetry(
+    project: Path, *arguments: str, env: dict[str, str] | None = None, timeout: float = 900
+) -> Result:
+    """Runs the real ``poetry`` of this environment (with the plugin) in ``project``."""
+    completed = subprocess.run(
+        [POETRY, "--no-ansi", *arguments],
+        cwd=project,
+        env={**os.environ, "POETRY_DOCKER_ENGINE": DOCKER, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+def docker(*arguments: str, check: bool = True, input: str | None = None) -> Result:
+    completed = subprocess.run(
+        [DOCKER, *arguments],
+        capture_output=True,
+        text=True,
+        input=input,
+        check=False,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
+    result = Result(completed.returncode, completed.stdout, completed.stderr)
+    if check and completed.returncode != 0:
+        raise AssertionError(f"docker {' '.join(arguments)} failed:\n{result.output}")
+    return result
+
+
+def locked_versions(project: Path) -> dict[str, list[str]]:
+    """Every version of every package in the project's lock, read with tomllib."""
+    lock = tomllib.loads((project / "poetry.lock").read_text())
+    versions: dict[str, list[str]] = {}
+    for package in lock["package"]:
+        versions.setdefault(package["name"], []).append(package["version"])
+    return versions
+
+
+def copy_fixture(name: str, destination: Path) -> Path:
+    """A private copy of a fixture project, so that tests may edit it."""
+    source = FIXTURES / name if (FIXTURES / name).is_dir() else REPO / name
+    target = destination / source.name
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+@pytest.fixture(scope="session")
+def engine() -> str:
+    """The Docker client, after checking that its daemon answers."""
+    result = subprocess.run(
+        [DOCKER, "version", "--format", "{{.Server.Version}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ) if shutil.which(DOCKER) else None
+    if result is None or result.returncode != 0:
+        reason = f"no Docker engine answers through {DOCKER}"
+        if os.environ.get("REQUIRE_DOCKER") == "1":
+            pytest.fail(f"{reason}, and REQUIRE_DOCKER=1: start it with scripts/start-docker.sh")
+        pytest.skip(reason)
+    return DOCKER
+
+
+@pytest.fixture(scope="session")
+def base_image(engine: str) -> str:
+    """The offline test base image, built once per machine by scripts/test-base-image.sh."""
+    subprocess.run(
+        ["bash", str(REPO / "scripts" / "test-base-image.sh"), TEST_BASE_IMAGE],
+        check=True,
+        env={**os.environ, "DOCKER": engine},
+        stdout=subprocess.DEVNULL,
+    )
+    return TEST_BASE_IMAGE
+
+
+@pytest.fixture
+def image_tag() -> Iterator[str]:
+    """A unique image name for one test; its images are removed afterwards."""
+    name = f"pdp-test-{uuid.uuid4().hex[:10]}"
+    yield f"{name}:test"
+    images = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name, check=False)
+    for reference in images.stdout.split():
+        docker("image", "rm", "--force", reference, check=False)

@@ -1,0 +1,94 @@
+"""Plan: the choice of Python, environment manager, base image, command, tags and labels."""
+
+from __future__ import annotations
+
+import pytest
+from poetry.factory import Factory
+from poetry.poetry import Poetry
+
+from conftest import FIXTURES
+from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.plan import choose_env_manager, make_plan
+from poetry_docker_plugin.settings import Settings
+
+
+def poetry_of(name: str) -> Poetry:
+    return Factory().create_poetry(FIXTURES / name)
+
+
+def test_newest_python_with_wheels_for_every_package() -> None:
+    plan = make_plan(poetry_of("flat-script"), Settings(), ["main"], platform="linux/amd64")
+    assert plan.python == "3.14"
+
+
+def test_a_lock_with_wheels_only_up_to_38_yields_38() -> None:
+    plan = make_plan(poetry_of("old-numpy"), Settings(), ["main"], platform="linux/amd64")
+    assert plan.python == "3.8"
+    assert "numpy 1.18.5" in plan.python_reason
+
+
+def test_requested_python_must_fit_the_constraint() -> None:
+    plan = make_plan(poetry_of("flat-script"), Settings(python="3.10"), ["main"])
+    assert plan.python == "3.10"
+    with pytest.raises(DockerPluginError, match=r"Python 3\.8 .* not allowed .*'>=3\.9,<4'"):
+        make_plan(poetry_of("flat-script"), Settings(python="3.8"), ["main"])
+
+
+def test_venv_uses_the_python_of_a_python_base_image() -> None:
+    settings = Settings(base_image="python:3.12-slim-bookworm")
+    plan = make_plan(poetry_of("flat-script"), settings, ["main"])
+    assert (plan.env_manager, plan.python, plan.env_prefix) == ("venv", "3.12", "/opt/venv")
+    with pytest.raises(DockerPluginError, match=r"base image python:3\.8-slim has Python 3\.8"):
+        make_plan(poetry_of("flat-script"), Settings(base_image="python:3.8-slim"), ["main"])
+
+
+def test_venv_base_whose_python_lacks_the_wheels_is_refused() -> None:
+    settings = Settings(base_image="python:3.9-slim")
+    with pytest.raises(DockerPluginError, match=r"numpy 1\.18\.5"):
+        make_plan(poetry_of("old-numpy"), settings, ["main"], platform="linux/amd64")
+
+
+def test_venv_probes_an_unknown_base_image() -> None:
+    settings = Settings(base_image="in-house/base:7")
+    plan = make_plan(poetry_of("flat-script"), settings, ["main"], probe_python=lambda image: "3.11")
+    assert plan.python == "3.11"
+
+
+@pytest.mark.parametrize(
+    ("base", "manager"),
+    [
+        (None, "conda"),
+        ("condaforge/miniforge3:24.9.2-0", "conda"),
+        ("continuumio/miniconda3:latest", "conda"),
+        ("mambaorg/micromamba:1.5.10", "micromamba"),
+        ("python:3.12-slim", "venv"),
+        ("gcr.io/distroless/python3", "venv"),
+    ],
+)
+def test_env_manager_is_inferred_from_the_base_image(base: str | None, manager: str) -> None:
+    assert choose_env_manager(Settings(base_image=base))[0] == manager
+
+
+def test_default_command_tags_and_labels() -> None:
+    plan = make_plan(poetry_of("flat-script"), Settings(), ["main"])
+    assert plan.command == ("hello",)
+    assert plan.tags == ("hello-app:0.3.1", "hello-app:latest")
+    labels = dict(plan.labels)
+    assert labels["org.opencontainers.image.version"] == "0.3.1"
+    assert labels["org.opencontainers.image.source"] == "https://example.org/hello-app"
+    assert labels["org.opencontainers.image.licenses"] == "MIT"
+
+
+def test_settings_change_command_tags_and_labels() -> None:
+    settings = Settings(image="team/hello", tags=("dev",), labels=(("org.opencontainers.image.version", "x"),))
+    plan = make_plan(poetry_of("flat-script"), settings, ["main"])
+    assert plan.tags == ("team/hello:dev",)
+    assert dict(plan.labels)["org.opencontainers.image.version"] == "x"
+    assert make_plan(poetry_of("no-package"), Settings(), ["main"]).command == ("python",)
+    assert make_plan(poetry_of("src-layout"), Settings(), ["main"]).command == ("python",)
+
+
+def test_package_mode_false_is_named_after_its_directory() -> None:
+    plan = make_plan(poetry_of("no-package"), Settings(), ["main"])
+    assert not plan.package_mode
+    assert plan.tags == ("no-package:latest",)

@@ -1,0 +1,64 @@
+"""The plugin as users get it: ``poetry self add`` into a Poetry of its own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+
+def index_url() -> str:
+    """The index pip uses here: Poetry resolves the plugin's dependencies against it."""
+    configured = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if configured:
+        return configured
+    from pip._internal.models.index import PyPI
+
+    return str(os.environ.get("PIP_INDEX_URL") or PyPI.simple_url)
+
+
+def test_poetry_self_add_registers_the_docker_commands(tmp_path: Path) -> None:
+    wheel_dir = tmp_path / "dist"
+    poetry = str(Path(sys.executable).parent / "poetry")
+    subprocess.run([poetry, "build", "--format", "wheel", "--output", str(wheel_dir)], cwd=REPO, check=True)
+    (wheel,) = wheel_dir.glob("poetry_docker_plugin-*.whl")
+
+    venv = tmp_path / "poetry-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    version = subprocess.run([poetry, "--version", "--no-plugins"], capture_output=True, text=True, check=True)
+    poetry_version = version.stdout.split("version ")[1].strip(" )\n")
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"poetry=={poetry_version}"], check=True)
+
+    config = tmp_path / "config"
+    config.mkdir()
+    # PyPI's per-version JSON API is not served here: resolve through the simple index.
+    (config / "pyproject.toml").write_text(
+        f'[tool.poetry]\npackage-mode = false\n\n[[tool.poetry.source]]\nname = "index"\n'
+        f'url = "{index_url()}"\npriority = "primary"\n'
+    )
+    env = {
+        **os.environ,
+        "POETRY_CONFIG_DIR": str(config),
+        "POETRY_DATA_DIR": str(tmp_path / "data"),
+        "POETRY_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    isolated = str(venv / "bin" / "poetry")
+    before = subprocess.run([isolated, "list", "docker"], capture_output=True, text=True, env=env, check=False)
+    assert before.returncode != 0, "a plain Poetry has no docker commands"
+
+    added = subprocess.run([isolated, "self", "add", str(wheel)], capture_output=True, text=True, env=env, check=False)
+    assert added.returncode == 0, added.stdout + added.stderr
+
+    listed = subprocess.run([isolated, "list", "docker"], capture_output=True, text=True, env=env, check=True)
+    for name in ("docker build", "docker run", "docker shell"):
+        assert name in listed.stdout
+    namespace = subprocess.run([isolated, "docker"], capture_output=True, text=True, env=env, check=False)
+    assert "docker build" in namespace.stdout + namespace.stderr

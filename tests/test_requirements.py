@@ -1,0 +1,102 @@
+"""Requirements: the export of the lock, and which Pythons its files can be installed on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from poetry.factory import Factory
+
+from conftest import FIXTURES
+from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.requirements import (
+    LockedRequirement,
+    check_extras,
+    check_lock,
+    locked_requirements,
+    requirements_text,
+)
+
+
+def requirement(*files: str, marker: str = "", python_versions: str = "*") -> LockedRequirement:
+    return LockedRequirement("pkg", "1.0", marker, ("sha256:00",), files, python_versions)
+
+
+@pytest.mark.parametrize(
+    ("files", "python", "expected"),
+    [
+        (("pkg-1.0-py3-none-any.whl",), "3.13", True),
+        (("pkg-1.0-cp38-cp38-manylinux1_x86_64.whl", "pkg-1.0.tar.gz"), "3.8", True),
+        (("pkg-1.0-cp38-cp38-manylinux1_x86_64.whl", "pkg-1.0.tar.gz"), "3.9", False),
+        (("pkg-1.0-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",), "3.12", True),
+        (("pkg-1.0-cp312-cp312-win_amd64.whl", "pkg-1.0-cp312-cp312-macosx_11_0_arm64.whl"), "3.12", False),
+        (("pkg-1.0-cp312-cp312-musllinux_1_1_x86_64.whl",), "3.12", False),
+        (("pkg-1.0.tar.gz",), "3.12", True),
+        ((), "3.12", False),
+    ],
+)
+def test_wheel_or_sdist(files: tuple[str, ...], python: str, expected: bool) -> None:
+    assert requirement(*files).has_wheel_or_sdist_for(python, "x86_64") is expected
+
+
+def test_aarch64_wheels_do_not_count_on_x86_64() -> None:
+    arm = requirement("pkg-1.0-cp312-cp312-manylinux_2_17_aarch64.whl")
+    assert arm.has_wheel_or_sdist_for("3.12", "aarch64")
+    assert not arm.has_wheel_or_sdist_for("3.12", "x86_64")
+
+
+def test_markers_are_evaluated_for_linux() -> None:
+    assert not requirement(marker='sys_platform == "win32"').applies_to("3.12", "x86_64")
+    assert requirement(marker='sys_platform == "linux"').applies_to("3.12", "x86_64")
+    assert not requirement(marker='python_version < "3.10"').applies_to("3.12", "x86_64")
+
+
+def test_python_range_of_a_package() -> None:
+    assert requirement(python_versions=">=3.9").allows_python("3.9")
+    assert not requirement(python_versions=">=3.10").allows_python("3.9")
+
+
+def test_export_is_pinned_hashed_and_marked() -> None:
+    poetry = Factory().create_poetry(FIXTURES / "platform-marker")
+    requirements = locked_requirements(poetry, ["main"], [])
+    by_name = {r.name: r for r in requirements}
+    assert set(by_name) == {"colorama", "typing-extensions"}
+    assert 'sys_platform == "win32"' in by_name["colorama"].marker
+    text = requirements_text(requirements)
+    assert "colorama==" in text
+    assert "--hash=sha256:" in text
+    assert [line.split('==')[0] for line in text.splitlines() if '==' in line.split(' ')[0]] == [
+        "colorama",
+        "typing-extensions",
+    ]
+
+
+def test_groups_and_extras_select_what_is_exported() -> None:
+    poetry = Factory().create_poetry(FIXTURES / "groups-extras")
+    names = lambda groups, extras: {r.name for r in locked_requirements(poetry, groups, extras)}  # noqa: E731
+    assert names(["main"], []) == {"six"}
+    assert names(["main"], ["fast"]) == {"six", "markupsafe"}
+    assert names(["main", "dev"], []) == {"six", "iniconfig"}
+    assert names(["dev"], []) == {"iniconfig"}
+
+
+def test_unknown_extra_is_refused() -> None:
+    poetry = Factory().create_poetry(FIXTURES / "groups-extras")
+    assert check_extras(poetry, ["Fast"]) == ("fast",)
+    with pytest.raises(DockerPluginError, match="Extra.*turbo.*declared: fast"):
+        check_extras(poetry, ["turbo"])
+
+
+def test_missing_and_stale_locks(tmp_path: Path) -> None:
+    import shutil
+
+    project = shutil.copytree(FIXTURES / "platform-marker", tmp_path / "p")
+    (project / "poetry.lock").unlink()
+    with pytest.raises(DockerPluginError, match="run `poetry lock` first"):
+        check_lock(Factory().create_poetry(project))
+    shutil.copy(FIXTURES / "platform-marker" / "poetry.lock", project / "poetry.lock")
+    check_lock(Factory().create_poetry(project))
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"typing-extensions (>=4.8)', '"typing-extensions (>=4.9)'))
+    with pytest.raises(DockerPluginError, match="out of date.*Run `poetry lock`"):
+        check_lock(Factory().create_poetry(project))
