@@ -10,13 +10,16 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+import tomllib
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -88,12 +91,16 @@ def copy_fixture(name: str, destination: Path) -> Path:
 @pytest.fixture(scope="session")
 def engine() -> str:
     """The Docker client, after checking that its daemon answers."""
-    result = subprocess.run(
-        [DOCKER, "version", "--format", "{{.Server.Version}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ) if shutil.which(DOCKER) else None
+    result = (
+        subprocess.run(
+            [DOCKER, "version", "--format", "{{.Server.Version}}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if shutil.which(DOCKER)
+        else None
+    )
     if result is None or result.returncode != 0:
         reason = f"no Docker engine answers through {DOCKER}"
         if os.environ.get("REQUIRE_DOCKER") == "1":

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-
-from conftest import FIXTURES, copy_fixture, docker, locked_versions, run_poetry
+from conftest import copy_fixture, docker, locked_versions, run_poetry
 from test_context import add_secrets
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.docker
 
 
 def build(project: Path, base_image: str, tag: str, *options: str) -> None:
-    result = run_poetry(project, "docker", "build", "--base-image", base_image, "--tag", tag, *options)
+    result = run_poetry(
+        project, "docker", "build", "--base-image", base_image, "--tag", tag, *options
+    )
     assert result.returncode == 0, result.output
     assert result.stdout.strip().splitlines()[-1] == tag, "the image reference is printed last"
 
@@ -23,7 +27,11 @@ def freeze(tag: str) -> dict[str, str]:
     """What pip in the image's environment says is installed."""
     lines = docker("run", "--rm", tag, "python", "-m", "pip", "freeze", "--all").stdout.split()
     pairs = (line.split("==") for line in lines if "==" in line)
-    return {name.lower().replace("_", "-"): version for name, version in pairs if name not in ("pip", "setuptools", "wheel")}
+    return {
+        name.lower().replace("_", "-"): version
+        for name, version in pairs
+        if name not in ("pip", "setuptools", "wheel")
+    }
 
 
 def expected(project: Path, *names: str) -> dict[str, str]:
@@ -34,20 +42,31 @@ def expected(project: Path, *names: str) -> dict[str, str]:
 def test_flat_package_with_a_script(tmp_path: Path, base_image: str, image_tag: str) -> None:
     project = copy_fixture("flat-script", tmp_path)
     build(project, base_image, image_tag)
-    assert freeze(image_tag) == {**expected(project, "markupsafe", "packaging"), "hello-app": "0.3.1"}
+    assert freeze(image_tag) == {
+        **expected(project, "markupsafe", "packaging"),
+        "hello-app": "0.3.1",
+    }
     output = docker("run", "--rm", image_tag).stdout
-    assert output.startswith(f"hello from hello-app: markupsafe {expected(project, 'markupsafe')['markupsafe']}")
-    assert docker("run", "--rm", image_tag, "id", "-u").stdout.strip() == "10001", "runs unprivileged"
+    assert output.startswith(
+        f"hello from hello-app: markupsafe {expected(project, 'markupsafe')['markupsafe']}"
+    )
+    assert docker("run", "--rm", image_tag, "id", "-u").stdout.strip() == "10001", (
+        "runs unprivileged"
+    )
 
 
 def test_src_layout_with_settings(tmp_path: Path, base_image: str, image_tag: str) -> None:
     project = copy_fixture("src-layout", tmp_path)
     build(project, base_image, image_tag)
     assert freeze(image_tag) == {**expected(project, "attrs"), "greeter": "1.0.0"}
-    assert docker("run", "--rm", image_tag).stdout.startswith("Greeting(who='src layout') with attrs")
+    assert docker("run", "--rm", image_tag).stdout.startswith(
+        "Greeting(who='src layout') with attrs"
+    )
 
 
-def test_package_mode_false_copies_sources_but_no_secrets(tmp_path: Path, base_image: str, image_tag: str) -> None:
+def test_package_mode_false_copies_sources_but_no_secrets(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
     project = copy_fixture("no-package", tmp_path)
     add_secrets(project)
     build(project, base_image, image_tag)
@@ -76,13 +95,18 @@ def test_platform_markers(tmp_path: Path, base_image: str, image_tag: str) -> No
     project = copy_fixture("platform-marker", tmp_path)
     build(project, base_image, image_tag)
     assert freeze(image_tag) == {**expected(project, "typing-extensions"), "marked": "0.1.0"}
-    assert docker("run", "--rm", image_tag).stdout.split("\n")[:2] == ["typing_extensions yes", "colorama no"]
+    assert docker("run", "--rm", image_tag).stdout.split("\n")[:2] == [
+        "typing_extensions yes",
+        "colorama no",
+    ]
 
 
 def test_default_tags_labels_and_fingerprint(tmp_path: Path, base_image: str) -> None:
     project = copy_fixture("flat-script", tmp_path)
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text() + '\n[tool.poetry-docker]\nimage = "pdp-test-defaults"\n')
+    pyproject.write_text(
+        pyproject.read_text() + '\n[tool.poetry-docker]\nimage = "pdp-test-defaults"\n'
+    )
     try:
         result = run_poetry(project, "docker", "build", "--base-image", base_image)
         assert result.returncode == 0, result.output
@@ -101,7 +125,9 @@ def test_default_tags_labels_and_fingerprint(tmp_path: Path, base_image: str) ->
 
 def test_print_is_deterministic_and_builds_nothing(tmp_path: Path) -> None:
     project = copy_fixture("flat-script", tmp_path)
-    first = run_poetry(project, "docker", "build", "--print", env={"POETRY_DOCKER_ENGINE": "/nonexistent"})
+    first = run_poetry(
+        project, "docker", "build", "--print", env={"POETRY_DOCKER_ENGINE": "/nonexistent"}
+    )
     second = run_poetry(project, "docker", "build", "--print")
     assert first.returncode == 0, first.output
     assert first.stdout == second.stdout
@@ -111,12 +137,21 @@ def test_print_is_deterministic_and_builds_nothing(tmp_path: Path) -> None:
     assert 'exec "$@"' in entrypoint
 
 
-def test_output_writes_a_context_users_can_build(tmp_path: Path, base_image: str, image_tag: str) -> None:
+def test_output_writes_a_context_users_can_build(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
     project = copy_fixture("flat-script", tmp_path)
     target = tmp_path / "out"
-    result = run_poetry(project, "docker", "build", "--base-image", base_image, "--output", str(target))
+    result = run_poetry(
+        project, "docker", "build", "--base-image", base_image, "--output", str(target)
+    )
     assert result.returncode == 0, result.output
-    assert sorted(p.name for p in target.iterdir()) == ["Dockerfile", "dist", "entrypoint.sh", "requirements.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "Dockerfile",
+        "dist",
+        "entrypoint.sh",
+        "requirements.txt",
+    ]
     docker("build", "--tag", image_tag, str(target))
     assert docker("run", "--rm", image_tag).stdout.startswith("hello from hello-app")
     again = run_poetry(project, "docker", "build", "--output", str(target))
@@ -131,7 +166,11 @@ def test_output_writes_a_context_users_can_build(tmp_path: Path, base_image: str
         ("stale-lock", [], "out of date"),
         ("unknown-key", [], "Unknown key `pyhton` in [tool.poetry-docker]"),
         ("bad-type", [], "Invalid value for `ports` in [tool.poetry-docker]"),
-        (None, ["--python", "3.8"], "Python 3.8 (from --python or the `python` setting) is not allowed"),
+        (
+            None,
+            ["--python", "3.8"],
+            "Python 3.8 (from --python or the `python` setting) is not allowed",
+        ),
         (None, ["--env-manager", "pipenv"], "Invalid value for option --env-manager"),
         (None, ["--tag", "Bad Tag"], "Invalid value for option --tag"),
         (None, ["-E", "turbo"], "Extra(s) turbo are not declared"),
@@ -146,7 +185,9 @@ def test_user_mistakes_get_one_clear_message(
     if change == "remove-lock":
         (project / "poetry.lock").unlink()
     elif change == "stale-lock":
-        pyproject.write_text(pyproject.read_text().replace('"packaging (>=23)"', '"packaging (>=24)"'))
+        pyproject.write_text(
+            pyproject.read_text().replace('"packaging (>=23)"', '"packaging (>=24)"')
+        )
     elif change == "unknown-key":
         pyproject.write_text(pyproject.read_text() + '\n[tool.poetry-docker]\npyhton = "3.12"\n')
     elif change == "bad-type":
@@ -162,7 +203,9 @@ def test_engine_missing_or_not_running(tmp_path: Path) -> None:
     missing = run_poetry(project, "docker", "build", env={"POETRY_DOCKER_ENGINE": "no-such-docker"})
     assert missing.returncode == 1
     assert "'no-such-docker' was not found on PATH" in missing.stderr
-    stopped = run_poetry(project, "docker", "build", env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"})
+    stopped = run_poetry(
+        project, "docker", "build", env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"}
+    )
     assert stopped.returncode == 1
     assert "The Docker engine is not reachable" in stopped.stderr
     assert "Start the Docker daemon" in stopped.stderr

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
-
-from poetry.factory import Factory
+from typing import TYPE_CHECKING
 
 from conftest import copy_fixture
+from poetry.factory import Factory
+
 from poetry_docker_plugin.context import fingerprint, project_sources, staged_context
 from poetry_docker_plugin.plan import make_plan
 from poetry_docker_plugin.render import render
 from poetry_docker_plugin.settings import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def add_secrets(project: Path) -> None:
@@ -35,7 +38,12 @@ def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path
     plan = make_plan(poetry, Settings(), ["main"])
     with staged_context(poetry, plan, render(plan)) as context:
         files = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
-        assert files == ["Dockerfile", "dist/hello_app-0.3.1-py3-none-any.whl", "entrypoint.sh", "requirements.txt"]
+        assert files == [
+            "Dockerfile",
+            "dist/hello_app-0.3.1-py3-none-any.whl",
+            "entrypoint.sh",
+            "requirements.txt",
+        ]
         assert (context / "entrypoint.sh").stat().st_mode & 0o111
     assert not context.exists()
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-from poetry.factory import Factory
-from poetry.poetry import Poetry
+from typing import TYPE_CHECKING
 
+import pytest
 from conftest import FIXTURES
+from poetry.factory import Factory
+
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan import choose_env_manager, make_plan
 from poetry_docker_plugin.settings import Settings
+
+if TYPE_CHECKING:
+    from poetry.poetry import Poetry
 
 
 def poetry_of(name: str) -> Poetry:
@@ -50,7 +54,9 @@ def test_venv_base_whose_python_lacks_the_wheels_is_refused() -> None:
 
 def test_venv_probes_an_unknown_base_image() -> None:
     settings = Settings(base_image="in-house/base:7")
-    plan = make_plan(poetry_of("flat-script"), settings, ["main"], probe_python=lambda image: "3.11")
+    plan = make_plan(
+        poetry_of("flat-script"), settings, ["main"], probe_python=lambda image: "3.11"
+    )
     assert plan.python == "3.11"
 
 
@@ -80,7 +86,9 @@ def test_default_command_tags_and_labels() -> None:
 
 
 def test_settings_change_command_tags_and_labels() -> None:
-    settings = Settings(image="team/hello", tags=("dev",), labels=(("org.opencontainers.image.version", "x"),))
+    settings = Settings(
+        image="team/hello", tags=("dev",), labels=(("org.opencontainers.image.version", "x"),)
+    )
     plan = make_plan(poetry_of("flat-script"), settings, ["main"])
     assert plan.tags == ("team/hello:dev",)
     assert dict(plan.labels)["org.opencontainers.image.version"] == "x"

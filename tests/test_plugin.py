@@ -28,14 +28,20 @@ def index_url() -> str:
 def test_poetry_self_add_registers_the_docker_commands(tmp_path: Path) -> None:
     wheel_dir = tmp_path / "dist"
     poetry = str(Path(sys.executable).parent / "poetry")
-    subprocess.run([poetry, "build", "--format", "wheel", "--output", str(wheel_dir)], cwd=REPO, check=True)
+    subprocess.run(
+        [poetry, "build", "--format", "wheel", "--output", str(wheel_dir)], cwd=REPO, check=True
+    )
     (wheel,) = wheel_dir.glob("poetry_docker_plugin-*.whl")
 
     venv = tmp_path / "poetry-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    version = subprocess.run([poetry, "--version", "--no-plugins"], capture_output=True, text=True, check=True)
+    version = subprocess.run(
+        [poetry, "--version", "--no-plugins"], capture_output=True, text=True, check=True
+    )
     poetry_version = version.stdout.split("version ")[1].strip(" )\n")
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"poetry=={poetry_version}"], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", f"poetry=={poetry_version}"], check=True
+    )
 
     config = tmp_path / "config"
     config.mkdir()
@@ -51,14 +57,22 @@ def test_poetry_self_add_registers_the_docker_commands(tmp_path: Path) -> None:
         "POETRY_CACHE_DIR": str(tmp_path / "cache"),
     }
     isolated = str(venv / "bin" / "poetry")
-    before = subprocess.run([isolated, "list", "docker"], capture_output=True, text=True, env=env, check=False)
+    before = subprocess.run(
+        [isolated, "list", "docker"], capture_output=True, text=True, env=env, check=False
+    )
     assert before.returncode != 0, "a plain Poetry has no docker commands"
 
-    added = subprocess.run([isolated, "self", "add", str(wheel)], capture_output=True, text=True, env=env, check=False)
+    added = subprocess.run(
+        [isolated, "self", "add", str(wheel)], capture_output=True, text=True, env=env, check=False
+    )
     assert added.returncode == 0, added.stdout + added.stderr
 
-    listed = subprocess.run([isolated, "list", "docker"], capture_output=True, text=True, env=env, check=True)
+    listed = subprocess.run(
+        [isolated, "list", "docker"], capture_output=True, text=True, env=env, check=True
+    )
     for name in ("docker build", "docker run", "docker shell"):
         assert name in listed.stdout
-    namespace = subprocess.run([isolated, "docker"], capture_output=True, text=True, env=env, check=False)
+    namespace = subprocess.run(
+        [isolated, "docker"], capture_output=True, text=True, env=env, check=False
+    )
     assert "docker build" in namespace.stdout + namespace.stderr

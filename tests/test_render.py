@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 from poetry.factory import Factory
 
-from conftest import FIXTURES
 from poetry_docker_plugin.plan import make_plan
 from poetry_docker_plugin.render import RenderedFiles, dockerfile_word, render
-from poetry_docker_plugin.settings import Settings, load_settings
+from poetry_docker_plugin.settings import load_settings
 
 GOLDEN = Path(__file__).parent / "golden"
 BUILT_FIXTURES = ["flat-script", "src-layout", "no-package", "groups-extras", "platform-marker"]
@@ -26,25 +26,35 @@ def rendered(name: str, **overrides: object) -> RenderedFiles:
     table = poetry.pyproject.data.get("tool", {}).get("poetry-docker")
     settings = load_settings(table, poetry.pyproject_path).override(**overrides)
     groups = ["main", "dev"] if name == "groups-extras" else ["main"]
-    plan = make_plan(poetry, settings, groups, platform="linux/amd64", probe_python=lambda _: "3.11")
+    plan = make_plan(
+        poetry, settings, groups, platform="linux/amd64", probe_python=lambda _: "3.11"
+    )
     return render(plan)
 
 
 @pytest.mark.parametrize("name", BUILT_FIXTURES)
 def test_conda_files_match_the_golden_files(name: str) -> None:
-    files = rendered(name, env_manager="conda", extras=("fast",) if name == "groups-extras" else None)
+    files = rendered(
+        name, env_manager="conda", extras=("fast",) if name == "groups-extras" else None
+    )
     for file_name, text in (("Dockerfile", files.dockerfile), ("entrypoint.sh", files.entrypoint)):
         golden = GOLDEN / name / file_name
         if os.environ.get("UPDATE_GOLDEN") == "1":
             golden.parent.mkdir(parents=True, exist_ok=True)
             golden.write_text(text)
-        assert text == golden.read_text(), f"{golden} differs: rerun with UPDATE_GOLDEN=1 if intended"
+        assert text == golden.read_text(), (
+            f"{golden} differs: rerun with UPDATE_GOLDEN=1 if intended"
+        )
 
 
 @pytest.mark.parametrize("manager", ["conda", "micromamba", "venv"])
 @pytest.mark.parametrize("name", BUILT_FIXTURES)
-def test_generated_files_pass_hadolint_and_shellcheck(name: str, manager: str, tmp_path: Path) -> None:
-    files = rendered(name, env_manager=manager, apt_packages=("libgomp1",), conda_packages=("gdal>=3.8",))
+def test_generated_files_pass_hadolint_and_shellcheck(
+    name: str, manager: str, tmp_path: Path
+) -> None:
+    files = rendered(
+        name, env_manager=manager, apt_packages=("libgomp1",), conda_packages=("gdal>=3.8",)
+    )
     (tmp_path / "Dockerfile").write_text(files.dockerfile)
     (tmp_path / "entrypoint.sh").write_text(files.entrypoint)
     hadolint = subprocess.run(
@@ -71,7 +81,16 @@ def test_rendering_twice_gives_identical_bytes() -> None:
 
 def test_layers_run_from_base_to_labels() -> None:
     dockerfile = rendered("flat-script", env_manager="conda", apt_packages=("curl",)).dockerfile
-    steps = ["FROM ", "conda create", "apt-get install", "--require-hashes", "--find-links", "COPY entrypoint.sh", "LABEL", "CMD"]
+    steps = [
+        "FROM ",
+        "conda create",
+        "apt-get install",
+        "--require-hashes",
+        "--find-links",
+        "COPY entrypoint.sh",
+        "LABEL",
+        "CMD",
+    ]
     positions = [dockerfile.index(step) for step in steps]
     assert positions == sorted(positions)
 
@@ -86,8 +105,12 @@ def test_values_cannot_escape_their_instruction() -> None:
     )
     assert 'ENV GREETING="\\$(id) `id` \\"quoted\\" back\\\\slash \\${HOME}"' in files.dockerfile
     assert '"org.example.note"="\\$(id)' in files.dockerfile
-    assert 'CMD ["echo", "$(id) `id` \\"quoted\\" back\\\\slash ${HOME}", "a\\nb"]' in files.dockerfile
-    instructions = [line.split()[0] for line in files.dockerfile.splitlines() if line and line[0].isupper()]
+    assert (
+        'CMD ["echo", "$(id) `id` \\"quoted\\" back\\\\slash ${HOME}", "a\\nb"]' in files.dockerfile
+    )
+    instructions = [
+        line.split()[0] for line in files.dockerfile.splitlines() if line and line[0].isupper()
+    ]
     assert instructions.count("RUN") == 4  # environment, user, dependencies, project
 
 

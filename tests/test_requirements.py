@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from conftest import FIXTURES
 from poetry.factory import Factory
 
-from conftest import FIXTURES
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.requirements import (
     LockedRequirement,
@@ -16,6 +16,9 @@ from poetry_docker_plugin.requirements import (
     locked_requirements,
     requirements_text,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def requirement(*files: str, marker: str = "", python_versions: str = "*") -> LockedRequirement:
@@ -29,7 +32,11 @@ def requirement(*files: str, marker: str = "", python_versions: str = "*") -> Lo
         (("pkg-1.0-cp38-cp38-manylinux1_x86_64.whl", "pkg-1.0.tar.gz"), "3.8", True),
         (("pkg-1.0-cp38-cp38-manylinux1_x86_64.whl", "pkg-1.0.tar.gz"), "3.9", False),
         (("pkg-1.0-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",), "3.12", True),
-        (("pkg-1.0-cp312-cp312-win_amd64.whl", "pkg-1.0-cp312-cp312-macosx_11_0_arm64.whl"), "3.12", False),
+        (
+            ("pkg-1.0-cp312-cp312-win_amd64.whl", "pkg-1.0-cp312-cp312-macosx_11_0_arm64.whl"),
+            "3.12",
+            False,
+        ),
         (("pkg-1.0-cp312-cp312-musllinux_1_1_x86_64.whl",), "3.12", False),
         (("pkg-1.0.tar.gz",), "3.12", True),
         ((), "3.12", False),
@@ -65,7 +72,7 @@ def test_export_is_pinned_hashed_and_marked() -> None:
     text = requirements_text(requirements)
     assert "colorama==" in text
     assert "--hash=sha256:" in text
-    assert [line.split('==')[0] for line in text.splitlines() if '==' in line.split(' ')[0]] == [
+    assert [line.split("==")[0] for line in text.splitlines() if "==" in line.split(" ")[0]] == [
         "colorama",
         "typing-extensions",
     ]
@@ -73,7 +80,10 @@ def test_export_is_pinned_hashed_and_marked() -> None:
 
 def test_groups_and_extras_select_what_is_exported() -> None:
     poetry = Factory().create_poetry(FIXTURES / "groups-extras")
-    names = lambda groups, extras: {r.name for r in locked_requirements(poetry, groups, extras)}  # noqa: E731
+
+    def names(groups: list[str], extras: list[str]) -> set[str]:
+        return {r.name for r in locked_requirements(poetry, groups, extras)}
+
     assert names(["main"], []) == {"six"}
     assert names(["main"], ["fast"]) == {"six", "markupsafe"}
     assert names(["main", "dev"], []) == {"six", "iniconfig"}
@@ -83,7 +93,7 @@ def test_groups_and_extras_select_what_is_exported() -> None:
 def test_unknown_extra_is_refused() -> None:
     poetry = Factory().create_poetry(FIXTURES / "groups-extras")
     assert check_extras(poetry, ["Fast"]) == ("fast",)
-    with pytest.raises(DockerPluginError, match="Extra.*turbo.*declared: fast"):
+    with pytest.raises(DockerPluginError, match=r"Extra.*turbo.*declared: fast"):
         check_extras(poetry, ["turbo"])
 
 
@@ -97,6 +107,8 @@ def test_missing_and_stale_locks(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "platform-marker" / "poetry.lock", project / "poetry.lock")
     check_lock(Factory().create_poetry(project))
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('"typing-extensions (>=4.8)', '"typing-extensions (>=4.9)'))
-    with pytest.raises(DockerPluginError, match="out of date.*Run `poetry lock`"):
+    pyproject.write_text(
+        pyproject.read_text().replace('"typing-extensions (>=4.8)', '"typing-extensions (>=4.9)')
+    )
+    with pytest.raises(DockerPluginError, match=r"out of date.*Run `poetry lock`"):
         check_lock(Factory().create_poetry(project))

@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +23,8 @@ from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.render import REQUIREMENTS_FILE, SOURCES_DIR, WHEELS_DIR
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
     from poetry.poetry import Poetry
 
     from poetry_docker_plugin.plan import BuildPlan
@@ -33,11 +34,44 @@ POETRY_CORE_BACKEND = "poetry.core.masonry.api"
 # Never copied from a project directory, whatever .gitignore says: secrets, VCS data,
 # environments, caches and build output.
 NEVER_COPIED = (
-    ".git", ".hg", ".svn", ".env", ".env.*", "*.env", ".envrc", ".venv", "venv",
-    "__pycache__", "*.py[cod]", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox",
-    "node_modules", "dist", "build", "*.egg-info", ".idea", ".vscode", ".DS_Store",
-    ".netrc", ".pypirc", "*.pem", "*.key", "id_rsa*", "id_ed25519*", ".ssh", ".aws", ".docker",
-    "secrets", ".secrets", "credentials*", ".dockerignore", "Dockerfile", "poetry.toml",
+    ".git",
+    ".hg",
+    ".svn",
+    ".env",
+    ".env.*",
+    "*.env",
+    ".envrc",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "*.py[cod]",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".tox",
+    ".nox",
+    "node_modules",
+    "dist",
+    "build",
+    "*.egg-info",
+    ".idea",
+    ".vscode",
+    ".DS_Store",
+    ".netrc",
+    ".pypirc",
+    "*.pem",
+    "*.key",
+    "id_rsa*",
+    "id_ed25519*",
+    ".ssh",
+    ".aws",
+    ".docker",
+    "secrets",
+    ".secrets",
+    "credentials*",
+    ".dockerignore",
+    "Dockerfile",
+    "poetry.toml",
 )
 
 
@@ -83,8 +117,10 @@ def staged_context(poetry: Poetry, plan: BuildPlan, rendered: RenderedFiles) -> 
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def write_context(poetry: Poetry, plan: BuildPlan, rendered: RenderedFiles, directory: Path) -> None:
-    """Writes the Dockerfile, the entrypoint, the requirements and the project into ``directory``."""
+def write_context(
+    poetry: Poetry, plan: BuildPlan, rendered: RenderedFiles, directory: Path
+) -> None:
+    """Writes the Dockerfile, entrypoint, requirements and project into ``directory``."""
     (directory / "Dockerfile").write_text(rendered.dockerfile)
     entrypoint = directory / "entrypoint.sh"
     entrypoint.write_text(rendered.entrypoint)
@@ -141,8 +177,10 @@ def _source_tree(root: Path) -> list[Path]:
 
 
 def _in_virtual_environment(root: Path, path: Path) -> bool:
-    """Whether ``path`` lies in a virtual environment (a folder with a pyvenv.cfg), whatever its name."""
-    return any((root / parent / "pyvenv.cfg").exists() for parent in path.parents if parent != Path("."))
+    """Whether ``path`` lies in a virtual environment (a folder with a pyvenv.cfg), by any name."""
+    return any(
+        (root / parent / "pyvenv.cfg").exists() for parent in path.parents if parent != Path()
+    )
 
 
 def _git_files(root: Path) -> list[Path] | None:

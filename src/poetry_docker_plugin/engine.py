@@ -11,11 +11,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.errors import DockerPluginError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 ENGINE_VARIABLE = "POETRY_DOCKER_ENGINE"
 
@@ -94,7 +97,9 @@ class Engine:
 
     def image_labels(self, reference: str) -> dict[str, str] | None:
         """The labels of a local image, or None when there is no such image."""
-        result = self._capture(["image", "inspect", "--format", "{{json .Config.Labels}}", reference])
+        result = self._capture(
+            ["image", "inspect", "--format", "{{json .Config.Labels}}", reference]
+        )
         if result.returncode != 0:
             return None
         return json.loads(result.stdout) or {}

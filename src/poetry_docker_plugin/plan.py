@@ -19,7 +19,6 @@ from poetry_docker_plugin.requirements import LockedRequirement, check_extras, l
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from packaging.utils import NormalizedName
     from poetry.poetry import Poetry
 
     from poetry_docker_plugin.settings import Settings
@@ -81,7 +80,7 @@ class BuildPlan:
 def make_plan(
     poetry: Poetry,
     settings: Settings,
-    groups: Iterable[NormalizedName],
+    groups: Iterable[str],
     *,
     tags: tuple[str, ...] = (),
     platform: str | None = None,
@@ -194,7 +193,9 @@ def choose_python(
     )
 
 
-def uninstallable(requirements: Iterable[LockedRequirement], python: str, machine: str) -> list[str]:
+def uninstallable(
+    requirements: Iterable[LockedRequirement], python: str, machine: str
+) -> list[str]:
     """The packages that apply on this Python but could not be installed from the lock's files."""
     return [
         f"{r.name} {r.version}"
@@ -226,7 +227,10 @@ def _venv_python(
     elif settings.python:
         python, reason = settings.python, "requested (the base image's Python is trusted to match)"
     elif probe_python is not None:
-        python, reason = probe_python(settings.base_image), f"found in the base image {settings.base_image}"
+        python, reason = (
+            probe_python(settings.base_image),
+            f"found in the base image {settings.base_image}",
+        )
     else:
         raise DockerPluginError(
             f"Cannot tell which Python the base image {settings.base_image} has without the "
@@ -272,9 +276,13 @@ def machine_of(platform: str | None) -> str:
         machine = host.machine().lower()
         return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
     arch = platform.split("/")[1] if "/" in platform else platform
-    return {"amd64": "x86_64", "arm64": "aarch64", "386": "i686", "ppc64le": "ppc64le", "s390x": "s390x"}.get(
-        arch, arch
-    )
+    return {
+        "amd64": "x86_64",
+        "arm64": "aarch64",
+        "386": "i686",
+        "ppc64le": "ppc64le",
+        "s390x": "s390x",
+    }.get(arch, arch)
 
 
 def image_name_for(poetry: Poetry) -> str:
@@ -286,7 +294,9 @@ def image_name_for(poetry: Poetry) -> str:
 
 def default_command(poetry: Poetry) -> tuple[str, ...]:
     """The project's one console script, else ``python``."""
-    scripts = poetry.package.entry_points.get("console-scripts", {}) if poetry.is_package_mode else {}
+    scripts = (
+        poetry.package.entry_points.get("console-scripts", {}) if poetry.is_package_mode else {}
+    )
     return (next(iter(scripts)),) if len(scripts) == 1 else ("python",)
 
 

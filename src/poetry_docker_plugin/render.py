@@ -54,7 +54,9 @@ def render(plan: BuildPlan) -> RenderedFiles:
         lstrip_blocks=True,
         autoescape=False,
     )
-    environment.filters["json"] = lambda value: json.dumps(list(value) if isinstance(value, tuple) else value)
+    environment.filters["json"] = lambda value: json.dumps(
+        list(value) if isinstance(value, tuple) else value
+    )
     environment.filters["sh"] = shlex.quote
     environment.filters["dq"] = dockerfile_word
     values = {

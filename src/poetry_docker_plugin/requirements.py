@@ -57,7 +57,11 @@ class LockedRequirement:
     def allows_python(self, python: str) -> bool:
         from poetry.core.constraints.version import parse_constraint
 
-        return not parse_constraint(self.python_versions).intersect(parse_constraint(f"~{python}")).is_empty()
+        return (
+            not parse_constraint(self.python_versions)
+            .intersect(parse_constraint(f"~{python}"))
+            .is_empty()
+        )
 
     def has_wheel_or_sdist_for(self, python: str, machine: str) -> bool:
         """True when pip can install it without compiling, or it is meant to be built (sdist only).
@@ -95,7 +99,7 @@ def check_lock(poetry: Poetry) -> None:
 
 
 def locked_requirements(
-    poetry: Poetry, groups: Iterable[NormalizedName], extras: Iterable[NormalizedName]
+    poetry: Poetry, groups: Iterable[str], extras: Iterable[str]
 ) -> tuple[LockedRequirement, ...]:
     """Walks the lock for ``groups`` and ``extras``, like ``poetry export --with-hashes``."""
     from poetry.core.packages.utils.utils import create_nested_marker
@@ -106,20 +110,23 @@ def locked_requirements(
     )
 
     locker = poetry.locker
-    extras = frozenset(extras)
-    python_marker = parse_marker(create_nested_marker("python_version", poetry.package.python_constraint))
+    chosen_groups = {canonicalize_name(g) for g in groups}
+    chosen_extras = frozenset(canonicalize_name(e) for e in extras)
+    python_marker = parse_marker(
+        create_nested_marker("python_version", poetry.package.python_constraint)
+    )
     if locker.is_locked_groups_and_markers():
         walk = get_project_dependency_packages2(
-            locker, project_python_marker=python_marker, groups=set(groups), extras=extras
+            locker, project_python_marker=python_marker, groups=chosen_groups, extras=chosen_extras
         )
     else:
-        root = poetry.package.with_dependency_groups(list(groups), only=True)
+        root = poetry.package.with_dependency_groups(list(chosen_groups), only=True)
         walk = get_project_dependency_packages(
             locker,
             project_requires=root.all_requires,
             root_package_name=root.name,
             project_python_marker=python_marker,
-            extras=extras,
+            extras=chosen_extras,
         )
     requirements = []
     for dependency_package in walk:
@@ -184,7 +191,9 @@ def supported_tags(python: str, machine: str) -> frozenset[Tag]:
     """The wheel tags pip accepts for CPython ``python`` on glibc Linux ``machine``."""
     version = tuple(int(part) for part in python.split("."))
     lowest = 17 if machine in ("aarch64", "ppc64le", "s390x") else 5
-    platforms = [f"manylinux_2_{minor}_{machine}" for minor in range(GLIBC_MAX_MINOR, lowest - 1, -1)]
+    platforms = [
+        f"manylinux_2_{minor}_{machine}" for minor in range(GLIBC_MAX_MINOR, lowest - 1, -1)
+    ]
     legacy = {"manylinux2014": 17, "manylinux2010": 12, "manylinux1": 5}
     platforms += [f"{name}_{machine}" for name, minor in legacy.items() if minor >= lowest]
     platforms.append(f"linux_{machine}")

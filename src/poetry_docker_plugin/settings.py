@@ -25,7 +25,8 @@ ENV_MANAGERS = ("conda", "micromamba", "venv")
 
 # Docker's reference grammar (distribution/reference), anchored.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)"
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_DOMAIN = rf"(?:{_LABEL}(?:\.{_LABEL})*(?::[0-9]+)?)"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 IMAGE_NAME_RE = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*")
@@ -35,7 +36,9 @@ ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LABEL_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 APT_PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(?:=[A-Za-z0-9.+:~-]+)?")
 CONDA_SPEC_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:[=<>!~]=?[A-Za-z0-9_.*+!<>=,|-]*)?")
-CONDA_CHANNEL_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.-]+)*|https?://[A-Za-z0-9._~:/%@+-]+")
+CONDA_CHANNEL_RE = re.compile(
+    r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.-]+)*|https?://[A-Za-z0-9._~:/%@+-]+"
+)
 WORKDIR_RE = re.compile(r"/[A-Za-z0-9._/-]*")
 PYTHON_RE = re.compile(r"3\.\d{1,2}")
 PORT_RE = re.compile(r"(\d{1,5})(?:/(tcp|udp|sctp))?")
@@ -98,7 +101,9 @@ def _list_of(item: Callable[[object], str]) -> Callable[[object], tuple[str, ...
     return convert
 
 
-def _table_of(key_pattern: re.Pattern[str], what: str) -> Callable[[object], tuple[tuple[str, str], ...]]:
+def _table_of(
+    key_pattern: re.Pattern[str], what: str
+) -> Callable[[object], tuple[tuple[str, str], ...]]:
     def convert(value: object) -> tuple[tuple[str, str], ...]:
         if not isinstance(value, Mapping):
             raise ValueError(f"expected a table of strings, got {_describe(value)}")
@@ -148,7 +153,13 @@ def _command(value: object) -> tuple[str, ...]:
 
 
 def _describe(value: object) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list"}
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+    }
     for kind, name in names.items():
         if type(value) is kind:
             return f"{name} ({value!r})"
@@ -156,7 +167,9 @@ def _describe(value: object) -> str:
 
 
 image_reference = _matching(IMAGE_REFERENCE_RE, "a valid image reference such as 'name:tag'")
-image_name = _matching(IMAGE_NAME_RE, "a valid image name (lowercase letters, digits, '.', '_', '-', '/')")
+image_name = _matching(
+    IMAGE_NAME_RE, "a valid image name (lowercase letters, digits, '.', '_', '-', '/')"
+)
 python_version = _matching(PYTHON_RE, "a Python version of the form 3.X")
 env_manager = _choice(ENV_MANAGERS)
 group_names = _list_of(_matching(GROUP_RE, "a dependency group or extra name"))
@@ -166,12 +179,18 @@ CONVERTERS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "base-image": ("base_image", image_reference),
     "env-manager": ("env_manager", env_manager),
     "python": ("python", python_version),
-    "conda-packages": ("conda_packages", _list_of(_matching(CONDA_SPEC_RE, "a conda package spec"))),
+    "conda-packages": (
+        "conda_packages",
+        _list_of(_matching(CONDA_SPEC_RE, "a conda package spec")),
+    ),
     "conda-channels": ("conda_channels", _list_of(_matching(CONDA_CHANNEL_RE, "a conda channel"))),
     "apt-packages": ("apt_packages", _list_of(_matching(APT_PACKAGE_RE, "a Debian package name"))),
     "image": ("image", image_name),
     "tags": ("tags", _list_of(_matching(TAG_RE, "a valid image tag"))),
-    "workdir": ("workdir", _matching(WORKDIR_RE, "an absolute path of letters, digits, '.', '_', '-'")),
+    "workdir": (
+        "workdir",
+        _matching(WORKDIR_RE, "an absolute path of letters, digits, '.', '_', '-'"),
+    ),
     "env": ("env", _table_of(ENV_KEY_RE, "a valid environment variable name")),
     "labels": ("labels", _table_of(LABEL_KEY_RE, "a valid label key")),
     "ports": ("ports", lambda v: tuple(_port(p) for p in _list(v))),
@@ -225,7 +244,9 @@ def parse_option(option: str, convert: Callable[[object], Any], raw: object) -> 
         raise DockerPluginError(f"Invalid value for option --{option}: {error}.") from None
 
 
-def parse_assignments(option: str, raw: list[str], key_pattern: re.Pattern[str]) -> tuple[tuple[str, str], ...]:
+def parse_assignments(
+    option: str, raw: list[str], key_pattern: re.Pattern[str]
+) -> tuple[tuple[str, str], ...]:
     """Parses repeated ``K=V`` options (``--build-arg``, ``--env``)."""
     pairs = []
     for item in raw:

@@ -56,7 +56,9 @@ class DockerCommand(GroupCommand):
             self.line_error(f"<error>{error}</error>")
             return error.exit_code
         except GroupNotFoundError as error:
-            self.line_error(f"<error>{error}. Check the --with, --without and --only options.</error>")
+            self.line_error(
+                f"<error>{error}. Check the --with, --without and --only options.</error>"
+            )
             return 1
 
     def handle_docker(self) -> int:
@@ -118,7 +120,9 @@ class DockerCommand(GroupCommand):
         )
         rendered = render(plan)
         root = self.poetry.pyproject_path.parent
-        digest = fingerprint(rendered, root, project_sources(self.poetry), self.fingerprint_options())
+        digest = fingerprint(
+            rendered, root, project_sources(self.poetry), self.fingerprint_options()
+        )
         return Prepared(plan, rendered, digest)
 
     def requested_tags(self) -> tuple[str, ...]:

@@ -24,9 +24,16 @@ class BuildCommand(DockerCommand):
     description = "Builds an image of the project from its poetry.lock."
     options: ClassVar[list[Option]] = [
         *DockerCommand.build_options,
-        option("tag", "t", "Name and tag the image (name:tag); repeatable.", flag=False, multiple=True),
+        option(
+            "tag", "t", "Name and tag the image (name:tag); repeatable.", flag=False, multiple=True
+        ),
         option("print", None, "Print the Dockerfile and entrypoint instead of building."),
-        option("output", "o", "Write the Dockerfile, entrypoint and context to this directory.", flag=False),
+        option(
+            "output",
+            "o",
+            "Write the Dockerfile, entrypoint and context to this directory.",
+            flag=False,
+        ),
     ]
     help = """Builds an image of the project: the locked dependencies of the selected groups and
 extras, the project's wheel and a generated entrypoint that activates the environment.
