@@ -16,15 +16,21 @@ import shutil
 import subprocess
 import tempfile
 from fnmatch import fnmatch
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
+
+from poetry.core.masonry.builders.builder import Builder
+from poetry.core.masonry.builders.wheel import WheelBuilder
+from poetry.core.masonry.utils.package_include import PackageInclude
 
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.render import REQUIREMENTS_FILE, SOURCES_DIR, WHEELS_DIR
 
 if TYPE_CHECKING:
+    import zipfile
     from collections.abc import Iterator, Mapping
 
+    from poetry.core.poetry import Poetry as CorePoetry
     from poetry.poetry import Poetry
 
     from poetry_docker_plugin.plan import BuildPlan
@@ -83,8 +89,6 @@ def project_sources(poetry: Poetry) -> list[Path]:
     """
     root = poetry.pyproject_path.parent
     if poetry.is_package_mode:
-        from poetry.core.masonry.builders.wheel import WheelBuilder
-
         files = {f.path.relative_to(root) for f in WheelBuilder(poetry).find_files_to_add()}
         files.add(Path("pyproject.toml"))
         return sorted(files)
@@ -127,8 +131,10 @@ def write_context(
     entrypoint.chmod(0o755)
     (directory / REQUIREMENTS_FILE).write_text(rendered.requirements)
     if plan.package_mode:
-        build_wheel(poetry, directory / WHEELS_DIR)
-    else:
+        build_wheel(
+            poetry, directory / WHEELS_DIR, editable_at=plan.workdir if plan.editable else None
+        )
+    elif not plan.editable:
         root = poetry.pyproject_path.parent
         for relative in project_sources(poetry):
             target = directory / SOURCES_DIR / relative
@@ -136,8 +142,12 @@ def write_context(
             shutil.copy2(root / relative, target)
 
 
-def build_wheel(poetry: Poetry, directory: Path) -> str:
-    """Builds the project's wheel in-process with poetry-core, as ``poetry build`` would."""
+def build_wheel(poetry: Poetry, directory: Path, editable_at: str | None = None) -> str:
+    """Builds the project's wheel in-process with poetry-core, as ``poetry build`` would.
+
+    With ``editable_at``, the wheel is an editable one whose import paths point into that
+    directory of the container (where the working tree is mounted), not into the host's.
+    """
     backend = poetry.pyproject.build_system.build_backend
     if backend != POETRY_CORE_BACKEND:
         raise DockerPluginError(
@@ -145,17 +155,46 @@ def build_wheel(poetry: Poetry, directory: Path) -> str:
             f"({POETRY_CORE_BACKEND}) projects can be built into the image yet. Set "
             "`package-mode = false` under [tool.poetry] to copy the sources instead."
         )
-    from poetry.core.masonry.builders.wheel import WheelBuilder
-
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        return WheelBuilder.make_in(poetry, directory)
+        if editable_at is None:
+            return WheelBuilder.make_in(poetry, directory)
+        builder = ContainerEditableWheelBuilder(poetry, editable=True)
+        builder.container_root = PurePosixPath(editable_at)
+        builder.build(target_dir=directory)
+        return builder.wheel_filename
     except (ValueError, RuntimeError, OSError) as error:
         raise DockerPluginError(
             f"Poetry could not build {poetry.package.pretty_name} as a package from "
             f"{poetry.pyproject_path}: {error}. If this project is not meant to be a package, "
             "set `package-mode = false` under [tool.poetry] so that its sources are copied instead."
         ) from None
+
+
+class ContainerEditableWheelBuilder(WheelBuilder):
+    """poetry-core's editable wheel, with import paths into the container's working tree.
+
+    poetry-core writes the host's absolute source paths into the wheel's .pth file; inside
+    the development image the working tree is mounted at ``container_root`` instead.
+    """
+
+    container_root = PurePosixPath("/app")
+
+    def _add_pth(self, wheel: zipfile.ZipFile) -> None:
+        paths = _container_paths(self._poetry, self.container_root)
+        with self._write_to_zip(wheel, f"{self._module.name}.pth") as pth:
+            pth.write("".join(f"{path}\n" for path in paths))
+
+
+def _container_paths(poetry: CorePoetry, container_root: PurePosixPath) -> list[str]:
+    """The import roots of the project's packages, as seen at ``container_root``."""
+    root = poetry.pyproject_path.parent.resolve()
+    bases = {
+        include.base.resolve().relative_to(root).as_posix()
+        for include in Builder(poetry)._module.includes
+        if isinstance(include, PackageInclude) and (include.is_module() or include.is_package())
+    }
+    return sorted(str(container_root / base) for base in bases)
 
 
 def _source_tree(root: Path) -> list[Path]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 ENGINE_VARIABLE = "POETRY_DOCKER_ENGINE"
+# Seconds a container gets to stop after a signal before it is removed by force.
+STOP_TIMEOUT = 10
 
 
 @dataclass(frozen=True)
@@ -44,13 +48,26 @@ class Engine:
         return engine
 
     def _check_daemon(self) -> None:
-        result = self._capture(["version", "--format", "{{.Server.Version}}"])
-        if result.returncode != 0 or not result.stdout.strip():
+        result = self._capture(["version", "--format", "{{.Client.Version}} {{.Server.Version}}"])
+        versions = result.stdout.split()
+        if result.returncode != 0 or len(versions) != 2:
             detail = (result.stderr.strip().splitlines() or ["no answer"])[-1]
             raise DockerPluginError(
                 f"The Docker engine is not reachable through {self.executable} ({detail}). "
                 "Start the Docker daemon (for example `sudo systemctl start docker`), or point "
                 "DOCKER_HOST at a running one, then try again."
+            )
+        client_major = versions[0].split(".")[0]
+        if (
+            client_major.isdigit()
+            and int(client_major) >= 23
+            and "docker" in Path(self.executable).name
+        ) and self._capture(["buildx", "version"]).returncode != 0:
+            raise DockerPluginError(
+                f"The docker client {self.executable} ({versions[0]}) has no buildx "
+                "component, which its BuildKit builds need. Install buildx (Debian: "
+                f"docker-buildx), or set {ENGINE_VARIABLE} to a client with BuildKit built "
+                "in, such as /usr/bin/docker from Debian's docker.io."
             )
 
     def build(
@@ -94,6 +111,43 @@ class Engine:
                     exit_code=result.returncode,
                 )
             return iidfile.read_text().strip()
+
+    def run(self, arguments: Sequence[str], name: str) -> int:
+        """Runs ``docker run ARGUMENTS`` in the foreground; returns the container's exit code.
+
+        SIGINT, SIGTERM and SIGHUP sent to this process are passed to the client, which
+        passes them to the container (PID 1 is docker's init). If the container has not
+        stopped a few seconds later it is removed by force, so that no container outlives
+        the command.
+        """
+        process = subprocess.Popen([self.executable, "run", "--name", name, *arguments])
+        received: list[int] = []
+
+        def forward(signum: int, _frame: object) -> None:
+            received.append(signum)
+            if process.poll() is None:
+                process.send_signal(signum)
+
+        watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        previous = {signum: signal.signal(signum, forward) for signum in watched}
+        deadline: float | None = None
+        try:
+            while True:
+                try:
+                    returncode = process.wait(timeout=0.25)
+                    break
+                except subprocess.TimeoutExpired:
+                    if received and deadline is None:
+                        deadline = time.monotonic() + STOP_TIMEOUT
+                    if deadline is not None and time.monotonic() > deadline:
+                        self._capture(["rm", "--force", name])
+                        process.kill()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        if received:
+            self._capture(["rm", "--force", name])
+        return 128 - returncode if returncode < 0 else returncode
 
     def image_labels(self, reference: str) -> dict[str, str] | None:
         """The labels of a local image, or None when there is no such image."""

@@ -70,6 +70,7 @@ class BuildPlan:
     user: str
     created_user: str | None
     created_uid: int | None
+    editable: bool
 
     @property
     def image(self) -> str:
@@ -85,8 +86,14 @@ def make_plan(
     tags: tuple[str, ...] = (),
     platform: str | None = None,
     probe_python: PythonProbe | None = None,
+    editable: bool = False,
 ) -> BuildPlan:
-    """Decides everything about the image from the project, its lock and the settings."""
+    """Decides everything about the image from the project, its lock and the settings.
+
+    ``editable`` plans the development image of ``poetry docker shell``: the project is
+    installed in editable mode pointing at the working directory, where the working tree
+    is mounted, and it is tagged ``<name>:dev``.
+    """
     package = poetry.package
     extras = check_extras(poetry, settings.extras)
     requirements = locked_requirements(poetry, groups, extras)
@@ -124,10 +131,11 @@ def make_plan(
         env=settings.env,
         labels=_labels(poetry, settings),
         ports=settings.ports,
-        tags=tags or _default_tags(settings, name, version),
+        tags=tags or _default_tags(settings, name, version, editable),
         machine=machine,
         platform=platform,
         **_runtime_user(settings.user),
+        editable=editable,
     )
 
 
@@ -300,8 +308,10 @@ def default_command(poetry: Poetry) -> tuple[str, ...]:
     return (next(iter(scripts)),) if len(scripts) == 1 else ("python",)
 
 
-def _default_tags(settings: Settings, name: str, version: str) -> tuple[str, ...]:
+def _default_tags(settings: Settings, name: str, version: str, editable: bool) -> tuple[str, ...]:
     repository = settings.image or name
+    if editable:
+        return (f"{repository}:dev",)
     tag_names = settings.tags or (re.sub(r"[^\w.-]", "-", version), "latest")
     return tuple(dict.fromkeys(f"{repository}:{tag}" for tag in tag_names))
 

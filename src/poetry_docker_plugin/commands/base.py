@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import option
@@ -36,6 +37,9 @@ class Prepared:
 class DockerCommand(GroupCommand):
     """Shared options; subclasses implement ``handle_docker``."""
 
+    # The development image of ``shell``: editable project, all non-optional groups.
+    development: ClassVar[bool] = False
+
     build_options: ClassVar[list[Option]] = [
         *GroupCommand._group_dependency_options(),
         option("extras", "E", "Extra sets of dependencies to install.", flag=False, multiple=True),
@@ -45,6 +49,22 @@ class DockerCommand(GroupCommand):
         option("env-manager", None, "conda, micromamba or venv.", flag=False),
         option("platform", None, "The target platform, e.g. linux/amd64.", flag=False),
         option("build-arg", None, "A build-time variable, KEY=VALUE.", flag=False, multiple=True),
+    ]
+    container_options: ClassVar[list[Option]] = [
+        option("rebuild", None, "Build the image even when it is up to date."),
+        option("no-build", None, "Fail instead of building when the image is missing or stale."),
+        option(
+            "env", "e", "Set a variable in the container, KEY=VALUE.", flag=False, multiple=True
+        ),
+        option("publish", "p", "Publish a port, as with docker run -p.", flag=False, multiple=True),
+        option(
+            "volume", None, "Bind-mount a volume, as with docker run -v.", flag=False, multiple=True
+        ),
+        option("name", None, "The container's name.", flag=False),
+        option(
+            "network", None, "The container's network, as with docker run --network.", flag=False
+        ),
+        option("gpus", None, "GPUs to add, as with docker run --gpus.", flag=False),
     ]
 
     def handle(self) -> int:
@@ -89,7 +109,8 @@ class DockerCommand(GroupCommand):
 
     @property
     def default_groups(self) -> set[str]:
-        """The main group plus the setting's ``with``, minus its ``without``."""
+        """The main group (or, for development, every non-optional one) plus the setting's
+        ``with``, minus its ``without``."""
         settings = self.settings
         for key, names in (("with", settings.with_groups), ("without", settings.without_groups)):
             unknown = [n for n in names if not self.poetry.package.has_dependency_group(n)]
@@ -99,7 +120,8 @@ class DockerCommand(GroupCommand):
                     f"{self.poetry.pyproject_path}: group(s) {', '.join(unknown)} are not "
                     "declared. Fix the names or declare the groups."
                 )
-        return ({MAIN_GROUP} | set(settings.with_groups)) - set(settings.without_groups)
+        base = self.non_optional_groups if self.development else {MAIN_GROUP}
+        return (base | set(settings.with_groups)) - set(settings.without_groups)
 
     def prepare(self) -> Prepared:
         """Reads the project and lock, plans the image and renders its files."""
@@ -112,6 +134,7 @@ class DockerCommand(GroupCommand):
             tags=self.requested_tags(),
             platform=self.option("platform"),
             probe_python=lambda image: self.engine.python_of(image),
+            editable=self.development,
         )
         self.line(
             f"Python {plan.python} ({plan.python_reason}); {plan.env_manager} environment "
@@ -120,10 +143,63 @@ class DockerCommand(GroupCommand):
         )
         rendered = render(plan)
         root = self.poetry.pyproject_path.parent
-        digest = fingerprint(
-            rendered, root, project_sources(self.poetry), self.fingerprint_options()
-        )
+        # The development image holds no sources (they are mounted), so edits keep it current.
+        sources = [Path("pyproject.toml")] if self.development else project_sources(self.poetry)
+        digest = fingerprint(rendered, root, sources, self.fingerprint_options())
         return Prepared(plan, rendered, digest)
+
+    def ensure_image(self, prepared: Prepared) -> None:
+        """Builds the image only when it is missing or its fingerprint differs from the inputs."""
+        from poetry_docker_plugin.plan import FINGERPRINT_LABEL
+
+        image = prepared.plan.image
+        labels = self.engine.image_labels(image)
+        current = labels is not None and labels.get(FINGERPRINT_LABEL) == prepared.fingerprint
+        if self.option("no-build"):
+            if labels is None:
+                raise DockerPluginError(
+                    f"The image {image} does not exist and --no-build forbids building it. "
+                    "Run `poetry docker build` first, or drop --no-build."
+                )
+            if not current:
+                raise DockerPluginError(
+                    f"The image {image} is out of date with the project (its sources, lock, "
+                    "settings or options changed) and --no-build forbids rebuilding it. Run "
+                    "`poetry docker build` first, or drop --no-build."
+                )
+        elif self.option("rebuild") or not current:
+            build_image(self, prepared)
+        else:
+            self.line(f"{image} is up to date", verbosity=self._verbose())
+
+    def container_name(self, plan: BuildPlan) -> str:
+        """The name given with --name, or a fresh one (to find the container after a signal)."""
+        import secrets
+
+        name: str = self.option("name") or f"{plan.project_name}-{secrets.token_hex(4)}"
+        return name
+
+    def run_options(self, plan: BuildPlan) -> list[str]:
+        """``docker run`` options shared by ``run`` and ``shell``."""
+        from poetry_docker_plugin.plan import LABEL_PREFIX
+
+        options = ["--rm", "--init", "--interactive"]
+        options += ["--label", f"{LABEL_PREFIX}.project={plan.project_name}"]
+        for value in self.option("env"):
+            if not value or value.startswith("="):
+                raise DockerPluginError(
+                    f"Invalid value for option --env: {value!r} is not of the form KEY=VALUE "
+                    "or KEY."
+                )
+            options += ["--env", value]
+        for value in self.option("publish"):
+            options += ["--publish", value]
+        for value in self.option("volume"):
+            options += ["--volume", value]
+        for name in ("network", "gpus", "platform"):
+            if self.option(name):
+                options += [f"--{name}", self.option(name)]
+        return options
 
     def requested_tags(self) -> tuple[str, ...]:
         return ()
@@ -149,3 +225,27 @@ class DockerCommand(GroupCommand):
         from cleo.io.outputs.output import Verbosity
 
         return Verbosity.VERBOSE
+
+
+def build_image(command: DockerCommand, prepared: Prepared) -> str:
+    """Stages the context and builds it; returns the image reference."""
+    from poetry_docker_plugin.context import staged_context
+    from poetry_docker_plugin.plan import FINGERPRINT_LABEL
+
+    plan = prepared.plan
+    engine = command.engine
+    command.line(
+        f"Building <info>{plan.image}</info> (Python {plan.python}, {plan.env_manager} "
+        f"on {plan.base_image})"
+    )
+    with staged_context(command.poetry, plan, prepared.rendered) as context:
+        engine.build(
+            context,
+            plan.tags,
+            {FINGERPRINT_LABEL: prepared.fingerprint},
+            no_cache=bool(command.option("no-cache")),
+            platform=plan.platform,
+            build_args=command.build_args(),
+            quiet=command.io.output.is_quiet(),
+        )
+    return plan.image

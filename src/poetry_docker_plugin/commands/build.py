@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 from cleo.helpers import option
 
 from poetry_docker_plugin import settings as settings_module
-from poetry_docker_plugin.commands.base import DockerCommand
+from poetry_docker_plugin.commands.base import DockerCommand, build_image
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
@@ -84,27 +84,3 @@ def parse_tag(reference: str) -> str:
     reference = settings_module.parse_option("tag", settings_module.image_reference, reference)
     last = reference.rsplit("/", 1)[-1]
     return reference if ":" in last else f"{reference}:latest"
-
-
-def build_image(command: DockerCommand, prepared: Prepared) -> str:
-    """Stages the context and builds it; returns the image reference."""
-    from poetry_docker_plugin.context import staged_context
-    from poetry_docker_plugin.plan import FINGERPRINT_LABEL
-
-    plan = prepared.plan
-    engine = command.engine
-    command.line(
-        f"Building <info>{plan.image}</info> (Python {plan.python}, {plan.env_manager} "
-        f"on {plan.base_image})"
-    )
-    with staged_context(command.poetry, plan, prepared.rendered) as context:
-        engine.build(
-            context,
-            plan.tags,
-            {FINGERPRINT_LABEL: prepared.fingerprint},
-            no_cache=bool(command.option("no-cache")),
-            platform=plan.platform,
-            build_args=command.build_args(),
-            quiet=command.io.output.is_quiet(),
-        )
-    return plan.image

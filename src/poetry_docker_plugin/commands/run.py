@@ -1,10 +1,46 @@
-"""``poetry docker run``: placeholder until the run command lands."""
+"""``poetry docker run``: the project's image, rebuilt only when an input changed."""
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING, ClassVar
+
+from cleo.helpers import argument
+
 from poetry_docker_plugin.commands.base import DockerCommand
+
+if TYPE_CHECKING:
+    from cleo.io.inputs.argument import Argument
+    from cleo.io.inputs.option import Option
 
 
 class RunCommand(DockerCommand):
     name = "docker run"
-    description = "Runs the project's image."
+    description = "Runs the project's image (building it first only when an input changed)."
+    arguments: ClassVar[list[Argument]] = [
+        argument("args", "The command and its arguments (after --).", optional=True, multiple=True)
+    ]
+    options: ClassVar[list[Option]] = [
+        *DockerCommand.build_options,
+        *DockerCommand.container_options,
+    ]
+    help = """Runs the image of the project with its entrypoint, so that the environment is active:
+  <comment>poetry docker run</comment>                      the image's default command
+  <comment>poetry docker run -- python -c "import numpy"</comment>  any other command
+
+Stdin, signals and the exit code pass through; a TTY is used when stdin and stdout are
+terminals. Ports and environment from [tool.poetry-docker] apply."""
+
+    def handle_docker(self) -> int:
+        prepared = self.prepare()
+        self.ensure_image(prepared)
+        plan = prepared.plan
+        options = self.run_options(plan)
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            options.append("--tty")
+        for port in plan.ports:
+            number = port.split("/")[0]
+            options += ["--publish", f"{number}:{port}"]
+        return self.engine.run(
+            [*options, plan.image, *self.argument("args")], self.container_name(plan)
+        )

@@ -1,10 +1,52 @@
-"""``poetry docker shell``: placeholder until the run command lands."""
+"""``poetry docker shell``: a shell in the development image, on the live working tree."""
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import TYPE_CHECKING, ClassVar
+
+from cleo.helpers import option
+
 from poetry_docker_plugin.commands.base import DockerCommand
+
+if TYPE_CHECKING:
+    from cleo.io.inputs.option import Option
+
+# bash when the image has it, else sh; "$@" carries an optional -c COMMAND.
+SHELL_SCRIPT = 'if command -v bash >/dev/null 2>&1; then exec bash "$@"; else exec sh "$@"; fi'
 
 
 class ShellCommand(DockerCommand):
     name = "docker shell"
-    description = "Opens a shell in the development image."
+    description = "Opens a shell in the development image, with the working tree mounted."
+    options: ClassVar[list[Option]] = [
+        *DockerCommand.build_options,
+        *DockerCommand.container_options,
+        option("command", "c", "Run this command in the shell and exit with its code.", flag=False),
+    ]
+    help = """Builds (when stale) the development image: the project's environment with its
+development groups, and the project installed editable from the working tree, which is
+mounted at the image's workdir. Edits on the host are seen at once, without a rebuild.
+The shell runs as your uid and gid, so files it creates belong to you."""
+    development = True
+
+    def handle_docker(self) -> int:
+        prepared = self.prepare()
+        self.ensure_image(prepared)
+        plan = prepared.plan
+        root = self.poetry.pyproject_path.parent.resolve()
+        options = self.run_options(plan)
+        options += ["--user", f"{os.getuid()}:{os.getgid()}", "--env", "HOME=/tmp"]
+        options += ["--volume", f"{root}:{plan.workdir}", "--workdir", plan.workdir]
+        command = self.option("command")
+        if command is None and sys.stdin.isatty() and sys.stdout.isatty():
+            options.append("--tty")
+        shell = [
+            "sh",
+            "-c",
+            SHELL_SCRIPT,
+            "shell",
+            *(["-c", command] if command is not None else []),
+        ]
+        return self.engine.run([*options, plan.image, *shell], self.container_name(plan))

@@ -1,0 +1,496 @@
+"""Benchmark: what poetry-docker-plugin costs over the tools it drives, and how fast it rebuilds.
+
+Run from the repository root (``bash scripts/dev bench`` sets up Docker, the offline test base
+image and .venv first)::
+
+    .venv/bin/python bench/bench.py [--quick] [--reps N]
+
+Every row is measured in this run and printed as the median of its repetitions, divided by a
+baseline measured in the same run, so that the ratio holds on any machine. bench/README.md
+says what each row compares and why. Work happens in bench/work/ (git-ignored), on copies of
+examples/sample-app: the example itself is never touched. A missed target is reported, not
+failed: the exit status is non-zero only when something crashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from packaging.markers import Marker
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "work"
+SAMPLE = ROOT / "examples" / "sample-app"
+POETRY = ROOT / ".venv" / "bin" / "poetry"
+DOCKER = os.environ.get("POETRY_DOCKER_ENGINE") or "/usr/bin/docker"
+BASE_IMAGE = os.environ.get("TEST_BASE_IMAGE") or "poetry-docker-test-base:bookworm"
+PYTHON = "3.11"  # the Python of the test base image (Debian bookworm)
+# Our images get names of their own, so that the benchmark never replaces anyone's sample-app.
+IMAGE = "poetry-docker-bench/sample-app"
+BASELINE_IMAGE = "poetry-docker-bench/docker-build:latest"
+# A small pure package that is not in the sample's lock yet (six is: python-dateutil needs it).
+EXTRA_PACKAGE = "tabulate (>=0.9,<1)"
+DOCKERIZE = ("poetry==1.8.5", "poetry-dockerize-plugin==1.3.1")
+DOCKERIZE_IMAGE = "poetry-docker-bench/dockerize-sample-app"
+# poetry-dockerize's default base is python:3.11-slim-bookworm, which no registry serves here:
+# a stand-in under a name of the benchmark's own (DOCKERIZE_BASE_IMAGE points the plugin at it).
+STAND_IN = f"poetry-docker-bench/python:{PYTHON}-slim-bookworm"
+STAND_IN_DOCKERFILE = f"""\
+FROM {BASE_IMAGE}
+# Like the python images: a pip-enabled python first on PATH, no EXTERNALLY-MANAGED marker.
+RUN python3 -m venv /usr/local
+# Poetry inside the image uses requests: trust the test base image's CA bundle there too.
+ENV REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+"""
+
+
+@dataclass
+class Row:
+    """One line of the table; times in seconds, sizes in bytes (``unit`` says which)."""
+
+    name: str
+    measured: float | None
+    baseline: float | None
+    baseline_name: str
+    target: float | None  # the highest ratio that passes; None: the ratio is only stated
+    unit: str = "s"
+    check: str = ""  # a failed side condition, which turns a PASS into a MISS
+    dockerize: float | None = None
+
+
+def env() -> dict[str, str]:
+    """One environment for every command: BuildKit with plain progress (parsed for CACHED),
+    and Poetry's virtualenvs kept in the scratch directory rather than in the user's cache."""
+    return {
+        **os.environ,
+        "POETRY_DOCKER_ENGINE": DOCKER,
+        "DOCKER_BUILDKIT": "1",
+        "BUILDKIT_PROGRESS": "plain",
+        "POETRY_VIRTUALENVS_PATH": str(WORK / "virtualenvs"),
+        "PATH": f"{POETRY.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DOCKERIZE_NAME": DOCKERIZE_IMAGE,
+        "DOCKERIZE_BASE_IMAGE": STAND_IN,
+    }
+
+
+def sh(*args: str | Path, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Runs a command with its output captured; a failure raises with the output's tail."""
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env(), capture_output=True, text=True, check=False
+    )
+    if check and result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
+        raise RuntimeError(f"`{' '.join(map(str, args))}` exited with {result.returncode}:\n{tail}")
+    return result
+
+
+def timed(*args: str | Path, cwd: Path = ROOT) -> tuple[float, str]:
+    """Wall-clock seconds of one command (it must succeed), and its combined output."""
+    start = time.perf_counter()
+    result = sh(*args, cwd=cwd)
+    return time.perf_counter() - start, result.stdout + result.stderr
+
+
+def ensure_venv(name: str, requirements: tuple[str, ...]) -> Path:
+    """A virtual environment under bench/work, created once, re-created if the pins change."""
+    venv = WORK / name
+    stamp = venv / "bench-requirements.txt"
+    wanted = "\n".join(requirements)
+    if not stamp.is_file() or stamp.read_text() != wanted:
+        print(f"setting up {venv} ({', '.join(requirements)})", flush=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        sh(sys.executable, "-m", "venv", venv)
+        sh(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", *requirements)
+        stamp.write_text(wanted)
+    return venv
+
+
+def ensure_stand_in() -> None:
+    """Builds the offline stand-in for poetry-dockerize's default base image, once."""
+    if sh(DOCKER, "image", "inspect", STAND_IN, check=False).returncode == 0:
+        return
+    context = WORK / "stand-in"
+    context.mkdir(parents=True, exist_ok=True)
+    (context / "Dockerfile").write_text(STAND_IN_DOCKERFILE)
+    sh(DOCKER, "build", "--tag", STAND_IN, context)
+
+
+def read_toml(path: Path) -> Any:
+    return tomlkit.parse(path.read_text())
+
+
+def write_toml(path: Path, document: Any) -> None:
+    path.write_text(tomlkit.dumps(document))
+
+
+def copy_sample(target: Path) -> Path:
+    """A copy of the example project whose images carry the benchmark's own name."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("__pycache__", "dist", ".venv"))
+    pyproject = read_toml(target / "pyproject.toml")
+    pyproject["tool"]["poetry-docker"]["image"] = IMAGE
+    write_toml(target / "pyproject.toml", pyproject)
+    return target
+
+
+def pins_for_image(requirements: Path) -> dict[str, str]:
+    """The versions our image installs: exported requirements whose marker holds on PYTHON."""
+    environment = {"python_version": PYTHON, "python_full_version": f"{PYTHON}.0"}
+    pins = {}
+    for line in requirements.read_text().splitlines():
+        match = re.match(r"([A-Za-z0-9._-]+)==(\S+)\s*(?:;([^\\]*))?", line)
+        if match and (not match[3] or Marker(match[3]).evaluate(environment)):
+            pins[canonical(match[1])] = match[2]
+    return pins
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def prepare(pins: dict[str, str]) -> tuple[Path, Path]:
+    """Prepares, once per version of the example, the two projects that need a lock made here.
+
+    Both need the lock workaround of design.md (PyPI's JSON API answers 404 here): the
+    dependency-change variant adds one package and is locked by tests/fixtures/relock.py, then
+    made to look like a default-PyPI project again; the poetry-dockerize copy is a
+    ``[tool.poetry]``, flat-layout copy locked by Poetry 1.8.5, keeping the temporary source
+    (pip's default index), because Poetry inside that plugin's image installs from the lock and
+    meets the same 404 without it.
+    """
+    key = hashlib.sha256()
+    for part in (SAMPLE / "pyproject.toml", SAMPLE / "poetry.lock"):
+        key.update(part.read_bytes())
+    key.update(repr((IMAGE, EXTRA_PACKAGE, DOCKERIZE, pins)).encode())
+    prepared = WORK / f"prepared-{key.hexdigest()[:12]}"
+    if not prepared.is_dir():
+        print(f"preparing {prepared} (locks made once per version of the example)", flush=True)
+        scratch = prepared.with_name(prepared.name + ".tmp")
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        changed = copy_sample(scratch / "dependency-change")
+        pyproject = read_toml(changed / "pyproject.toml")
+        pyproject["project"]["dependencies"].append(EXTRA_PACKAGE)
+        write_toml(changed / "pyproject.toml", pyproject)
+        sh(sys.executable, ROOT / "tests" / "fixtures" / "relock.py", changed)
+        make_dockerize_copy(scratch / "dockerize", pins)
+        scratch.rename(prepared)
+    return prepared / "dependency-change", prepared / "dockerize"
+
+
+def make_dockerize_copy(target: Path, pins: dict[str, str]) -> None:
+    """The example as poetry-dockerize 1.3.1 reads it: [tool.poetry] metadata, flat layout.
+
+    It reads no [project] table and copies ``packages`` from the project root only. The direct
+    dependencies are pinned to the versions our image installs, so both images hold the same
+    numpy and pandas; python is the image's (numpy's newest needs 3.11 or later).
+    """
+    sample = read_toml(SAMPLE / "pyproject.toml").unwrap()
+    project, tool_poetry = sample["project"], sample["tool"]["poetry"]
+    target.mkdir(parents=True)
+    packages = []
+    for entry in tool_poetry["packages"]:
+        package = entry["include"]
+        shutil.copytree(SAMPLE / entry.get("from", ".") / package, target / package)
+        packages.append({"include": package})
+    shutil.copy(SAMPLE / project["readme"], target / project["readme"])
+    dependencies = {"python": f"~{PYTHON}"}
+    for spec in project["dependencies"]:
+        name = re.match(r"[A-Za-z0-9._-]+", spec)
+        assert name, spec
+        dependencies[name[0]] = pins[canonical(name[0])]
+    from pip._internal.models.index import PyPI  # pip's default index: no host name written here
+
+    write_toml(target / "pyproject.toml", {
+        "tool": {"poetry": {
+            "name": project["name"],
+            "version": project["version"],
+            "description": project["description"],
+            "authors": [f"{a['name']} <{a['email']}>" for a in project["authors"]],
+            "license": project["license"],
+            "readme": project["readme"],
+            "packages": packages,
+            "dependencies": dependencies,
+            "scripts": project.get("scripts", {}),
+            "group": tool_poetry.get("group", {}),
+            "source": [{"name": "bench-index", "url": PyPI.simple_url, "priority": "primary"}],
+        }},
+        "build-system": {
+            "requires": ["poetry-core>=1.0.0"],
+            "build-backend": "poetry.core.masonry.api",
+        },
+    })
+    sh(WORK / "poetry18" / "bin" / "poetry", "lock", "--no-interaction", cwd=target)
+
+
+def step_cached(output: str, instruction: str) -> bool:
+    """Whether BuildKit's plain progress shows the step running ``instruction`` as CACHED."""
+    for match in re.finditer(r"^#(\d+) \[[^\]]*\] RUN (.*)$", output, re.MULTILINE):
+        if instruction in match[2]:
+            return re.search(rf"^#{match[1]} CACHED$", output, re.MULTILINE) is not None
+    raise RuntimeError(f"no build step runs {instruction!r}; the Dockerfile changed?")
+
+
+def image_size(reference: str) -> float:
+    return float(sh(DOCKER, "image", "inspect", "--format", "{{.Size}}", reference).stdout)
+
+
+def measure_commands(project: Path, samples: int) -> list[Row]:
+    """The sub-second rows, measured and baseline interleaved so that drift hits both."""
+    plain = WORK / "poetry-plain" / "bin" / "poetry"
+    pairs: dict[str, tuple[list[str | Path], list[str | Path]]] = {
+        "start-up": ([POETRY, "--version"], [plain, "--version"]),
+        "render": (
+            [POETRY, "docker", "build", "--print", "--base-image", BASE_IMAGE],
+            [POETRY, "check", "--lock"],
+        ),
+    }
+    times: dict[str, list[float]] = {}
+    for name, (measured, baseline) in pairs.items():
+        timed(*measured, cwd=project)  # warm-up: byte-compilation, page cache
+        timed(*baseline, cwd=project)
+        for _ in range(samples):
+            times.setdefault(name, []).append(timed(*measured, cwd=project)[0])
+            times.setdefault(name + "/", []).append(timed(*baseline, cwd=project)[0])
+    median = {key: statistics.median(values) for key, values in times.items()}
+    return [
+        Row("start-up", median["start-up"], median["start-up/"], "plain Poetry", 1.03),
+        Row("render", median["render"], median["render/"], "poetry check --lock", 1.5),
+    ]
+
+
+def measure_builds(reps: int, changed: Path, output: Path) -> dict[str, Any]:
+    """Cold, no-change, source-edit and dependency-change builds, and the fresh run.
+
+    Each repetition starts cold (build cache pruned, fresh image name, fresh copy), so that
+    the source edit and the lock change are real changes every time.
+    """
+    times: dict[str, list[float]] = {}
+    checks: set[str] = set()
+    run_error = ""
+    for rep in range(reps):
+        print(f"  our builds, repetition {rep + 1}/{reps}", flush=True)
+        project = copy_sample(WORK / "run" / "ours")
+
+        def poetry_docker(*args: str, project: Path = project) -> tuple[float, str]:
+            return timed(POETRY, "docker", *args, "--base-image", BASE_IMAGE, cwd=project)
+
+        def add(key: str, seconds: float) -> None:
+            times.setdefault(key, []).append(seconds)
+
+        sh(DOCKER, "builder", "prune", "--all", "--force")
+        add("cold", poetry_docker("build", "--tag", f"{IMAGE}:cold-{rep}")[0])
+        poetry_docker("build")  # under the default tags, which `run` looks for
+        add("no-change", poetry_docker("build")[0])
+        timed(DOCKER, "build", "--tag", BASELINE_IMAGE, output)  # warm-up: same steps, cached
+        add("docker build", timed(DOCKER, "build", "--tag", BASELINE_IMAGE, output)[0])
+        if not run_error:
+            try:
+                poetry_docker("run", "--", "true")  # warm-up, and: is `run` there yet?
+                add("run", poetry_docker("run", "--", "true")[0])
+                add("docker run", timed(DOCKER, "run", "--rm", f"{IMAGE}:latest", "true")[0])
+            except RuntimeError as error:
+                run_error = str(error).splitlines()[-1][:160]
+        add("size", image_size(f"{IMAGE}:latest"))
+
+        source = project / "src" / "sample_app" / "stats.py"
+        source.write_text(source.read_text() + f"# benchmark edit {rep} {time.time()}\n")
+        seconds, log = poetry_docker("build", "--tag", f"{IMAGE}:edit-{rep}")
+        add("edit", seconds)
+        if not step_cached(log, "--require-hashes"):
+            checks.add("the source edit re-installed the locked dependencies")
+
+        for name in ("pyproject.toml", "poetry.lock"):
+            shutil.copy(changed / name, project / name)
+        seconds, log = poetry_docker("build", "--tag", f"{IMAGE}:dependency-{rep}")
+        add("dependency", seconds)
+        if not step_cached(log, "-m venv"):
+            checks.add("the lock change re-created the environment")
+        if step_cached(log, "--require-hashes"):
+            checks.add("the lock change installed nothing: not a change?")
+    medians = {key: statistics.median(values) for key, values in times.items()}
+    return {"medians": medians, "checks": sorted(checks), "run_error": run_error}
+
+
+def dockerize_leftovers() -> tuple[list[str], list[str]]:
+    """What poetry-dockerize leaves behind (it builds with rm=False): the stopped containers
+    and the images that descend from the stand-in base, children first."""
+    ancestor = f"ancestor={STAND_IN}"
+    containers = sh(DOCKER, "ps", "--all", "--quiet", "--filter", ancestor).stdout.split()
+    base = sh(DOCKER, "image", "inspect", "--format", "{{.Id}}", STAND_IN).stdout.strip()
+    ids = sorted(set(sh(DOCKER, "images", "--all", "--quiet", "--no-trunc").stdout.split()))
+    parent = {}
+    if ids:
+        listing = sh(DOCKER, "image", "inspect", "--format", "{{.Id}} {{.Parent}}", *ids).stdout
+        parent = dict(line.partition(" ")[::2] for line in listing.splitlines())
+
+    def depth(image: str) -> int:
+        """Generations below the stand-in, or -1 when the image does not descend from it."""
+        generations = 0
+        while image and image != base:
+            image, generations = parent.get(image, ""), generations + 1
+        return generations if image else -1
+
+    images = sorted((i for i in parent if depth(i) > 0), key=depth, reverse=True)
+    return containers, images
+
+
+def clean_dockerize() -> None:
+    """Removes poetry-dockerize's leftovers, so that its next build starts cold."""
+    containers, images = dockerize_leftovers()
+    if containers:
+        sh(DOCKER, "rm", "--force", *containers)
+    if images:
+        sh(DOCKER, "rmi", "--force", *images)
+
+
+def measure_dockerize(reps: int, template: Path) -> dict[str, float]:
+    """poetry-dockerize-plugin 1.3.1 on the same project: cold, no-change, source-edit, size."""
+    poetry18 = WORK / "poetry18" / "bin" / "poetry"
+    times: dict[str, list[float]] = {}
+    leftovers = 0
+    try:
+        for rep in range(reps):
+            print(f"  poetry-dockerize builds, repetition {rep + 1}/{reps}", flush=True)
+            clean_dockerize()
+            project = WORK / "run" / "dockerize"
+            shutil.rmtree(project, ignore_errors=True)
+            shutil.copytree(template, project)
+            times.setdefault("cold", []).append(timed(poetry18, "dockerize", cwd=project)[0])
+            times.setdefault("size", []).append(image_size(f"{DOCKERIZE_IMAGE}:latest"))
+            times.setdefault("no-change", []).append(timed(poetry18, "dockerize", cwd=project)[0])
+            source = project / "sample_app" / "stats.py"
+            source.write_text(source.read_text() + f"# benchmark edit {rep} {time.time()}\n")
+            times.setdefault("edit", []).append(timed(poetry18, "dockerize", cwd=project)[0])
+            leftovers = len(dockerize_leftovers()[0])
+    finally:
+        clean_dockerize()
+    result = {key: statistics.median(values) for key, values in times.items()}
+    result["stopped containers"] = leftovers
+    result["base size"] = image_size(STAND_IN)
+    return result
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value / 1e6:.0f} MB" if unit == "B" else f"{value:.2f} s"
+
+
+def print_table(rows: list[Row]) -> None:
+    header = ("row", "measured", "baseline", "ratio", "target", "result", "poetry-dockerize 1.3.1")
+    lines = [header]
+    for row in rows:
+        ratio = row.measured / row.baseline if row.measured and row.baseline else None
+        if ratio is None:
+            result = "n/a"
+        elif row.target is None:
+            result = "stated"
+        else:
+            result = "PASS" if ratio <= row.target and not row.check else "MISS"
+        lines.append((
+            row.name,
+            fmt(row.measured, row.unit),
+            f"{fmt(row.baseline, row.unit)} ({row.baseline_name})",
+            "n/a" if ratio is None else f"{ratio:.2f}",
+            "-" if row.target is None else f"<= {row.target:g}",
+            result + (f" ({row.check})" if row.check else ""),
+            "" if row.dockerize is None else fmt(row.dockerize, row.unit),
+        ))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for number, line in enumerate(lines):
+        print("| " + " | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) + " |")
+        if number == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+def machine() -> str:
+    """What the numbers were measured on: they only compare within one run."""
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    memory = next((line.split()[1] for line in meminfo if line.startswith("MemTotal")), "0")
+    server = sh(DOCKER, "version", "--format", "{{.Server.Version}}", check=False).stdout.strip()
+    client = sh(DOCKER, "version", "--format", "{{.Client.Version}}", check=False).stdout.strip()
+    return (
+        f"machine: {os.cpu_count()} CPUs (nproc), {int(memory) / 2**20:.1f} GiB memory, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"Docker engine {server} (client {DOCKER} {client})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one repetition (CI)")
+    parser.add_argument("--reps", type=int, default=5, help="repetitions of every row (default 5)")
+    options = parser.parse_args()
+    reps = 1 if options.quick else max(1, options.reps)
+    started = time.perf_counter()
+    if sh(DOCKER, "image", "inspect", BASE_IMAGE, check=False).returncode != 0:
+        raise SystemExit(f"No test base image {BASE_IMAGE}: run `bash scripts/dev bench`.")
+    WORK.mkdir(parents=True, exist_ok=True)
+    ensure_venv("poetry-plain", (f"poetry=={importlib.metadata.version('poetry')}",))
+    ensure_venv("poetry18", DOCKERIZE)
+    ensure_stand_in()
+
+    project = copy_sample(WORK / "run" / "ours")
+    output = WORK / "run" / "docker-build-context"
+    shutil.rmtree(output, ignore_errors=True)
+    sh(POETRY, "docker", "build", "--base-image", BASE_IMAGE, "--output", output, cwd=project)
+    changed, dockerize_template = prepare(pins_for_image(output / "requirements.txt"))
+
+    print(f"measuring: {reps} repetition(s), {4 * reps} samples of the sub-second rows", flush=True)
+    rows = measure_commands(project, samples=4 * reps)
+    builds = measure_builds(reps, changed, output)
+    dockerize = measure_dockerize(reps, dockerize_template)
+    ours = builds["medians"]
+    edit_checks = [c for c in builds["checks"] if "source" in c]
+    lock_checks = [c for c in builds["checks"] if "source" not in c]
+    rows += [
+        Row("cold build", ours["cold"], None, "-", None, dockerize=dockerize["cold"]),
+        Row("no-change build", ours["no-change"], ours["docker build"], "docker build", 1.3,
+            dockerize=dockerize["no-change"]),
+        Row("source edit", ours["edit"], ours["cold"], "cold build", 0.10,
+            check="; ".join(edit_checks), dockerize=dockerize["edit"]),
+        Row("dependency change", ours["dependency"], ours["cold"], "cold build", 0.5,
+            check="; ".join(lock_checks)),
+        Row("fresh run", ours.get("run"), ours.get("docker run"), "docker run --rm", 1.3),
+        Row("image size", ours["size"], dockerize["size"], "poetry-dockerize", None, unit="B",
+            dockerize=dockerize["size"]),
+    ]
+    print()
+    print(f"poetry-docker-plugin benchmark: medians of {reps} repetition(s), ratio = median/median")
+    print_table(rows)
+    print()
+    if builds["run_error"]:
+        print(f"fresh run: n/a, {builds['run_error']}")
+    base_size = image_size(BASE_IMAGE)
+    their_base = dockerize["base size"]
+    print(
+        f"image size over its base: ours {fmt(ours['size'] - base_size, 'B')} on {BASE_IMAGE} "
+        f"({fmt(base_size, 'B')}); poetry-dockerize {fmt(dockerize['size'] - their_base, 'B')} "
+        f"on the stand-in {STAND_IN} ({fmt(their_base, 'B')})"
+    )
+    print(
+        f"poetry-dockerize: source edit / its cold build = "
+        f"{dockerize['edit'] / dockerize['cold']:.2f}; it left "
+        f"{dockerize['stopped containers']:.0f} stopped containers per build sequence (removed)"
+    )
+    print(machine())
+    print(f"total time: {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
