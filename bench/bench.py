@@ -105,18 +105,26 @@ def timed(*args: str | Path, cwd: Path = ROOT) -> tuple[float, str]:
     return time.perf_counter() - start, result.stdout + result.stderr
 
 
-def ensure_venv(name: str, requirements: tuple[str, ...]) -> Path:
+def ensure_venv(name: str, *pip_arguments: str) -> Path:
     """A virtual environment under bench/work, created once, re-created if the pins change."""
     venv = WORK / name
     stamp = venv / "bench-requirements.txt"
-    wanted = "\n".join(requirements)
+    wanted = "\n".join(pip_arguments)
     if not stamp.is_file() or stamp.read_text() != wanted:
-        print(f"setting up {venv} ({', '.join(requirements)})", flush=True)
+        print(f"setting up {venv}: {' '.join(pip_arguments)}", flush=True)
         shutil.rmtree(venv, ignore_errors=True)
         sh(sys.executable, "-m", "venv", venv)
-        sh(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", *requirements)
+        pip = venv / "bin" / "pip"
+        sh(pip, "install", "--quiet", "--disable-pip-version-check", *pip_arguments)
         stamp.write_text(wanted)
     return venv
+
+
+def plugin_pins() -> list[str]:
+    """Poetry and the plugin's dependencies at the versions in .venv (this interpreter's)."""
+    declared = read_toml(ROOT / "pyproject.toml")["project"]["dependencies"]
+    names = ["poetry", *(re.split(r"[\s(<>=~!;\[]", spec, maxsplit=1)[0] for spec in declared)]
+    return [f"{name}=={importlib.metadata.version(name)}" for name in dict.fromkeys(names)]
 
 
 def ensure_stand_in() -> None:
@@ -250,10 +258,15 @@ def image_size(reference: str) -> float:
 
 
 def measure_commands(project: Path, samples: int) -> list[Row]:
-    """The sub-second rows, measured and baseline interleaved so that drift hits both."""
+    """The sub-second rows, measured and baseline interleaved so that drift hits both.
+
+    Start-up compares two venvs that differ only by the plugin (and what it pulls in), not
+    .venv, whose dev tools would slow Poetry's scan of entry points too.
+    """
     plain = WORK / "poetry-plain" / "bin" / "poetry"
+    with_plugin = WORK / "poetry-plugin" / "bin" / "poetry"
     pairs: dict[str, tuple[list[str | Path], list[str | Path]]] = {
-        "start-up": ([POETRY, "--version"], [plain, "--version"]),
+        "start-up": ([with_plugin, "--version"], [plain, "--version"]),
         "render": (
             [POETRY, "docker", "build", "--print", "--base-image", BASE_IMAGE],
             [POETRY, "check", "--lock"],
@@ -301,10 +314,14 @@ def measure_builds(reps: int, changed: Path, output: Path) -> dict[str, Any]:
         if not run_error:
             try:
                 poetry_docker("run", "--", "true")  # warm-up, and: is `run` there yet?
-                add("run", poetry_docker("run", "--", "true")[0])
+                seconds, log = poetry_docker("run", "--", "true")
+                add("run", seconds)
                 add("docker run", timed(DOCKER, "run", "--rm", f"{IMAGE}:latest", "true")[0])
+                if "Building " in log:
+                    checks.add("run rebuilt an up-to-date image")
             except RuntimeError as error:
-                run_error = str(error).splitlines()[-1][:160]
+                lines = str(error).splitlines()
+                run_error = next((x for x in lines if "ERROR" in x), lines[-1])[:200]
         add("size", image_size(f"{IMAGE}:latest"))
 
         source = project / "src" / "sample_app" / "stats.py"
@@ -441,8 +458,10 @@ def main() -> None:
     if sh(DOCKER, "image", "inspect", BASE_IMAGE, check=False).returncode != 0:
         raise SystemExit(f"No test base image {BASE_IMAGE}: run `bash scripts/dev bench`.")
     WORK.mkdir(parents=True, exist_ok=True)
-    ensure_venv("poetry-plain", (f"poetry=={importlib.metadata.version('poetry')}",))
-    ensure_venv("poetry18", DOCKERIZE)
+    pins = plugin_pins()
+    ensure_venv("poetry-plain", pins[0])
+    ensure_venv("poetry-plugin", *pins, "--editable", str(ROOT))
+    ensure_venv("poetry18", *DOCKERIZE)
     ensure_stand_in()
 
     project = copy_sample(WORK / "run" / "ours")
@@ -451,13 +470,14 @@ def main() -> None:
     sh(POETRY, "docker", "build", "--base-image", BASE_IMAGE, "--output", output, cwd=project)
     changed, dockerize_template = prepare(pins_for_image(output / "requirements.txt"))
 
-    print(f"measuring: {reps} repetition(s), {4 * reps} samples of the sub-second rows", flush=True)
-    rows = measure_commands(project, samples=4 * reps)
+    print(f"measuring: {reps} repetition(s), {8 * reps} samples of the sub-second rows", flush=True)
+    rows = measure_commands(project, samples=8 * reps)
     builds = measure_builds(reps, changed, output)
     dockerize = measure_dockerize(reps, dockerize_template)
     ours = builds["medians"]
     edit_checks = [c for c in builds["checks"] if "source" in c]
-    lock_checks = [c for c in builds["checks"] if "source" not in c]
+    lock_checks = [c for c in builds["checks"] if "lock" in c]
+    run_checks = [c for c in builds["checks"] if "run" in c]
     rows += [
         Row("cold build", ours["cold"], None, "-", None, dockerize=dockerize["cold"]),
         Row("no-change build", ours["no-change"], ours["docker build"], "docker build", 1.3,
@@ -466,7 +486,8 @@ def main() -> None:
             check="; ".join(edit_checks), dockerize=dockerize["edit"]),
         Row("dependency change", ours["dependency"], ours["cold"], "cold build", 0.5,
             check="; ".join(lock_checks)),
-        Row("fresh run", ours.get("run"), ours.get("docker run"), "docker run --rm", 1.3),
+        Row("fresh run", ours.get("run"), ours.get("docker run"), "docker run --rm", 1.3,
+            check="; ".join(run_checks)),
         Row("image size", ours["size"], dockerize["size"], "poetry-dockerize", None, unit="B",
             dockerize=dockerize["size"]),
     ]

@@ -88,6 +88,48 @@ def copy_fixture(name: str, destination: Path) -> Path:
     return target
 
 
+def configure(project: Path, **settings: object) -> None:
+    """Sets keys of the project's [tool.poetry-docker] (``base_image`` for ``base-image``)."""
+    import tomlkit
+
+    pyproject = project / "pyproject.toml"
+    document = tomlkit.parse(pyproject.read_text())
+    tool = document.setdefault("tool", tomlkit.table())
+    table = tool.setdefault("poetry-docker", tomlkit.table())
+    for key, value in settings.items():
+        table[key.replace("_", "-")] = value
+    pyproject.write_text(tomlkit.dumps(document))
+
+
+@dataclass(frozen=True)
+class LoggingEngine:
+    """A docker client that logs every call, to prove which engine commands ran."""
+
+    path: Path
+    log: Path
+
+    def calls(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+    def builds(self) -> list[str]:
+        return [call for call in self.calls() if call.startswith("build ")]
+
+
+@pytest.fixture
+def logging_engine(tmp_path: Path, engine: str) -> LoggingEngine:
+    log = tmp_path / "engine.log"
+    path = tmp_path / "docker-logging"
+    path.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {engine} "$@"\n')
+    path.chmod(0o755)
+    return LoggingEngine(path, log)
+
+
+@pytest.fixture
+def project_image(image_tag: str) -> str:
+    """A unique image repository for a project copy; removed afterwards (via image_tag)."""
+    return image_tag.split(":")[0]
+
+
 @pytest.fixture(scope="session")
 def engine() -> str:
     """The Docker client, after checking that its daemon answers."""

@@ -184,7 +184,7 @@ class DockerCommand(GroupCommand):
         from poetry_docker_plugin.plan import LABEL_PREFIX
 
         options = ["--rm", "--init", "--interactive"]
-        options += ["--label", f"{LABEL_PREFIX}.project={plan.project_name}"]
+        options += ["--label", f"{LABEL_PREFIX}.image={plan.image}"]
         for value in self.option("env"):
             if not value or value.startswith("="):
                 raise DockerPluginError(

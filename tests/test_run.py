@@ -1,0 +1,168 @@
+"""``poetry docker run`` through the real Poetry command line, against a real engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import (
+    DOCKER,
+    POETRY,
+    LoggingEngine,
+    configure,
+    copy_fixture,
+    docker,
+    run_poetry,
+)
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def hello(tmp_path: Path, base_image: str, project_image: str) -> Path:
+    """A copy of the flat-script fixture that builds on the test base under its own name."""
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, image=project_image, base_image=base_image)
+    return project
+
+
+def run(
+    project: Path, *arguments: str, input: str | None = None, engine: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {"POETRY_DOCKER_ENGINE": engine or DOCKER}
+    return subprocess.run(
+        [POETRY, "--no-ansi", "docker", "run", *arguments],
+        cwd=project,
+        env={**os.environ, **env},
+        input=input if input is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def image_id(reference: str) -> str:
+    return docker("image", "inspect", "--format", "{{.Id}}", reference).stdout.strip()
+
+
+def layers(reference: str) -> list[str]:
+    return list(
+        json.loads(
+            docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", reference).stdout
+        )
+    )
+
+
+def test_default_command(hello: Path, project_image: str) -> None:
+    result = run(hello)
+    assert result.returncode == 0, result.stderr
+    assert "hello from hello-app" in result.stdout
+    assert result.stdout.rstrip().endswith("args:")
+
+
+def test_command_with_spaces_and_quotes(hello: Path) -> None:
+    script = "import sys, json; print(json.dumps(sys.argv[1:]))"
+    result = run(hello, "--", "python", "-c", script, "a b", 'it\'s "quoted"', "$HOME", "")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == ["a b", 'it\'s "quoted"', "$HOME", ""]
+
+
+@pytest.mark.parametrize("code", [0, 1, 42])
+def test_exit_codes_come_back(hello: Path, code: int) -> None:
+    result = run(hello, "--", "python", "-c", f"import sys; sys.exit({code})")
+    assert result.returncode == code, result.stderr
+
+
+def test_stdin_is_passed_in(hello: Path) -> None:
+    result = run(
+        hello,
+        "--",
+        "python",
+        "-c",
+        "import sys; print(sys.stdin.read().upper())",
+        input="piped text\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "PIPED TEXT" in result.stdout
+
+
+def test_environment_is_active_and_options_pass_through(hello: Path) -> None:
+    result = run(
+        hello, "-e", "GREETING=hi there", "--", "sh", "-c", 'echo "$VIRTUAL_ENV|$GREETING|$(id -u)"'
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "/opt/venv|hi there|10001"
+
+
+def test_no_rebuild_without_a_change_and_a_cheap_one_after_an_edit(
+    hello: Path, project_image: str, logging_engine: LoggingEngine
+) -> None:
+    engine = str(logging_engine.path)
+    assert run(hello, "--", "true", engine=engine).returncode == 0
+    assert len(logging_engine.builds()) == 1
+    first = image_id(f"{project_image}:0.3.1")
+
+    again = run(hello, "--", "true", engine=engine)
+    assert again.returncode == 0, again.stderr
+    assert len(logging_engine.builds()) == 1, "nothing changed: the engine's build is never called"
+    assert image_id(f"{project_image}:0.3.1") == first
+
+    cli = hello / "hello_app" / "cli.py"
+    cli.write_text(cli.read_text().replace("hello from hello-app", "hello again from hello-app"))
+    edited = run(hello, engine=engine)
+    assert edited.returncode == 0, edited.stderr
+    assert "hello again from hello-app" in edited.stdout
+    assert len(logging_engine.builds()) == 2
+    # base, environment, user and dependency layers are reused; only the project's change
+    assert layers(f"{project_image}:0.3.1")[:4] == layers(first)[:4]
+    assert layers(f"{project_image}:0.3.1") != layers(first)
+
+
+def test_no_build_refuses_missing_and_stale_images(hello: Path) -> None:
+    missing = run(hello, "--no-build")
+    assert missing.returncode == 1
+    assert "does not exist and --no-build forbids building it" in missing.stderr
+    assert run(hello, "--", "true").returncode == 0
+    assert run(hello, "--no-build", "--", "true").returncode == 0
+    (hello / "hello_app" / "extra.py").write_text("X = 1\n")
+    stale = run(hello, "--no-build")
+    assert stale.returncode == 1
+    assert "is out of date with the project" in stale.stderr
+
+
+def test_ctrl_c_stops_the_container(hello: Path, project_image: str) -> None:
+    assert run(hello, "--", "true").returncode == 0
+    process = subprocess.Popen(
+        [POETRY, "--no-ansi", "docker", "run", "--", "sleep", "300"],
+        cwd=hello,
+        env={**os.environ, "POETRY_DOCKER_ENGINE": DOCKER},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    label = f"label=dev.poetry-docker.image={project_image}:0.3.1"
+    try:
+        deadline = time.monotonic() + 60
+        while not docker("ps", "--quiet", "--filter", label).stdout.strip():
+            assert time.monotonic() < deadline, "the container never started"
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        returncode = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert returncode == 130
+    assert docker("ps", "--all", "--quiet", "--filter", label).stdout.strip() == ""
+
+
+def test_build_options_reach_the_image(hello: Path) -> None:
+    result = run_poetry(hello, "docker", "run", "--python", "3.11", "--", "python", "--version")
+    assert result.returncode == 0, result.output
+    assert result.stdout.splitlines()[-1].startswith("Python 3.11")

@@ -1,0 +1,112 @@
+"""``poetry docker shell``: the development image, the live working tree, a real terminal."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import time
+from pathlib import Path
+
+import pytest
+from conftest import DOCKER, POETRY, LoggingEngine, configure, copy_fixture, run_poetry
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def extras(tmp_path: Path, base_image: str, project_image: str) -> Path:
+    """A copy of the groups-extras fixture (a dev group) on the test base, under its own name."""
+    project = copy_fixture("groups-extras", tmp_path)
+    configure(project, image=project_image, base_image=base_image)
+    return project
+
+
+def shell(project: Path, command: str, engine: str = DOCKER) -> tuple[int, str]:
+    result = run_poetry(
+        project, "docker", "shell", "-c", command, env={"POETRY_DOCKER_ENGINE": engine}
+    )
+    return result.returncode, result.output
+
+
+def test_development_group_is_installed(extras: Path) -> None:
+    code, output = shell(extras, "python -c 'import iniconfig; print(\"dev group ok\")'")
+    assert code == 0, output
+    assert "dev group ok" in output
+    runtime = run_poetry(extras, "docker", "run", "--", "python", "-c", "import iniconfig")
+    assert runtime.returncode == 1, "the runtime image has no development group"
+
+
+def test_edits_are_seen_without_a_rebuild(extras: Path, logging_engine: LoggingEngine) -> None:
+    engine = str(logging_engine.path)
+    code, output = shell(extras, "python -m extras_demo", engine)
+    assert code == 0, output
+    assert "six yes" in output
+    assert len(logging_engine.builds()) == 1
+    main = extras / "extras_demo" / "__main__.py"
+    main.write_text(main.read_text() + 'print("edited on the host")\n')
+    code, output = shell(extras, "python -m extras_demo", engine)
+    assert code == 0, output
+    assert "edited on the host" in output
+    assert len(logging_engine.builds()) == 1, "an edit must not rebuild the development image"
+
+
+def test_files_created_inside_belong_to_the_host_user(extras: Path) -> None:
+    code, output = shell(extras, "touch created-inside.txt && id -u && exit 7")
+    assert code == 7, output
+    assert str(os.getuid()) in output.split()
+    assert (extras / "created-inside.txt").stat().st_uid == os.getuid()
+    assert (extras / "created-inside.txt").stat().st_gid == os.getgid()
+
+
+def read_until(fd: int, needle: bytes, timeout: float = 300) -> bytes:
+    """Reads the terminal until ``needle`` shows (or fails with what was seen)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, (
+            f"{needle!r} never appeared; the terminal showed:\n{seen.decode(errors='replace')}"
+        )
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                chunk = b""
+            assert chunk, f"the terminal closed; it showed:\n{seen.decode(errors='replace')}"
+            seen += chunk
+    return seen
+
+
+def drain(fd: int) -> None:
+    """Reads what the terminal shows, so that the child never blocks on a full buffer."""
+    if select.select([fd], [], [], 0.2)[0]:
+        try:
+            os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            time.sleep(0.1)
+
+
+def test_interactive_shell_in_a_real_terminal(extras: Path) -> None:
+    assert shell(extras, "true")[0] == 0, "build the development image first"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: poetry on the pseudo-terminal
+        os.chdir(extras)
+        os.environ["POETRY_DOCKER_ENGINE"] = DOCKER
+        os.execv(POETRY, [POETRY, "docker", "shell"])
+    try:
+        read_until(fd, b"$ " if os.getuid() else b"# ")
+        os.write(fd, b"python -c 'import sys; print(\"PREFIX=\" + sys.prefix)'\n")
+        read_until(fd, b"PREFIX=/opt/venv")
+        os.write(fd, b"exit 3\n")
+        deadline = time.monotonic() + 60
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            assert time.monotonic() < deadline, "the shell did not exit"
+            drain(fd)
+        assert os.waitstatus_to_exitcode(status) == 3
+    finally:
+        os.close(fd)
