@@ -79,6 +79,8 @@ class Engine:
         no_cache: bool = False,
         platform: str | None = None,
         build_args: Sequence[tuple[str, str]] = (),
+        secrets: Mapping[str, Path] | None = None,
+        network: str | None = None,
         quiet: bool = False,
     ) -> str:
         """Builds ``context`` with the engine's progress streamed to the terminal; the image id."""
@@ -95,6 +97,10 @@ class Engine:
                 command.append("--no-cache")
             if platform:
                 command += ["--platform", platform]
+            for name, path in sorted((secrets or {}).items()):
+                command += ["--secret", f"id={name},src={path}"]
+            if network:
+                command += ["--network", network]
             if quiet:
                 command.append("--quiet")
             command.append(str(context))

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.requirements import LockedRequirement, check_extras, locked_requirements
+from poetry_docker_plugin.requirements import (
+    LockedRequirement,
+    check_extras,
+    index_options,
+    locked_requirements,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -71,6 +76,9 @@ class BuildPlan:
     created_user: str | None
     created_uid: int | None
     editable: bool
+    indexes: tuple[tuple[str, str], ...]
+    private_indexes: bool
+    ca_bundle: bool
 
     @property
     def image(self) -> str:
@@ -97,6 +105,7 @@ def make_plan(
     package = poetry.package
     extras = check_extras(poetry, settings.extras)
     requirements = locked_requirements(poetry, groups, extras)
+    indexes = index_options(poetry, requirements)
     machine = machine_of(platform)
     manager, manager_reason = choose_env_manager(settings)
     base_image = settings.base_image
@@ -136,6 +145,9 @@ def make_plan(
         platform=platform,
         **_runtime_user(settings.user),
         editable=editable,
+        indexes=indexes,
+        private_indexes=bool(indexes),
+        ca_bundle=settings.ca_bundle is not None,
     )
 
 

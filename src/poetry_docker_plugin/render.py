@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.plan import BuildPlan
 
 ENTRYPOINT_PATH = "/usr/local/bin/poetry-docker-entrypoint.sh"
+SECRETS_DIR = "/run/secrets"
 REQUIREMENTS_FILE = "requirements.txt"
 WHEELS_DIR = "dist"
 SOURCES_DIR = "project"
@@ -59,8 +60,25 @@ def render(plan: BuildPlan) -> RenderedFiles:
     )
     environment.filters["sh"] = shlex.quote
     environment.filters["dq"] = dockerfile_word
+    from poetry_docker_plugin.credentials import CA_BUNDLE_SECRET, PIP_AUTH_SECRET
+
+    pip_auth = f"{SECRETS_DIR}/{PIP_AUTH_SECRET}.conf"
+    ca_bundle = f"{SECRETS_DIR}/{CA_BUNDLE_SECRET}.pem"
+    network_mounts, pip_env, conda_env = [], [], []
+    if plan.private_indexes:
+        network_mounts.append(f"--mount=type=secret,id={PIP_AUTH_SECRET},target={pip_auth}")
+        pip_env.append(f"PIP_CONFIG_FILE={pip_auth}")
+    if plan.ca_bundle:
+        network_mounts.append(f"--mount=type=secret,id={CA_BUNDLE_SECRET},target={ca_bundle}")
+        pip_env.append(f"PIP_CERT={ca_bundle}")
+        conda_env += [f"CONDA_SSL_VERIFY={ca_bundle}", f"MAMBA_SSL_VERIFY={ca_bundle}"]
     values = {
         "plan": plan,
+        # Secrets are mounted into the steps that download, never copied into a layer.
+        "pip_mounts": network_mounts,
+        "pip_env": "".join(f"{item} " for item in pip_env),
+        "conda_mounts": [m for m in network_mounts if CA_BUNDLE_SECRET in m],
+        "conda_env": "".join(f"{item} " for item in conda_env),
         "entrypoint_path": ENTRYPOINT_PATH,
         "requirements_file": REQUIREMENTS_FILE,
         "wheels_dir": WHEELS_DIR,
@@ -69,5 +87,5 @@ def render(plan: BuildPlan) -> RenderedFiles:
     return RenderedFiles(
         dockerfile=environment.get_template("Dockerfile.j2").render(values),
         entrypoint=environment.get_template("entrypoint.sh.j2").render(values),
-        requirements=requirements_text(plan.requirements),
+        requirements=requirements_text(plan.requirements, plan.indexes),
     )

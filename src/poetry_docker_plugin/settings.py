@@ -68,6 +68,7 @@ class Settings:
     without_groups: tuple[str, ...] = field(default=())
     extras: tuple[str, ...] = ()
     user: str | None = None
+    ca_bundle: str | None = None
 
     def override(self, **values: Any) -> Settings:
         """Returns a copy with command-line values (already validated) winning over these."""
@@ -199,6 +200,7 @@ CONVERTERS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "without": ("without_groups", group_names),
     "extras": ("extras", group_names),
     "user": ("user", _matching(USER_RE, "a user name or a uid[:gid]")),
+    "ca-bundle": ("ca_bundle", _string),
 }
 
 

@@ -49,6 +49,7 @@ class DockerCommand(GroupCommand):
         option("env-manager", None, "conda, micromamba or venv.", flag=False),
         option("platform", None, "The target platform, e.g. linux/amd64.", flag=False),
         option("build-arg", None, "A build-time variable, KEY=VALUE.", flag=False, multiple=True),
+        option("network", None, "The network of the build and container, e.g. host.", flag=False),
     ]
     container_options: ClassVar[list[Option]] = [
         option("rebuild", None, "Build the image even when it is up to date."),
@@ -61,9 +62,6 @@ class DockerCommand(GroupCommand):
             "volume", None, "Bind-mount a volume, as with docker run -v.", flag=False, multiple=True
         ),
         option("name", None, "The container's name.", flag=False),
-        option(
-            "network", None, "The container's network, as with docker run --network.", flag=False
-        ),
         option("gpus", None, "GPUs to add, as with docker run --gpus.", flag=False),
     ]
 
@@ -209,6 +207,20 @@ class DockerCommand(GroupCommand):
             "build-arg", self.option("build-arg"), settings_module.ENV_KEY_RE
         )
 
+    def ca_bundle(self) -> Path | None:
+        """The ``ca-bundle`` setting as a file on the host (relative to the project)."""
+        setting = self.settings.ca_bundle
+        if setting is None:
+            return None
+        path = (self.poetry.pyproject_path.parent / Path(setting).expanduser()).resolve()
+        if not path.is_file():
+            raise DockerPluginError(
+                f"Invalid value for `ca-bundle` in [{settings_module.TABLE}] of "
+                f"{self.poetry.pyproject_path}: {path} is not a file. Point it at the PEM "
+                "bundle of your proxy's certificate authority, or remove the key."
+            )
+        return path
+
     def fingerprint_options(self) -> dict[str, str]:
         """Build options that change the image without showing in the rendered files."""
         return {
@@ -230,6 +242,7 @@ class DockerCommand(GroupCommand):
 def build_image(command: DockerCommand, prepared: Prepared) -> str:
     """Stages the context and builds it; returns the image reference."""
     from poetry_docker_plugin.context import staged_context
+    from poetry_docker_plugin.credentials import build_secrets
     from poetry_docker_plugin.plan import FINGERPRINT_LABEL
 
     plan = prepared.plan
@@ -238,7 +251,10 @@ def build_image(command: DockerCommand, prepared: Prepared) -> str:
         f"Building <info>{plan.image}</info> (Python {plan.python}, {plan.env_manager} "
         f"on {plan.base_image})"
     )
-    with staged_context(command.poetry, plan, prepared.rendered) as context:
+    with (
+        staged_context(command.poetry, plan, prepared.rendered) as context,
+        build_secrets(command.poetry, plan.indexes, command.ca_bundle()) as secrets,
+    ):
         engine.build(
             context,
             plan.tags,
@@ -246,6 +262,8 @@ def build_image(command: DockerCommand, prepared: Prepared) -> str:
             no_cache=bool(command.option("no-cache")),
             platform=plan.platform,
             build_args=command.build_args(),
+            secrets=secrets,
+            network=command.option("network"),
             quiet=command.io.output.is_quiet(),
         )
     return plan.image

@@ -1,0 +1,73 @@
+"""Credentials: what private indexes and an intercepting proxy need, as build secrets only.
+
+Poetry already knows the credentials of a project's sources (its config, the
+``POETRY_HTTP_BASIC_*`` variables, the keyring). They are written to a private temporary
+file that the engine mounts, as a BuildKit secret, into the install steps alone: they are
+never in the build context, a layer, the image's history or the Dockerfile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import urllib.parse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from poetry.poetry import Poetry
+
+PIP_AUTH_SECRET = "pip-auth"
+CA_BUNDLE_SECRET = "ca-bundle"
+
+
+def pip_auth_config(poetry: Poetry, indexes: Iterable[tuple[str, str]]) -> str | None:
+    """A pip configuration naming the indexes with their credentials; None when none has any.
+
+    pip matches credentials to requests by host, so the requirements file can keep naming
+    the same indexes without them.
+    """
+    from cleo.io.null_io import NullIO
+    from poetry.utils.authenticator import Authenticator
+
+    authenticator = Authenticator(poetry.config, NullIO())
+    urls = []
+    for _, url in indexes:
+        credential = authenticator.get_credentials_for_url(url)
+        if credential.username or credential.password:
+            parts = urllib.parse.urlsplit(url)
+            user = urllib.parse.quote(credential.username or "", safe="")
+            password = urllib.parse.quote(credential.password or "", safe="")
+            netloc = f"{user}:{password}@{parts.hostname}" + (
+                f":{parts.port}" if parts.port else ""
+            )
+            urls.append(urllib.parse.urlunsplit(parts._replace(netloc=netloc)))
+    if not urls:
+        return None
+    return "[global]\nextra-index-url =\n" + "".join(f"    {url}\n" for url in urls)
+
+
+@contextlib.contextmanager
+def build_secrets(
+    poetry: Poetry, indexes: Iterable[tuple[str, str]], ca_bundle: Path | None
+) -> Iterator[dict[str, Path]]:
+    """The secrets for ``docker build --secret``, in a private directory removed afterwards."""
+    secrets: dict[str, Path] = {}
+    if ca_bundle is not None:
+        secrets[CA_BUNDLE_SECRET] = ca_bundle
+    config = pip_auth_config(poetry, indexes)
+    if config is None:
+        yield secrets
+        return
+    directory = Path(tempfile.mkdtemp(prefix="poetry-docker-secrets-"))
+    try:
+        path = directory / "pip-auth.conf"
+        path.touch(mode=0o600)
+        path.write_text(config)
+        secrets[PIP_AUTH_SECRET] = path
+        yield secrets
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
