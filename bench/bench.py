@@ -299,8 +299,9 @@ def measure_builds(reps: int, changed: Path, output: Path) -> dict[str, Any]:
         print(f"  our builds, repetition {rep + 1}/{reps}", flush=True)
         project = copy_sample(WORK / "run" / "ours")
 
-        def poetry_docker(*args: str, project: Path = project) -> tuple[float, str]:
-            return timed(POETRY, "docker", *args, "--base-image", BASE_IMAGE, cwd=project)
+        def poetry_docker(command: str, *args: str, project: Path = project) -> tuple[float, str]:
+            base = ("--base-image", BASE_IMAGE)
+            return timed(POETRY, "docker", command, *base, *args, cwd=project)
 
         def add(key: str, seconds: float) -> None:
             times.setdefault(key, []).append(seconds)
@@ -341,6 +342,13 @@ def measure_builds(reps: int, changed: Path, output: Path) -> dict[str, Any]:
             checks.add("the lock change installed nothing: not a change?")
     medians = {key: statistics.median(values) for key, values in times.items()}
     return {"medians": medians, "checks": sorted(checks), "run_error": run_error}
+
+
+def clean_ours() -> None:
+    """Untags every image the benchmark built with our plugin (an image also tagged by
+    someone else stays: identical builds share an id)."""
+    listing = sh(DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}", IMAGE).stdout.split()
+    sh(DOCKER, "rmi", *listing, BASELINE_IMAGE, check=False)
 
 
 def dockerize_leftovers() -> tuple[list[str], list[str]]:
@@ -413,7 +421,9 @@ def print_table(rows: list[Row]) -> None:
     lines = [header]
     for row in rows:
         ratio = row.measured / row.baseline if row.measured and row.baseline else None
-        if ratio is None:
+        if row.baseline is None and row.measured is not None:
+            result = "-"
+        elif ratio is None:
             result = "n/a"
         elif row.target is None:
             result = "stated"
@@ -422,8 +432,8 @@ def print_table(rows: list[Row]) -> None:
         lines.append((
             row.name,
             fmt(row.measured, row.unit),
-            f"{fmt(row.baseline, row.unit)} ({row.baseline_name})",
-            "n/a" if ratio is None else f"{ratio:.2f}",
+            f"{fmt(row.baseline, row.unit)} ({row.baseline_name})" if row.baseline_name else "-",
+            "-" if ratio is None else f"{ratio:.2f}",
             "-" if row.target is None else f"<= {row.target:g}",
             result + (f" ({row.check})" if row.check else ""),
             "" if row.dockerize is None else fmt(row.dockerize, row.unit),
@@ -472,14 +482,17 @@ def main() -> None:
 
     print(f"measuring: {reps} repetition(s), {8 * reps} samples of the sub-second rows", flush=True)
     rows = measure_commands(project, samples=8 * reps)
-    builds = measure_builds(reps, changed, output)
+    try:
+        builds = measure_builds(reps, changed, output)
+    finally:
+        clean_ours()
     dockerize = measure_dockerize(reps, dockerize_template)
     ours = builds["medians"]
     edit_checks = [c for c in builds["checks"] if "source" in c]
     lock_checks = [c for c in builds["checks"] if "lock" in c]
     run_checks = [c for c in builds["checks"] if "run" in c]
     rows += [
-        Row("cold build", ours["cold"], None, "-", None, dockerize=dockerize["cold"]),
+        Row("cold build", ours["cold"], None, "", None, dockerize=dockerize["cold"]),
         Row("no-change build", ours["no-change"], ours["docker build"], "docker build", 1.3,
             dockerize=dockerize["no-change"]),
         Row("source edit", ours["edit"], ours["cold"], "cold build", 0.10,
