@@ -24,7 +24,12 @@ from poetry.core.masonry.builders.wheel import WheelBuilder
 from poetry.core.masonry.utils.package_include import PackageInclude
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.render import REQUIREMENTS_FILE, SOURCES_DIR, WHEELS_DIR
+from poetry_docker_plugin.render import (
+    LOCAL_SOURCES_DIR,
+    LOCAL_WHEELS_DIR,
+    SOURCES_DIR,
+    WHEELS_DIR,
+)
 
 if TYPE_CHECKING:
     import zipfile
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
 
     from poetry_docker_plugin.plan import BuildPlan
     from poetry_docker_plugin.render import RenderedFiles
+    from poetry_docker_plugin.requirements import LockedRequirement
 
 POETRY_CORE_BACKEND = "poetry.core.masonry.api"
 # Never copied from a project directory, whatever .gitignore says: secrets, VCS data,
@@ -89,24 +95,40 @@ def project_sources(poetry: Poetry) -> list[Path]:
     """
     root = poetry.pyproject_path.parent
     if poetry.is_package_mode:
-        files = {f.path.relative_to(root) for f in WheelBuilder(poetry).find_files_to_add()}
+        try:
+            found = WheelBuilder(poetry).find_files_to_add()
+        except (ValueError, RuntimeError, OSError) as error:
+            raise _not_a_package(poetry, error) from None
+        files = {f.path.relative_to(root) for f in found}
         files.add(Path("pyproject.toml"))
         return sorted(files)
     return sorted(_source_tree(root))
 
 
+def local_package_files(plan: BuildPlan) -> list[Path]:
+    """The files of the path dependencies (absolute): inputs of the image like the sources."""
+    files = []
+    for requirement in (*plan.local_wheels, *plan.local_sources):
+        path = Path(requirement.source_url)
+        files += [path] if path.is_file() else [path / f for f in sorted(_source_tree(path))]
+    return files
+
+
 def fingerprint(
     rendered: RenderedFiles, root: Path, sources: list[Path], options: Mapping[str, str]
 ) -> str:
-    """A digest of every input of the image: generated files, sources and build options."""
+    """A digest of every input of the image: generated files, sources and build options.
+
+    ``sources`` are relative to ``root`` (the project's files) or absolute (path dependencies).
+    """
     digest = hashlib.sha256()
-    for part in (rendered.dockerfile, rendered.entrypoint, rendered.requirements):
-        digest.update(part.encode() + b"\0")
+    for name, text in sorted(rendered.files().items()):
+        digest.update(f"{name}\0{text}\0".encode())
     for key in sorted(options):
         digest.update(f"{key}={options[key]}\0".encode())
-    for relative in sources:
-        digest.update(relative.as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256((root / relative).read_bytes()).digest())
+    for source in sources:
+        digest.update(source.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256((root / source).read_bytes()).digest())
     return digest.hexdigest()
 
 
@@ -125,21 +147,51 @@ def write_context(
     poetry: Poetry, plan: BuildPlan, rendered: RenderedFiles, directory: Path
 ) -> None:
     """Writes the Dockerfile, entrypoint, requirements and project into ``directory``."""
-    (directory / "Dockerfile").write_text(rendered.dockerfile)
-    entrypoint = directory / "entrypoint.sh"
-    entrypoint.write_text(rendered.entrypoint)
-    entrypoint.chmod(0o755)
-    (directory / REQUIREMENTS_FILE).write_text(rendered.requirements)
+    for name, text in rendered.files().items():
+        (directory / name).write_text(text)
+    (directory / "entrypoint.sh").chmod(0o755)
+    for requirement in plan.local_wheels:
+        _stage_local_wheel(requirement, directory / LOCAL_WHEELS_DIR)
+    for requirement in plan.local_sources:
+        path = Path(requirement.source_url)
+        target = directory / LOCAL_SOURCES_DIR / requirement.name
+        if path.is_file():
+            target.mkdir(parents=True)
+            shutil.copy2(path, target / path.name)
+        else:
+            _copy_files(path, _source_tree(path), target)
     if plan.package_mode:
         build_wheel(
             poetry, directory / WHEELS_DIR, editable_at=plan.workdir if plan.editable else None
         )
     elif not plan.editable:
         root = poetry.pyproject_path.parent
-        for relative in project_sources(poetry):
-            target = directory / SOURCES_DIR / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / relative, target)
+        _copy_files(root, project_sources(poetry), directory / SOURCES_DIR)
+
+
+def _copy_files(root: Path, files: list[Path], target: Path) -> None:
+    for relative in files:
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / relative, destination)
+
+
+def _stage_local_wheel(requirement: LockedRequirement, directory: Path) -> None:
+    """A path dependency as a wheel: copied when it is one, else built by poetry-core."""
+    from poetry.core.factory import Factory
+
+    path = Path(requirement.source_url)
+    directory.mkdir(parents=True, exist_ok=True)
+    if path.is_file():
+        shutil.copy2(path, directory / path.name)
+        return
+    try:
+        WheelBuilder.make_in(Factory().create_poetry(path), directory)
+    except (ValueError, RuntimeError, OSError) as error:
+        raise DockerPluginError(
+            f"Poetry could not build the path dependency {requirement.name} at {path}: "
+            f"{error}. Fix that project so that `poetry build` works in it."
+        ) from None
 
 
 def build_wheel(poetry: Poetry, directory: Path, editable_at: str | None = None) -> str:
@@ -164,11 +216,15 @@ def build_wheel(poetry: Poetry, directory: Path, editable_at: str | None = None)
         builder.build(target_dir=directory)
         return builder.wheel_filename
     except (ValueError, RuntimeError, OSError) as error:
-        raise DockerPluginError(
-            f"Poetry could not build {poetry.package.pretty_name} as a package from "
-            f"{poetry.pyproject_path}: {error}. If this project is not meant to be a package, "
-            "set `package-mode = false` under [tool.poetry] so that its sources are copied instead."
-        ) from None
+        raise _not_a_package(poetry, error) from None
+
+
+def _not_a_package(poetry: Poetry, error: Exception) -> DockerPluginError:
+    return DockerPluginError(
+        f"Poetry could not build {poetry.package.pretty_name} as a package from "
+        f"{poetry.pyproject_path}: {error}. If this project is not meant to be a package, "
+        "set `package-mode = false` under [tool.poetry] so that its sources are copied instead."
+    )
 
 
 class ContainerEditableWheelBuilder(WheelBuilder):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
@@ -35,6 +36,7 @@ DEFAULT_BASE_IMAGES = {
     "micromamba": "mambaorg/micromamba:2.3.0-debian12-slim",
 }
 ENV_PREFIXES = {"conda": "/opt/conda/envs", "micromamba": "/opt/conda/envs", "venv": "/opt"}
+POETRY_CORE = "poetry.core.masonry.api"
 LABEL_PREFIX = "dev.poetry-docker"
 # The unprivileged user that generated images run as unless the `user` setting says otherwise.
 DEFAULT_USER = "app"
@@ -61,6 +63,11 @@ class BuildPlan:
     conda_channels: tuple[str, ...]
     apt_packages: tuple[str, ...]
     requirements: tuple[LockedRequirement, ...]
+    built_requirements: tuple[LockedRequirement, ...]
+    vcs_requirements: tuple[LockedRequirement, ...]
+    local_wheels: tuple[LockedRequirement, ...]
+    local_sources: tuple[LockedRequirement, ...]
+    build_tools: tuple[str, ...]
     groups: tuple[str, ...]
     extras: tuple[str, ...]
     package_mode: bool
@@ -79,6 +86,11 @@ class BuildPlan:
     indexes: tuple[tuple[str, str], ...]
     private_indexes: bool
     ca_bundle: bool
+
+    @property
+    def needs_builder(self) -> bool:
+        """Whether a stage must build wheels that have none in the lock (sdists, git, paths)."""
+        return bool(self.built_requirements or self.vcs_requirements or self.local_sources)
 
     @property
     def image(self) -> str:
@@ -115,6 +127,7 @@ def make_plan(
     else:
         python, python_reason = choose_python(poetry, requirements, machine, settings.python)
         base_image = base_image or DEFAULT_BASE_IMAGES[manager]
+    split = _split_requirements(requirements, python, machine)
     name = image_name_for(poetry)
     version = str(package.version) if poetry.is_package_mode else "latest"
     env_name = "venv" if manager == "venv" else name
@@ -131,7 +144,7 @@ def make_plan(
         conda_packages=settings.conda_packages,
         conda_channels=settings.conda_channels,
         apt_packages=settings.apt_packages,
-        requirements=requirements,
+        **split,
         groups=tuple(sorted(groups)),
         extras=extras,
         package_mode=poetry.is_package_mode,
@@ -148,6 +161,52 @@ def make_plan(
         indexes=indexes,
         private_indexes=bool(indexes),
         ca_bundle=settings.ca_bundle is not None,
+    )
+
+
+def _split_requirements(
+    requirements: tuple[LockedRequirement, ...], python: str, machine: str
+) -> dict[str, Any]:
+    """Sorts the locked packages by how the image gets them.
+
+    Wheels from indexes and URLs are installed with hashes; sdists and git commits are built
+    into wheels in a separate stage (with git and a compiler only when needed, so that the
+    image itself carries neither); path dependencies are built on the host when poetry-core
+    can build them, else in that stage too.
+    """
+    applying = [r for r in requirements if r.applies_to(python, machine)]
+    local = [r for r in applying if r.is_local]
+    wheels = tuple(r for r in local if _builds_on_host(r))
+    sources = tuple(r for r in local if r not in wheels)
+    built = tuple(r for r in applying if r.kind != "git" and r.needs_build(python, machine))
+    vcs = tuple(r for r in applying if r.kind == "git")
+    tools = []
+    if vcs:
+        tools.append("git")
+    if sources or any(r.needs_compiler(python, machine) for r in built):
+        tools.append("build-essential")
+    return {
+        "requirements": tuple(
+            r for r in requirements if not r.is_local and r.kind != "git" and r not in built
+        ),
+        "built_requirements": built,
+        "vcs_requirements": vcs,
+        "local_wheels": wheels,
+        "local_sources": sources,
+        "build_tools": tuple(tools),
+    }
+
+
+def _builds_on_host(requirement: LockedRequirement) -> bool:
+    """A wheel file, or a directory that poetry-core builds: no need to build in the image."""
+    path = Path(requirement.source_url)
+    if requirement.kind == "file":
+        return path.suffix == ".whl"
+    from poetry.core.pyproject.toml import PyProjectTOML
+
+    pyproject = path / "pyproject.toml"
+    return (
+        pyproject.is_file() and PyProjectTOML(pyproject).build_system.build_backend == POETRY_CORE
     )
 
 

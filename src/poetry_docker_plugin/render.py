@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 ENTRYPOINT_PATH = "/usr/local/bin/poetry-docker-entrypoint.sh"
 SECRETS_DIR = "/run/secrets"
 REQUIREMENTS_FILE = "requirements.txt"
+BUILT_REQUIREMENTS_FILE = "requirements-build.txt"
+VCS_REQUIREMENTS_FILE = "requirements-vcs.txt"
 WHEELS_DIR = "dist"
+LOCAL_WHEELS_DIR = "local-wheels"
+LOCAL_SOURCES_DIR = "local-sources"
 SOURCES_DIR = "project"
 
 
@@ -29,6 +33,19 @@ class RenderedFiles:
     dockerfile: str
     entrypoint: str
     requirements: str
+    built_requirements: str
+    vcs_requirements: str
+
+    def files(self) -> dict[str, str]:
+        """The generated files of the build context, by name (empty ones left out)."""
+        named = {
+            "Dockerfile": self.dockerfile,
+            "entrypoint.sh": self.entrypoint,
+            REQUIREMENTS_FILE: self.requirements,
+            BUILT_REQUIREMENTS_FILE: self.built_requirements,
+            VCS_REQUIREMENTS_FILE: self.vcs_requirements,
+        }
+        return {name: text for name, text in named.items() if text}
 
 
 def dockerfile_word(value: str) -> str:
@@ -82,10 +99,20 @@ def render(plan: BuildPlan) -> RenderedFiles:
         "entrypoint_path": ENTRYPOINT_PATH,
         "requirements_file": REQUIREMENTS_FILE,
         "wheels_dir": WHEELS_DIR,
+        "built_requirements_file": BUILT_REQUIREMENTS_FILE,
+        "vcs_requirements_file": VCS_REQUIREMENTS_FILE,
+        "local_wheels_dir": LOCAL_WHEELS_DIR,
+        "local_sources_dir": LOCAL_SOURCES_DIR,
         "sources_dir": SOURCES_DIR,
     }
     return RenderedFiles(
         dockerfile=environment.get_template("Dockerfile.j2").render(values),
         entrypoint=environment.get_template("entrypoint.sh.j2").render(values),
         requirements=requirements_text(plan.requirements, plan.indexes),
+        built_requirements=(
+            requirements_text(plan.built_requirements, plan.indexes)
+            if plan.built_requirements
+            else ""
+        ),
+        vcs_requirements=requirements_text(plan.vcs_requirements) if plan.vcs_requirements else "",
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
@@ -32,7 +33,12 @@ GLIBC_MAX_MINOR = 36
 
 @dataclass(frozen=True)
 class LockedRequirement:
-    """One locked package to install: pinned, hashed, with the marker under which it applies."""
+    """One locked package to install: pinned, hashed, with the marker under which it applies.
+
+    ``kind`` says where the lock takes it from: ``index`` (PyPI or a source of the project,
+    ``source_url``), ``url`` (an archive at ``source_url``), ``git`` (``source_url`` at commit
+    ``reference``), ``directory`` or ``file`` (a path on the host, ``source_url``).
+    """
 
     name: str
     version: str
@@ -41,13 +47,51 @@ class LockedRequirement:
     files: tuple[str, ...]
     python_versions: str
     source_url: str = ""
+    kind: str = "index"
+    reference: str = ""
+    subdirectory: str = ""
 
     def line(self) -> str:
-        """The requirement as a pip requirements-file entry for ``--require-hashes``."""
-        text = f"{self.name}=={self.version}"
+        """The requirement as a pip requirements-file entry (hashed, except git commits)."""
+        if self.kind == "git":
+            text = f"{self.name} @ git+{self.source_url}@{self.reference}"
+            if self.subdirectory:
+                text += f"#subdirectory={self.subdirectory}"
+        elif self.kind == "url":
+            text = f"{self.name} @ {self.source_url}"
+        else:
+            text = f"{self.name}=={self.version}"
         if self.marker:
             text += f" ; {self.marker}"
         return text + "".join(f" \\\n    --hash={h}" for h in self.hashes)
+
+    @property
+    def pin(self) -> str:
+        """``name==version``, to install the package from a directory of wheels."""
+        return f"{self.name}=={self.version}"
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind in ("directory", "file")
+
+    def needs_build(self, python: str, machine: str) -> bool:
+        """Whether pip has to build it in the image: a git commit, or no wheel for this Python."""
+        if self.kind == "git":
+            return True
+        return self.kind in ("index", "url") and not self.has_wheel_for(python, machine)
+
+    def needs_compiler(self, python: str, machine: str) -> bool:
+        """Whether building it probably compiles code: it ships binary wheels, none for us.
+
+        A package whose only files are an sdist or pure-Python wheels is taken as pure
+        Python, so that images get a compiler only when the lock needs one.
+        """
+        binary = [t for t in map(_wheel_tags, self.files) if t and any(x.abi != "none" for x in t)]
+        return bool(binary) and self.needs_build(python, machine)
+
+    def has_wheel_for(self, python: str, machine: str) -> bool:
+        supported = supported_tags(python, machine)
+        return any(tags & supported for tags in map(_wheel_tags, self.files) if tags)
 
     def applies_to(self, python: str, machine: str) -> bool:
         """Whether the marker selects this package on Linux ``machine`` with Python ``python``."""
@@ -65,16 +109,17 @@ class LockedRequirement:
         )
 
     def has_wheel_or_sdist_for(self, python: str, machine: str) -> bool:
-        """True when pip can install it without compiling, or it is meant to be built (sdist only).
+        """True when pip can install it without compiling, or it is meant to be built.
 
         A package that publishes wheels but none for this Python would be compiled from its
         sdist: slow, and usually failing for lack of a compiler. That Python is not a good one.
+        Packages with only an sdist, git commits and local paths are meant to be built.
         """
-        wheel_tags = [tags for tags in map(_wheel_tags, self.files) if tags is not None]
-        if not wheel_tags:
+        if self.kind in ("git", "directory"):
+            return True
+        if not any(map(_wheel_tags, self.files)):
             return bool(self.files)
-        supported = supported_tags(python, machine)
-        return any(tags & supported for tags in wheel_tags)
+        return self.has_wheel_for(python, machine)
 
 
 def requirements_text(
@@ -100,7 +145,7 @@ def index_options(
     """
     from poetry.repositories.http_repository import HTTPRepository
 
-    used = {r.source_url.rstrip("/") for r in requirements if r.source_url}
+    used = {r.source_url.rstrip("/") for r in requirements if r.kind == "index" and r.source_url}
     repositories = [r for r in poetry.pool.all_repositories if isinstance(r, HTTPRepository)]
     has_pypi = any(r.name.lower() == "pypi" for r in poetry.pool.all_repositories)
     options: list[tuple[str, str]] = []
@@ -164,11 +209,18 @@ def locked_requirements(
     requirements = []
     for dependency_package in walk:
         package = dependency_package.package
-        if package.source_type not in (None, "legacy"):
+        kind = {None: "index", "legacy": "index"}.get(package.source_type, package.source_type)
+        if kind not in ("index", "url", "git", "directory", "file"):
             raise DockerPluginError(
                 f"{package.pretty_name} is locked from a {package.source_type} source "
-                f"({package.source_url}) in {locker.lock}. Only packages from package indexes "
-                "are supported yet: depend on a released version of it instead."
+                f"({package.source_url}) in {locker.lock}, which the image cannot install. "
+                "Depend on it from a package index, a URL, a git repository or a path instead."
+            )
+        if kind in ("directory", "file") and not Path(package.source_url or "").exists():
+            raise DockerPluginError(
+                f"The path dependency {package.pretty_name} points at {package.source_url}, "
+                f"which does not exist (locked in {locker.lock}). Fix its `path` in "
+                f"{poetry.pyproject_path} and run `poetry lock`."
             )
         marker = dependency_package.dependency.marker
         hashes = sorted(
@@ -182,7 +234,10 @@ def locked_requirements(
                 hashes=tuple(hashes),
                 files=tuple(sorted(f["file"] for f in package.files)),
                 python_versions=package.python_versions,
-                source_url=(package.source_url or "") if package.source_type == "legacy" else "",
+                source_url=package.source_url or "",
+                kind=kind,
+                reference=package.source_resolved_reference or package.source_reference or "",
+                subdirectory=package.source_subdirectory or "",
             )
         )
     return tuple(sorted(requirements, key=lambda r: (r.name, r.marker)))

@@ -12,7 +12,7 @@ from poetry.console.commands.group_command import GroupCommand
 from poetry.core.packages.dependency_group import MAIN_GROUP
 
 from poetry_docker_plugin import settings as settings_module
-from poetry_docker_plugin.context import fingerprint, project_sources
+from poetry_docker_plugin.context import fingerprint, local_package_files, project_sources
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan import BuildPlan, make_plan
 from poetry_docker_plugin.render import RenderedFiles, render
@@ -143,6 +143,7 @@ class DockerCommand(GroupCommand):
         root = self.poetry.pyproject_path.parent
         # The development image holds no sources (they are mounted), so edits keep it current.
         sources = [Path("pyproject.toml")] if self.development else project_sources(self.poetry)
+        sources += local_package_files(plan)
         digest = fingerprint(rendered, root, sources, self.fingerprint_options())
         return Prepared(plan, rendered, digest)
 
