@@ -1,0 +1,188 @@
+"""Dependencies of every kind: path projects, sdists, git commits and URLs.
+
+Git repositories and archives are served on 127.0.0.1 by the test itself (git daemon and
+an HTTP server); builds that need them run on the host network.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, copy_fixture, docker, run_poetry
+from poetry.core.factory import Factory
+from poetry.core.masonry.builders.sdist import SdistBuilder
+from poetry.core.masonry.builders.wheel import WheelBuilder
+
+pytestmark = pytest.mark.docker
+
+
+def build(project: Path, base_image: str, tag: str, *options: str) -> str:
+    result = run_poetry(
+        project, "docker", "build", "--base-image", base_image, "--tag", tag, *options
+    )
+    assert result.returncode == 0, result.output
+    return result.output
+
+
+def freeze(tag: str) -> set[str]:
+    lines = docker("run", "--rm", tag, "python", "-m", "pip", "freeze").stdout.split()
+    return {line.lower() for line in lines}
+
+
+def test_path_dependencies_inside_and_outside_the_project(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
+    shutil.copytree(FIXTURES / "monorepo", tmp_path / "monorepo")
+    project = tmp_path / "monorepo" / "app"
+    build(project, base_image, image_tag)
+    output = docker("run", "--rm", image_tag).stdout
+    assert output.strip() == "mathlib 42, tinylib vendored, legacylib setuptools"
+    assert {
+        "mathlib==1.4.0",
+        "tinylib==0.0.1",
+        "legacylib==3.1.0",
+        "monorepo-app==0.2.0",
+    } <= freeze(image_tag)
+    tools = docker(
+        "run", "--rm", image_tag, "sh", "-c", "command -v gcc make git || echo none"
+    ).stdout
+    assert tools.strip() == "none", "build tools stay in the wheels stage"
+
+    # a change to a sibling package reaches the image
+    lib = tmp_path / "monorepo" / "libs" / "mathlib" / "mathlib" / "__init__.py"
+    lib.write_text("def double(x: int) -> int:\n    return 2 * x + 1\n")
+    build(project, base_image, image_tag)
+    assert docker("run", "--rm", image_tag).stdout.startswith("mathlib 43")
+
+
+def test_missing_path_dependency(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "monorepo", tmp_path / "monorepo")
+    shutil.rmtree(tmp_path / "monorepo" / "libs" / "mathlib")
+    result = run_poetry(tmp_path / "monorepo" / "app", "docker", "build", "--print")
+    assert result.returncode == 1
+    assert "mathlib" in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_sdist_only_dependency_is_built_without_a_compiler(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
+    project = copy_fixture("sdist-only", tmp_path)
+    printed = run_poetry(project, "docker", "build", "--base-image", base_image, "--print").stdout
+    assert "FROM environment AS wheels" in printed
+    assert "build-essential" not in printed, "docopt ships no binary wheels: nothing to compile"
+    build(project, base_image, image_tag)
+    assert docker("run", "--rm", image_tag).stdout.strip() == "docopt 0.6.2"
+
+
+def make_package(directory: Path, name: str, version: str) -> Path:
+    """A tiny poetry-core project whose module says its name and version."""
+    project = directory / f"{name}-src"
+    (project / name).mkdir(parents=True)
+    (project / name / "__init__.py").write_text(f'WHO = "{name} {version}"\n')
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "{name}"\nversion = "{version}"\n\n'
+        '[build-system]\nrequires = ["poetry-core>=2.0,<3"]\n'
+        'build-backend = "poetry.core.masonry.api"\n'
+    )
+    return project
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A git repository (git daemon) and a wheel and an sdist (HTTP), all on 127.0.0.1."""
+    repositories = tmp_path / "git"
+    source = make_package(tmp_path, "gitpkg", "0.3.0")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=source, check=True)
+    subprocess.run([*git, "add", "."], cwd=source, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "first"], cwd=source, check=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(source), str(repositories / "gitpkg.git")], check=True
+    )
+    git_port = free_port()
+    daemon = subprocess.Popen(
+        ["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={repositories}",
+         "--listen=127.0.0.1", f"--port={git_port}", str(repositories)],
+    )  # fmt: skip
+
+    archives = tmp_path / "archives"
+    archives.mkdir()
+    wheel = WheelBuilder.make_in(
+        Factory().create_poetry(make_package(tmp_path, "urlwheel", "1.0.0")), archives
+    )
+    SdistBuilder(Factory().create_poetry(make_package(tmp_path, "urlsdist", "2.0.0"))).build(
+        archives
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(archives))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    for _ in range(50):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", git_port)) == 0:
+                break
+        time.sleep(0.1)
+    http_root = f"http://127.0.0.1:{server.server_address[1]}"
+    yield {
+        "git": f"git://127.0.0.1:{git_port}/gitpkg.git",
+        "commit": commit,
+        "wheel": f"{http_root}/{wheel}",
+        "sdist": f"{http_root}/urlsdist-2.0.0.tar.gz",
+    }
+    server.shutdown()
+    server.server_close()
+    daemon.terminate()
+    daemon.wait()
+
+
+def test_git_and_url_dependencies(
+    tmp_path: Path, base_image: str, image_tag: str, served: dict[str, str]
+) -> None:
+    project = tmp_path / "direct-refs"
+    project.mkdir()
+    (project / "main.py").write_text(
+        "import gitpkg, urlsdist, urlwheel\nprint(gitpkg.WHO, urlwheel.WHO, urlsdist.WHO)\n"
+    )
+    (project / "pyproject.toml").write_text(
+        '[tool.poetry]\npackage-mode = false\n\n[tool.poetry.dependencies]\npython = ">=3.9,<4"\n'
+        f'gitpkg = {{ git = "{served["git"]}", rev = "main" }}\n'
+        f'urlwheel = {{ url = "{served["wheel"]}" }}\n'
+        f'urlsdist = {{ url = "{served["sdist"]}" }}\n\n'
+        '[tool.poetry-docker]\ncommand = "python main.py"\n'
+    )
+    locked = run_poetry(project, "lock")
+    assert locked.returncode == 0, locked.output
+    assert served["commit"] in (project / "poetry.lock").read_text()
+
+    output = build(project, base_image, image_tag, "--network", "host")
+    assert (
+        docker("run", "--rm", image_tag).stdout.strip()
+        == "gitpkg 0.3.0 urlwheel 1.0.0 urlsdist 2.0.0"
+    )
+    context = run_poetry(project, "docker", "build", "--base-image", base_image, "--print").stdout
+    assert f"gitpkg @ git+{served['git']}@{served['commit']}" not in context, (
+        "requirements stay in files"
+    )
+    assert "install --yes --no-install-recommends git" in context
+    assert "build-essential" not in context
+    tools = docker("run", "--rm", image_tag, "sh", "-c", "command -v git || echo none").stdout
+    assert tools.strip() == "none", "git stays in the wheels stage"
+    assert "Traceback" not in output
