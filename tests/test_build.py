@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import copy_fixture, docker, locked_versions, run_poetry
+from conftest import configure, copy_fixture, docker, locked_versions, run_poetry
 from test_context import add_secrets
 
 if TYPE_CHECKING:
@@ -159,45 +159,6 @@ def test_output_writes_a_context_users_can_build(
     assert "already exists and is not empty" in again.stderr
 
 
-@pytest.mark.parametrize(
-    ("change", "arguments", "message"),
-    [
-        ("remove-lock", [], "No poetry.lock found beside"),
-        ("stale-lock", [], "out of date"),
-        ("unknown-key", [], "Unknown key `pyhton` in [tool.poetry-docker]"),
-        ("bad-type", [], "Invalid value for `ports` in [tool.poetry-docker]"),
-        (
-            None,
-            ["--python", "3.8"],
-            "Python 3.8 (from --python or the `python` setting) is not allowed",
-        ),
-        (None, ["--env-manager", "pipenv"], "Invalid value for option --env-manager"),
-        (None, ["--tag", "Bad Tag"], "Invalid value for option --tag"),
-        (None, ["-E", "turbo"], "Extra(s) turbo are not declared"),
-        (None, ["--with", "nope"], "Group(s) not found: nope"),
-    ],
-)
-def test_user_mistakes_get_one_clear_message(
-    tmp_path: Path, change: str | None, arguments: list[str], message: str
-) -> None:
-    project = copy_fixture("flat-script", tmp_path)
-    pyproject = project / "pyproject.toml"
-    if change == "remove-lock":
-        (project / "poetry.lock").unlink()
-    elif change == "stale-lock":
-        pyproject.write_text(
-            pyproject.read_text().replace('"packaging (>=23)"', '"packaging (>=24)"')
-        )
-    elif change == "unknown-key":
-        pyproject.write_text(pyproject.read_text() + '\n[tool.poetry-docker]\npyhton = "3.12"\n')
-    elif change == "bad-type":
-        pyproject.write_text(pyproject.read_text() + '\n[tool.poetry-docker]\nports = "8000"\n')
-    result = run_poetry(project, "docker", "build", "--print", *arguments)
-    assert result.returncode != 0
-    assert message in result.stderr
-    assert "Traceback" not in result.output and "Stack trace" not in result.output
-
-
 def test_engine_missing_or_not_running(tmp_path: Path) -> None:
     project = copy_fixture("flat-script", tmp_path)
     missing = run_poetry(project, "docker", "build", env={"POETRY_DOCKER_ENGINE": "no-such-docker"})
@@ -209,3 +170,67 @@ def test_engine_missing_or_not_running(tmp_path: Path) -> None:
     assert stopped.returncode == 1
     assert "The Docker engine is not reachable" in stopped.stderr
     assert "Start the Docker daemon" in stopped.stderr
+
+
+def test_pid_1_is_an_init(tmp_path: Path, base_image: str, image_tag: str) -> None:
+    project = copy_fixture("flat-script", tmp_path)
+    build(project, base_image, image_tag)
+    assert docker("run", "--rm", image_tag, "cat", "/proc/1/comm").stdout.strip() == "tini"
+    started = docker("run", "--detach", image_tag, "sleep", "300").stdout.strip()
+    try:
+        import time
+
+        begin = time.monotonic()
+        docker("stop", "--time", "8", started)
+        assert time.monotonic() - begin < 5, "SIGTERM stops the command at once"
+    finally:
+        docker("rm", "--force", started, check=False)
+
+
+HOSTILE = "$(touch /tmp/pwned) `id` \"dq\" 'sq' back\\slash ${HOME} ; RUN echo x"
+
+
+def test_hostile_values_reach_the_image_verbatim(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
+    project = copy_fixture("flat-script", tmp_path)
+    configure(
+        project,
+        env={"HOSTILE": HOSTILE},
+        labels={"org.example.hostile": HOSTILE},
+        command=[
+            "python",
+            "-c",
+            "import os, sys; print(os.environ['HOSTILE']); print(sys.argv[1])",
+            HOSTILE,
+        ],
+    )
+    build(project, base_image, image_tag)
+    assert docker("run", "--rm", image_tag).stdout.splitlines() == [HOSTILE, HOSTILE]
+    labels = json.loads(
+        docker("image", "inspect", "--format", "{{json .Config.Labels}}", image_tag).stdout
+    )
+    assert labels["org.example.hostile"] == HOSTILE
+    assert docker("run", "--rm", image_tag, "sh", "-c", "test ! -e /tmp/pwned").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("env", {"A": "line one\nRUN touch /tmp/pwned"}),
+        ("labels", {"a": "x\ny"}),
+        ("apt_packages", ["curl && touch /tmp/pwned"]),
+        ("conda_packages", ["numpy; touch /tmp/pwned"]),
+        ("image", "app\nRUN x"),
+        ("command", "echo '\n'"),
+        ("workdir", "/app\nRUN x"),
+        ("base_image", "debian\nRUN touch /tmp/pwned"),
+    ],
+)
+def test_values_that_could_inject_are_refused(tmp_path: Path, key: str, value: object) -> None:
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, **{key: value})
+    result = run_poetry(project, "docker", "build", "--print")
+    assert result.returncode == 1
+    assert f"`{key.replace('_', '-')}`" in result.stderr
+    assert "FROM" not in result.stdout

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -155,20 +156,20 @@ class Engine:
             self._capture(["rm", "--force", name])
         return 128 - returncode if returncode < 0 else returncode
 
-    def image_labels(self, reference: str) -> dict[str, str] | None:
-        """The labels of a local image, or None when there is no such image."""
+    def image_labels(self, *references: str) -> list[dict[str, str]] | None:
+        """The labels of local images, one dict per reference; None when any is missing."""
         result = self._capture(
-            ["image", "inspect", "--format", "{{json .Config.Labels}}", reference]
+            ["image", "inspect", "--format", "{{json .Config.Labels}}", *references]
         )
         if result.returncode != 0:
             return None
-        return json.loads(result.stdout) or {}
+        return [json.loads(line) or {} for line in result.stdout.splitlines() if line.strip()]
 
     def python_of(self, image: str) -> str:
         """The X.Y version of ``python3`` in ``image``, for the venv manager."""
         script = "import sys; print('%d.%d' % sys.version_info[:2])"
         result = self._capture(["run", "--rm", "--entrypoint", "python3", image, "-c", script])
-        if result.returncode != 0:
+        if result.returncode != 0 or not re.fullmatch(r"3\.\d+", result.stdout.strip()):
             raise DockerPluginError(
                 f"Could not run python3 in the base image {image}: "
                 f"{result.stderr.strip() or 'no output'}. The venv manager needs a base image "

@@ -169,7 +169,14 @@ def check_lock(poetry: Poetry) -> None:
             f"No poetry.lock found beside {poetry.pyproject_path}. The image is built from the "
             "lock file: run `poetry lock` first."
         )
-    if not locker.is_fresh():
+    try:
+        fresh = locker.is_fresh() and bool(locker.lock_data)
+    except Exception as error:  # tomllib's and Poetry's own parse errors alike
+        raise DockerPluginError(
+            f"{locker.lock} cannot be read ({' '.join(str(error).split())}). Run "
+            "`poetry lock` to write it anew."
+        ) from None
+    if not fresh:
         raise DockerPluginError(
             f"{locker.lock} is out of date with {poetry.pyproject_path}: pyproject.toml changed "
             "significantly since the lock was written. Run `poetry lock` to update it."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +21,8 @@ from poetry_docker_plugin.requirements import check_lock
 from poetry_docker_plugin.settings import Settings, load_settings, parse_option
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from cleo.io.inputs.option import Option
 
     from poetry_docker_plugin.engine import Engine
@@ -70,6 +73,12 @@ class DockerCommand(GroupCommand):
 
         try:
             return self.handle_docker()
+        except KeyboardInterrupt:
+            self.line_error(
+                "<error>Interrupted: nothing was tagged, and any previous image of the project "
+                "is unchanged.</error>"
+            )
+            return 130
         except DockerPluginError as error:
             self.line_error(f"<error>{error}</error>")
             return error.exit_code
@@ -153,7 +162,7 @@ class DockerCommand(GroupCommand):
 
         image = prepared.plan.image
         labels = self.engine.image_labels(image)
-        current = labels is not None and labels.get(FINGERPRINT_LABEL) == prepared.fingerprint
+        current = labels is not None and labels[0].get(FINGERPRINT_LABEL) == prepared.fingerprint
         if self.option("no-build"):
             if labels is None:
                 raise DockerPluginError(
@@ -253,6 +262,7 @@ def build_image(command: DockerCommand, prepared: Prepared) -> str:
         f"on {plan.base_image})"
     )
     with (
+        project_lock(command.poetry.pyproject_path.parent, command),
         staged_context(command.poetry, plan, prepared.rendered) as context,
         build_secrets(command.poetry, plan.indexes, command.ca_bundle()) as secrets,
     ):
@@ -268,3 +278,30 @@ def build_image(command: DockerCommand, prepared: Prepared) -> str:
             quiet=command.io.output.is_quiet(),
         )
     return plan.image
+
+
+@contextlib.contextmanager
+def project_lock(root: Path, command: DockerCommand) -> Iterator[None]:
+    """Serialises builds of one project, so that concurrent ones leave one consistent image.
+
+    Without it, two builds finishing together could leave ``name:version`` and
+    ``name:latest`` on different images. The second build waits, then finds every layer
+    cached.
+    """
+    import fcntl
+    import hashlib
+
+    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    directory = Path(command.poetry.config.get("cache-dir")) / "docker-plugin"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"build-{key}.lock"
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            command.line("Waiting for another build of this project to finish...")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -7,4 +7,8 @@ conda activate hello-app || {
     echo "poetry-docker: cannot activate the conda environment hello-app" >&2
     exit 1
 }
+# As PID 1 (a plain `docker run`), hand over to tini so that signals and zombies are handled.
+if [ "$$" = 1 ] && command -v tini >/dev/null 2>&1; then
+    exec tini -- "$@"
+fi
 exec "$@"

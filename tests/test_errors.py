@@ -1,0 +1,243 @@
+"""Bad input and failures: one clear message, a non-zero exit, and nothing left behind.
+
+Every case runs the real ``poetry docker build`` on a project whose image was built before,
+then checks what a user would: the message, the exit code, no traceback, no staged context
+left in the temporary directory, no container left over, and the previous image still
+tagged and working.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import DOCKER, POETRY, configure, copy_fixture, docker, run_poetry
+from poetry.factory import Factory
+
+pytestmark = pytest.mark.docker
+
+
+def set_key(key: str, value: object) -> Callable[[Path], None]:
+    return lambda project: configure(project, **{key: value})
+
+
+def append(text: str) -> Callable[[Path], None]:
+    return lambda project: (project / "pyproject.toml").write_text(
+        (project / "pyproject.toml").read_text() + text
+    )
+
+
+def broken_lock(project: Path) -> None:
+    (project / "poetry.lock").write_text("[[package]\nname = ")
+
+
+def impossible_python(project: Path) -> None:
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('">=3.9,<4"', '">=3.40"'))
+    lock = project / "poetry.lock"
+    old_hash = Factory().create_poetry(project).locker.lock_data["metadata"]["content-hash"]
+    new_hash = Factory().create_poetry(project).locker._get_content_hash()
+    lock.write_text(lock.read_text().replace(old_hash, new_hash))
+
+
+CASES: dict[str, tuple[Callable[[Path], None], list[str], str]] = {
+    "malformed TOML": (append("\n[tool.poetry-docker\nimage = 1\n"), [], "pyproject.toml"),
+    "wrong type": (
+        set_key("ports", "8000"),
+        [],
+        "Invalid value for `ports` in [tool.poetry-docker]",
+    ),
+    "unknown key": (set_key("pyhton", "3.12"), [], "Unknown key `pyhton` in [tool.poetry-docker]"),
+    "invalid image reference": (set_key("base_image", "Not An/Image"), [], "`base-image`"),
+    "invalid tag": (lambda p: None, ["--tag", "name:bad tag"], "Invalid value for option --tag"),
+    "lock that does not parse": (broken_lock, [], "poetry.lock cannot be read"),
+    "no Python meets the constraint": (impossible_python, [], "constraint '>=3.40'"),
+    "a RUN that fails": (
+        set_key("apt_packages", ["no-such-package-pdp"]),
+        [],
+        "The image build failed",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, base_image: str) -> Iterator[tuple[Path, str]]:
+    """The flat-script project, built once under its own name: the 'previous image'."""
+    project = copy_fixture("flat-script", tmp_path_factory.mktemp("errors"))
+    name = f"pdp-errors-{os.getpid()}"
+    configure(project, image=name, base_image=base_image)
+    result = run_poetry(project, "docker", "build")
+    assert result.returncode == 0, result.output
+    yield project, f"{name}:0.3.1"
+    docker("image", "rm", "--force", f"{name}:0.3.1", f"{name}:latest", check=False)
+
+
+def containers() -> set[str]:
+    return set(docker("ps", "--all", "--quiet", "--no-trunc").stdout.split())
+
+
+def assert_nothing_left_behind(scratch: Path, image: str, image_id: str, before: set[str]) -> None:
+    assert list(scratch.iterdir()) == [], "the staged context and secrets are removed"
+    assert containers() == before, "no container is left behind"
+    assert docker("image", "inspect", "--format", "{{.Id}}", image).stdout.strip() == image_id
+    assert docker("run", "--rm", image).stdout.startswith("hello from hello-app")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input(case: str, built: tuple[Path, str], tmp_path: Path) -> None:
+    original, image = built
+    project = tmp_path / "project"
+    shutil.copytree(original, project)
+    change, arguments, message = CASES[case]
+    change(project)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    image_id = docker("image", "inspect", "--format", "{{.Id}}", image).stdout.strip()
+    before = containers()
+
+    result = run_poetry(project, "docker", "build", *arguments, env={"TMPDIR": str(scratch)})
+
+    assert result.returncode != 0
+    assert message in result.stderr, result.output
+    assert "Traceback" not in result.output and "Stack trace" not in result.output
+    assert_nothing_left_behind(scratch, image, image_id, before)
+
+
+class EngineProxy:
+    """A Unix socket in front of the engine's, that can be cut to make the engine 'go away'."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind(str(path))
+        self.listener.listen(16)
+        self.sockets: list[socket.socket] = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            engine = socket.socket(socket.AF_UNIX)
+            engine.connect("/var/run/docker.sock")
+            self.sockets += [client, engine]
+            for source, target in ((client, engine), (engine, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            try:
+                target.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        for end in self.sockets:
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            end.close()
+
+
+def interrupted_build(
+    project: Path,
+    scratch: Path,
+    env: dict[str, str],
+    interrupt: Callable[[subprocess.Popen[str]], None],
+) -> tuple[int, str]:
+    """Starts a slow build (uncached, with apt), interrupts it once its apt step runs."""
+    configure(project, apt_packages=["file"])
+    process = subprocess.Popen(
+        [POETRY, "--no-ansi", "docker", "build", "--no-cache"],
+        cwd=project,
+        env={**os.environ, "POETRY_DOCKER_ENGINE": DOCKER, "TMPDIR": str(scratch), **env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    output = ""
+    for line in process.stdout:
+        output += line
+        if "apt-get update" in line:
+            interrupt(process)
+            break
+    output += process.stdout.read()
+    return process.wait(timeout=120), output
+
+
+@pytest.mark.parametrize("how", ["the engine goes away", "Ctrl-C"])
+def test_interrupted_build(how: str, built: tuple[Path, str], tmp_path: Path) -> None:
+    original, image = built
+    project = tmp_path / "project"
+    shutil.copytree(original, project)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    image_id = docker("image", "inspect", "--format", "{{.Id}}", image).stdout.strip()
+    before = containers()
+    if how == "Ctrl-C":
+        code, output = interrupted_build(
+            project, scratch, {}, lambda process: process.send_signal(signal.SIGINT)
+        )
+        assert code == 130
+        assert "Interrupted: nothing was tagged" in output
+    else:
+        proxy = EngineProxy(tmp_path / "engine.sock")
+        code, output = interrupted_build(
+            project, scratch, {"DOCKER_HOST": f"unix://{proxy.path}"}, lambda _: proxy.cut()
+        )
+        assert code != 0
+        assert "The image build failed" in output
+    assert "Traceback" not in output
+    assert_nothing_left_behind(scratch, image, image_id, before)
+
+
+def test_two_builds_at_once_leave_one_consistent_image(
+    built: tuple[Path, str], tmp_path: Path
+) -> None:
+    original, image = built
+    project = tmp_path / "project"
+    shutil.copytree(original, project)
+    cli = project / "hello_app" / "cli.py"
+    cli.write_text(cli.read_text().replace("hello from", "hello (concurrently) from"))
+    processes = [
+        subprocess.Popen(
+            [POETRY, "--no-ansi", "docker", "build"],
+            cwd=project,
+            env={**os.environ, "POETRY_DOCKER_ENGINE": DOCKER},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [(process.wait(timeout=600), process.communicate()[0]) for process in processes]
+    for code, output in results:
+        assert code == 0, output
+    latest = image.rsplit(":", 1)[0] + ":latest"
+    ids = {
+        docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+        for ref in (image, latest)
+    }
+    assert len(ids) == 1, "both tags name the same image"
+    assert docker("run", "--rm", image).stdout.startswith("hello (concurrently) from")
+    # restore the previous image for the other tests of this module
+    assert run_poetry(original, "docker", "build").returncode == 0
