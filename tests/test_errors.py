@@ -8,6 +8,7 @@ tagged and working.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -29,9 +30,11 @@ def set_key(key: str, value: object) -> Callable[[Path], None]:
 
 
 def append(text: str) -> Callable[[Path], None]:
-    return lambda project: (project / "pyproject.toml").write_text(
-        (project / "pyproject.toml").read_text() + text
-    )
+    def change(project: Path) -> None:
+        pyproject = project / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text() + text)
+
+    return change
 
 
 def broken_lock(project: Path) -> None:
@@ -141,17 +144,13 @@ class EngineProxy:
         except OSError:
             pass
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 target.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
 
     def cut(self) -> None:
         for end in self.sockets:
-            try:
+            with contextlib.suppress(OSError):
                 end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             end.close()
 
 
