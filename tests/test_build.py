@@ -150,6 +150,7 @@ def test_output_writes_a_context_users_can_build(
         "Dockerfile",
         "dist",
         "entrypoint.sh",
+        "requirements-compiled.txt",
         "requirements.txt",
     ]
     docker("build", "--tag", image_tag, str(target))

@@ -42,6 +42,7 @@ def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path
             "Dockerfile",
             "dist/hello_app-0.3.1-py3-none-any.whl",
             "entrypoint.sh",
+            "requirements-compiled.txt",
             "requirements.txt",
         ]
         assert (context / "entrypoint.sh").stat().st_mode & 0o111

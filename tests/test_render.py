@@ -111,7 +111,8 @@ def test_values_cannot_escape_their_instruction() -> None:
     instructions = [
         line.split()[0] for line in files.dockerfile.splitlines() if line and line[0].isupper()
     ]
-    assert instructions.count("RUN") == 4  # environment, user, dependencies, project
+    # environment, user, compiled and pure-Python dependencies, project
+    assert instructions.count("RUN") == 5
 
 
 def test_dockerfile_word() -> None:

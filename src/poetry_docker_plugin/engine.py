@@ -6,6 +6,7 @@ The engine is found through ``POETRY_DOCKER_ENGINE`` (a command name or path) or
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -36,7 +37,11 @@ class Engine:
 
     @classmethod
     def find(cls) -> Engine:
-        """The client named by POETRY_DOCKER_ENGINE, else ``docker`` on PATH; checks the daemon."""
+        """The client named by POETRY_DOCKER_ENGINE, else ``docker`` on PATH.
+
+        The daemon is not asked anything up front (that would cost every call a round trip):
+        when a command fails, ``diagnose`` tells why.
+        """
         name = os.environ.get(ENGINE_VARIABLE) or "docker"
         executable = shutil.which(name)
         if executable is None:
@@ -44,28 +49,31 @@ class Engine:
                 f"The container engine command {name!r} was not found on PATH. Install Docker "
                 f"(or podman), or set {ENGINE_VARIABLE} to the path of its command-line client."
             )
-        engine = cls(executable)
-        engine._check_daemon()
-        return engine
+        return cls(executable)
 
-    def _check_daemon(self) -> None:
-        result = self._capture(["version", "--format", "{{.Client.Version}} {{.Server.Version}}"])
-        versions = result.stdout.split()
-        if result.returncode != 0 or len(versions) != 2:
+    def diagnose(self, *, building: bool = False) -> None:
+        """Raises the clear error for an engine that is down, or a client that cannot build."""
+        result = self._capture(["version", "--format", "{{.Server.Version}}"])
+        if result.returncode != 0 or not result.stdout.strip():
             detail = (result.stderr.strip().splitlines() or ["no answer"])[-1]
             raise DockerPluginError(
                 f"The Docker engine is not reachable through {self.executable} ({detail}). "
                 "Start the Docker daemon (for example `sudo systemctl start docker`), or point "
                 "DOCKER_HOST at a running one, then try again."
             )
-        client_major = versions[0].split(".")[0]
+        if not building:
+            return
+        # A docker client of 23 or later needs the buildx component for BuildKit builds.
+        client = self._capture(["version", "--format", "{{.Client.Version}}"]).stdout.strip()
+        major = client.split(".")[0]
         if (
-            client_major.isdigit()
-            and int(client_major) >= 23
+            major.isdigit()
+            and int(major) >= 23
             and "docker" in Path(self.executable).name
-        ) and self._capture(["buildx", "version"]).returncode != 0:
+            and self._capture(["buildx", "version"]).returncode != 0
+        ):
             raise DockerPluginError(
-                f"The docker client {self.executable} ({versions[0]}) has no buildx "
+                f"The docker client {self.executable} ({client}) has no buildx "
                 "component, which its BuildKit builds need. Install buildx (Debian: "
                 f"docker-buildx), or set {ENGINE_VARIABLE} to a client with BuildKit built "
                 "in, such as /usr/bin/docker from Debian's docker.io."
@@ -112,6 +120,7 @@ class Engine:
                 check=False,
             )
             if result.returncode != 0:
+                self.diagnose(building=True)
                 raise DockerPluginError(
                     f"The image build failed (`docker build` exited with {result.returncode}); "
                     "the engine's output above says which step failed and why.",
@@ -154,6 +163,8 @@ class Engine:
                 signal.signal(signum, handler)
         if received:
             self._capture(["rm", "--force", name])
+        if returncode == 125:  # docker's own failure, not the command's
+            self.diagnose()
         return 128 - returncode if returncode < 0 else returncode
 
     def image_labels(self, *references: str) -> list[dict[str, str]] | None:
@@ -162,14 +173,35 @@ class Engine:
             ["image", "inspect", "--format", "{{json .Config.Labels}}", *references]
         )
         if result.returncode != 0:
+            self.diagnose()
             return None
         return [json.loads(line) or {} for line in result.stdout.splitlines() if line.strip()]
 
-    def python_of(self, image: str) -> str:
-        """The X.Y version of ``python3`` in ``image``, for the venv manager."""
+    def python_of(self, image: str, cache: Path | None = None) -> str:
+        """The X.Y version of ``python3`` in ``image``, for the venv manager.
+
+        Running a container costs half a second, so the answer is kept in ``cache`` (a JSON
+        file) under the image's id, which changes whenever the image does.
+        """
+        identity = self._capture(["image", "inspect", "--format", "{{.Id}}", image]).stdout.strip()
+        known: dict[str, str] = {}
+        if cache is not None and identity and cache.is_file():
+            with contextlib.suppress(ValueError, OSError):
+                known = json.loads(cache.read_text())
+            if identity in known:
+                return known[identity]
+        version = self._run_python_of(image)
+        if cache is not None and identity:
+            with contextlib.suppress(OSError):
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                cache.write_text(json.dumps({**known, identity: version}))
+        return version
+
+    def _run_python_of(self, image: str) -> str:
         script = "import sys; print('%d.%d' % sys.version_info[:2])"
         result = self._capture(["run", "--rm", "--entrypoint", "python3", image, "-c", script])
         if result.returncode != 0 or not re.fullmatch(r"3\.\d+", result.stdout.strip()):
+            self.diagnose()
             raise DockerPluginError(
                 f"Could not run python3 in the base image {image}: "
                 f"{result.stderr.strip() or 'no output'}. The venv manager needs a base image "

@@ -62,6 +62,7 @@ class BuildPlan:
     conda_packages: tuple[str, ...]
     conda_channels: tuple[str, ...]
     apt_packages: tuple[str, ...]
+    compiled_requirements: tuple[LockedRequirement, ...]
     requirements: tuple[LockedRequirement, ...]
     built_requirements: tuple[LockedRequirement, ...]
     vcs_requirements: tuple[LockedRequirement, ...]
@@ -169,7 +170,9 @@ def _split_requirements(
 ) -> dict[str, Any]:
     """Sorts the locked packages by how the image gets them.
 
-    Wheels from indexes and URLs are installed with hashes; sdists and git commits are built
+    Wheels from indexes and URLs are installed with hashes, compiled ones in a layer of their
+    own: they are the large ones, and rarely change, so that adding a small pure-Python
+    package does not reinstall them. Sdists and git commits are built
     into wheels in a separate stage (with git and a compiler only when needed, so that the
     image itself carries neither); path dependencies are built on the host when poetry-core
     can build them, else in that stage too.
@@ -185,10 +188,11 @@ def _split_requirements(
         tools.append("git")
     if sources or any(r.needs_compiler(python, machine) for r in built):
         tools.append("build-essential")
+    hashed = [r for r in requirements if not r.is_local and r.kind != "git" and r not in built]
+    compiled = tuple(r for r in hashed if r in applying and r.is_compiled(python, machine))
     return {
-        "requirements": tuple(
-            r for r in requirements if not r.is_local and r.kind != "git" and r not in built
-        ),
+        "compiled_requirements": compiled,
+        "requirements": tuple(r for r in hashed if r not in compiled),
         "built_requirements": built,
         "vcs_requirements": vcs,
         "local_wheels": wheels,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 ENTRYPOINT_PATH = "/usr/local/bin/poetry-docker-entrypoint.sh"
 SECRETS_DIR = "/run/secrets"
 REQUIREMENTS_FILE = "requirements.txt"
+COMPILED_REQUIREMENTS_FILE = "requirements-compiled.txt"
 BUILT_REQUIREMENTS_FILE = "requirements-build.txt"
 VCS_REQUIREMENTS_FILE = "requirements-vcs.txt"
 WHEELS_DIR = "dist"
@@ -32,6 +33,7 @@ class RenderedFiles:
 
     dockerfile: str
     entrypoint: str
+    compiled_requirements: str
     requirements: str
     built_requirements: str
     vcs_requirements: str
@@ -41,6 +43,7 @@ class RenderedFiles:
         named = {
             "Dockerfile": self.dockerfile,
             "entrypoint.sh": self.entrypoint,
+            COMPILED_REQUIREMENTS_FILE: self.compiled_requirements,
             REQUIREMENTS_FILE: self.requirements,
             BUILT_REQUIREMENTS_FILE: self.built_requirements,
             VCS_REQUIREMENTS_FILE: self.vcs_requirements,
@@ -99,6 +102,7 @@ def render(plan: BuildPlan) -> RenderedFiles:
         "entrypoint_path": ENTRYPOINT_PATH,
         "requirements_file": REQUIREMENTS_FILE,
         "wheels_dir": WHEELS_DIR,
+        "compiled_requirements_file": COMPILED_REQUIREMENTS_FILE,
         "built_requirements_file": BUILT_REQUIREMENTS_FILE,
         "vcs_requirements_file": VCS_REQUIREMENTS_FILE,
         "local_wheels_dir": LOCAL_WHEELS_DIR,
@@ -108,7 +112,14 @@ def render(plan: BuildPlan) -> RenderedFiles:
     return RenderedFiles(
         dockerfile=environment.get_template("Dockerfile.j2").render(values),
         entrypoint=environment.get_template("entrypoint.sh.j2").render(values),
-        requirements=requirements_text(plan.requirements, plan.indexes),
+        compiled_requirements=(
+            requirements_text(plan.compiled_requirements, plan.indexes)
+            if plan.compiled_requirements
+            else ""
+        ),
+        requirements=requirements_text(plan.requirements, plan.indexes)
+        if plan.requirements
+        else "",
         built_requirements=(
             requirements_text(plan.built_requirements, plan.indexes)
             if plan.built_requirements

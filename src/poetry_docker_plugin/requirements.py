@@ -89,6 +89,16 @@ class LockedRequirement:
         binary = [t for t in map(_wheel_tags, self.files) if t and any(x.abi != "none" for x in t)]
         return bool(binary) and self.needs_build(python, machine)
 
+    def is_compiled(self, python: str, machine: str) -> bool:
+        """Whether the wheel pip picks for this Python holds compiled code (a binary wheel)."""
+        supported = supported_tags(python, machine)
+        return any(
+            tag.abi != "none"
+            for tags in map(_wheel_tags, self.files)
+            if tags
+            for tag in tags & supported
+        )
+
     def has_wheel_for(self, python: str, machine: str) -> bool:
         supported = supported_tags(python, machine)
         return any(tags & supported for tags in map(_wheel_tags, self.files) if tags)

@@ -97,6 +97,11 @@ class DockerCommand(GroupCommand):
 
         return Engine.find()
 
+    @property
+    def cache_dir(self) -> Path:
+        """The plugin's folder in Poetry's cache directory."""
+        return Path(self.poetry.config.get("cache-dir")) / "docker-plugin"
+
     @cached_property
     def settings(self) -> Settings:
         """``[tool.poetry-docker]`` with the command-line options applied over it."""
@@ -140,7 +145,9 @@ class DockerCommand(GroupCommand):
             self.activated_groups,
             tags=self.requested_tags(),
             platform=self.option("platform"),
-            probe_python=lambda image: self.engine.python_of(image),
+            probe_python=lambda image: self.engine.python_of(
+                image, self.cache_dir / "pythons.json"
+            ),
             editable=self.development,
         )
         self.line(
@@ -292,9 +299,8 @@ def project_lock(root: Path, command: DockerCommand) -> Iterator[None]:
     import hashlib
 
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-    directory = Path(command.poetry.config.get("cache-dir")) / "docker-plugin"
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"build-{key}.lock"
+    command.cache_dir.mkdir(parents=True, exist_ok=True)
+    path = command.cache_dir / f"build-{key}.lock"
     with path.open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
