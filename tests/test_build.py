@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -235,3 +237,34 @@ def test_values_that_could_inject_are_refused(tmp_path: Path, key: str, value: o
     assert result.returncode == 1
     assert f"`{key.replace('_', '-')}`" in result.stderr
     assert "FROM" not in result.stdout
+
+
+def test_nothing_but_the_package_reaches_the_engine(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
+    """Secrets, VCS data, environments and data never enter the context or the image."""
+    from test_context import add_secrets
+
+    project = copy_fixture("flat-script", tmp_path)
+    add_secrets(project)
+    (project / ".venv").mkdir()
+    (project / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (project / "data").mkdir()
+    (project / "data" / "big.bin").write_bytes(os.urandom(1024) * 50 * 1024)  # 50 MiB
+    result = run_poetry(project, "docker", "build", "--base-image", base_image, "--tag", image_tag)
+    assert result.returncode == 0, result.output
+    scale = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
+    sizes = [
+        float(number) * scale[unit]
+        for number, unit in re.findall(r"transferring context: ([\d.]+)\s*([kMG]?B)", result.output)
+    ]
+    assert sizes, result.output
+    assert max(sizes) < 100_000, f"the context stays small: {sizes} bytes"
+    found = docker(
+        "run", "--rm", image_tag, "sh", "-c",
+        "find / -xdev \\( -name .env -o -name .git -o -name secrets -o -name big.bin "
+        "-o -name key.pem -o -name myenv \\) -print 2>/dev/null; true",
+    ).stdout  # fmt: skip
+    assert found.strip() == "", found
+    history = docker("history", "--no-trunc", image_tag).stdout
+    assert "hunter2" not in history

@@ -17,7 +17,11 @@ from poetry_docker_plugin.render import RenderedFiles, dockerfile_word, render
 from poetry_docker_plugin.settings import load_settings
 
 GOLDEN = Path(__file__).parent / "golden"
-BUILT_FIXTURES = ["flat-script", "src-layout", "no-package", "groups-extras", "platform-marker"]
+# Every fixture project: each pins its conda files and passes the linters.
+BUILT_FIXTURES = sorted(
+    path.parent.relative_to(FIXTURES).as_posix()
+    for path in [*FIXTURES.glob("*/pyproject.toml"), *FIXTURES.glob("*/app/pyproject.toml")]
+)
 HADOLINT = str(Path(sys.executable).parent / "hadolint")
 
 
