@@ -80,6 +80,23 @@ def locked_versions(project: Path) -> dict[str, list[str]]:
     return versions
 
 
+def pip_freeze(tag: str) -> dict[str, str]:
+    """What pip in the image's environment says is installed (without pip's own tools)."""
+    lines = docker("run", "--rm", tag, "python", "-m", "pip", "freeze", "--all").stdout.split()
+    pairs = (line.split("==") for line in lines if "==" in line)
+    return {
+        name.lower().replace("_", "-"): version
+        for name, version in pairs
+        if name not in ("pip", "setuptools", "wheel")
+    }
+
+
+def locked(project: Path, *names: str) -> dict[str, str]:
+    """The locked versions of ``names`` (each locked once), as ``pip_freeze`` reports them."""
+    versions = locked_versions(project)
+    return {name: versions[name][0] for name in names}
+
+
 def copy_fixture(name: str, destination: Path) -> Path:
     """A private copy of a fixture project, so that tests may edit it."""
     source = FIXTURES / name if (FIXTURES / name).is_dir() else REPO / name

@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import configure, copy_fixture, docker, locked_versions, run_poetry
+from conftest import configure, copy_fixture, docker, locked, pip_freeze, run_poetry
 from test_context import add_secrets
 
 if TYPE_CHECKING:
@@ -25,32 +25,16 @@ def build(project: Path, base_image: str, tag: str, *options: str) -> None:
     assert result.stdout.strip().splitlines()[-1] == tag, "the image reference is printed last"
 
 
-def freeze(tag: str) -> dict[str, str]:
-    """What pip in the image's environment says is installed."""
-    lines = docker("run", "--rm", tag, "python", "-m", "pip", "freeze", "--all").stdout.split()
-    pairs = (line.split("==") for line in lines if "==" in line)
-    return {
-        name.lower().replace("_", "-"): version
-        for name, version in pairs
-        if name not in ("pip", "setuptools", "wheel")
-    }
-
-
-def expected(project: Path, *names: str) -> dict[str, str]:
-    versions = locked_versions(project)
-    return {name: versions[name][0] for name in names}
-
-
 def test_flat_package_with_a_script(tmp_path: Path, base_image: str, image_tag: str) -> None:
     project = copy_fixture("flat-script", tmp_path)
     build(project, base_image, image_tag)
-    assert freeze(image_tag) == {
-        **expected(project, "markupsafe", "packaging"),
+    assert pip_freeze(image_tag) == {
+        **locked(project, "markupsafe", "packaging"),
         "hello-app": "0.3.1",
     }
     output = docker("run", "--rm", image_tag).stdout
     assert output.startswith(
-        f"hello from hello-app: markupsafe {expected(project, 'markupsafe')['markupsafe']}"
+        f"hello from hello-app: markupsafe {locked(project, 'markupsafe')['markupsafe']}"
     )
     assert docker("run", "--rm", image_tag, "id", "-u").stdout.strip() == "10001", (
         "runs unprivileged"
@@ -60,7 +44,7 @@ def test_flat_package_with_a_script(tmp_path: Path, base_image: str, image_tag: 
 def test_src_layout_with_settings(tmp_path: Path, base_image: str, image_tag: str) -> None:
     project = copy_fixture("src-layout", tmp_path)
     build(project, base_image, image_tag)
-    assert freeze(image_tag) == {**expected(project, "attrs"), "greeter": "1.0.0"}
+    assert pip_freeze(image_tag) == {**locked(project, "attrs"), "greeter": "1.0.0"}
     assert docker("run", "--rm", image_tag).stdout.startswith(
         "Greeting(who='src layout') with attrs"
     )
@@ -72,7 +56,7 @@ def test_package_mode_false_copies_sources_but_no_secrets(
     project = copy_fixture("no-package", tmp_path)
     add_secrets(project)
     build(project, base_image, image_tag)
-    assert freeze(image_tag) == expected(project, "six")
+    assert pip_freeze(image_tag) == locked(project, "six")
     assert docker("run", "--rm", image_tag).stdout.startswith("no-package project, six")
     listing = docker("run", "--rm", image_tag, "find", "/app", "-mindepth", "1").stdout.split()
     assert sorted(listing) == ["/app/main.py", "/app/poetry.lock", "/app/pyproject.toml"]
@@ -81,22 +65,22 @@ def test_package_mode_false_copies_sources_but_no_secrets(
 def test_groups_and_extras(tmp_path: Path, base_image: str, image_tag: str) -> None:
     project = copy_fixture("groups-extras", tmp_path)
     build(project, base_image, image_tag)
-    assert freeze(image_tag) == {**expected(project, "six"), "extras-demo": "2.0.0"}
+    assert pip_freeze(image_tag) == {**locked(project, "six"), "extras-demo": "2.0.0"}
     build(project, base_image, image_tag, "--with", "dev", "-E", "fast")
-    assert freeze(image_tag) == {
-        **expected(project, "six", "markupsafe", "iniconfig"),
+    assert pip_freeze(image_tag) == {
+        **locked(project, "six", "markupsafe", "iniconfig"),
         "extras-demo": "2.0.0",
     }
     output = docker("run", "--rm", image_tag, "python", "-m", "extras_demo").stdout
     assert output.split("\n")[:4] == ["six yes", "markupsafe yes", "iniconfig yes", "tomli no"]
     build(project, base_image, image_tag, "--only", "docs")
-    assert freeze(image_tag) == {**expected(project, "tomli"), "extras-demo": "2.0.0"}
+    assert pip_freeze(image_tag) == {**locked(project, "tomli"), "extras-demo": "2.0.0"}
 
 
 def test_platform_markers(tmp_path: Path, base_image: str, image_tag: str) -> None:
     project = copy_fixture("platform-marker", tmp_path)
     build(project, base_image, image_tag)
-    assert freeze(image_tag) == {**expected(project, "typing-extensions"), "marked": "0.1.0"}
+    assert pip_freeze(image_tag) == {**locked(project, "typing-extensions"), "marked": "0.1.0"}
     assert docker("run", "--rm", image_tag).stdout.split("\n")[:2] == [
         "typing_extensions yes",
         "colorama no",

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, copy_fixture, docker, run_poetry
+from conftest import FIXTURES, copy_fixture, docker, pip_freeze, run_poetry
 from poetry.core.factory import Factory
 from poetry.core.masonry.builders.sdist import SdistBuilder
 from poetry.core.masonry.builders.wheel import WheelBuilder
@@ -33,11 +33,6 @@ def build(project: Path, base_image: str, tag: str, *options: str) -> str:
     return result.output
 
 
-def freeze(tag: str) -> set[str]:
-    lines = docker("run", "--rm", tag, "python", "-m", "pip", "freeze").stdout.split()
-    return {line.lower() for line in lines}
-
-
 def test_path_dependencies_inside_and_outside_the_project(
     tmp_path: Path, base_image: str, image_tag: str
 ) -> None:
@@ -51,7 +46,7 @@ def test_path_dependencies_inside_and_outside_the_project(
         "tinylib==0.0.1",
         "legacylib==3.1.0",
         "monorepo-app==0.2.0",
-    } <= freeze(image_tag)
+    } <= {f"{k}=={v}" for k, v in pip_freeze(image_tag).items()}
     tools = docker(
         "run", "--rm", image_tag, "sh", "-c", "command -v gcc make git || echo none"
     ).stdout

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import tomllib
-from conftest import FIXTURES, copy_fixture, docker, locked_versions, run_poetry
+from conftest import FIXTURES, copy_fixture, docker, locked, locked_versions, pip_freeze, run_poetry
 from poetry.factory import Factory
 
 from poetry_docker_plugin.requirements import check_lock, locked_requirements
@@ -71,22 +71,6 @@ def lock_hashes(fixture: Fixture) -> dict[str, set[str]]:
         files = lock["metadata"]["files"]
         return {name: {f["hash"] for f in entries} for name, entries in files.items()}
     return {p["name"]: {f["hash"] for f in p["files"]} for p in lock["package"]}
-
-
-def expected(project: Path, *names: str) -> dict[str, str]:
-    versions = locked_versions(project)
-    return {name: versions[name][0] for name in names}
-
-
-def freeze(tag: str) -> dict[str, str]:
-    """What pip in the image's environment says is installed (without pip's own tools)."""
-    lines = docker("run", "--rm", tag, "python", "-m", "pip", "freeze", "--all").stdout.split()
-    pairs = (line.split("==") for line in lines if "==" in line)
-    return {
-        name.lower().replace("_", "-"): version
-        for name, version in pairs
-        if name not in ("pip", "setuptools", "wheel")
-    }
 
 
 def build(project: Path, base_image: str, tag: str, *options: str) -> None:
@@ -169,10 +153,10 @@ def test_image_holds_the_locked_versions(
     fixture: Fixture, tmp_path: Path, base_image: str, image_tag: str
 ) -> None:
     project = copy_fixture(fixture.directory, tmp_path)
-    main = expected(project, *MAIN)
+    main = locked(project, *MAIN)
 
     build(project, base_image, image_tag)
-    assert freeze(image_tag) == {**main, fixture.project: fixture.version}
+    assert pip_freeze(image_tag) == {**main, fixture.project: fixture.version}
     output = docker("run", "--rm", image_tag).stdout
     assert output.splitlines() == [
         f"six {main['six']}",
@@ -182,8 +166,8 @@ def test_image_holds_the_locked_versions(
 
     dev_tag = image_tag.replace(":test", ":with-dev")
     build(project, base_image, dev_tag, "--with", "dev")
-    dev = expected(project, *DEV)
-    assert freeze(dev_tag) == {**main, **dev, fixture.project: fixture.version}
+    dev = locked(project, *DEV)
+    assert pip_freeze(dev_tag) == {**main, **dev, fixture.project: fixture.version}
     assert docker("run", "--rm", dev_tag).stdout.splitlines()[-1] == (
         f"iniconfig {dev['iniconfig']}"
     )
