@@ -112,3 +112,53 @@ def test_missing_and_stale_locks(tmp_path: Path) -> None:
     )
     with pytest.raises(DockerPluginError, match=r"out of date.*Run `poetry lock`"):
         check_lock(Factory().create_poetry(project))
+
+
+def sources_project(tmp_path: Path, sources: str) -> Path:
+    project = tmp_path / "sources"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.poetry]\npackage-mode = false\n\n[tool.poetry.dependencies]\npython = "^3.9"\n'
+        + sources
+    )
+    return project
+
+
+def test_index_options_follow_the_project_sources(tmp_path: Path) -> None:
+    from poetry_docker_plugin.requirements import index_options
+
+    project = sources_project(
+        tmp_path,
+        '\n[[tool.poetry.source]]\nname = "corp"\nurl = "https://pypi.corp.example/simple/"\n'
+        'priority = "primary"\n'
+        '\n[[tool.poetry.source]]\nname = "extra"\nurl = "https://extra.example/simple/"\n'
+        'priority = "supplemental"\n'
+        '\n[[tool.poetry.source]]\nname = "torch"\nurl = "https://torch.example/whl/"\n'
+        'priority = "explicit"\n'
+        '\n[[tool.poetry.source]]\nname = "unused"\nurl = "https://unused.example/simple/"\n'
+        'priority = "supplemental"\n',
+    )
+    poetry = Factory().create_poetry(project)
+    used = [
+        LockedRequirement("a", "1", "", (), (), "*", source_url="https://extra.example/simple"),
+        LockedRequirement("b", "1", "", (), (), "*", source_url="https://torch.example/whl"),
+    ]
+    assert index_options(poetry, used) == (
+        ("--index-url", "https://pypi.corp.example/simple"),
+        ("--extra-index-url", "https://extra.example/simple"),
+        ("--extra-index-url", "https://torch.example/whl"),
+    )
+
+
+def test_pypi_stays_the_index_without_a_primary_source(tmp_path: Path) -> None:
+    from poetry_docker_plugin.requirements import index_options
+
+    project = sources_project(
+        tmp_path,
+        '\n[[tool.poetry.source]]\nname = "extra"\nurl = "https://extra.example/simple/"\n'
+        'priority = "supplemental"\n',
+    )
+    poetry = Factory().create_poetry(project)
+    assert index_options(poetry, []) == ()
+    used = [LockedRequirement("a", "1", "", (), (), "*", source_url="https://extra.example/simple")]
+    assert index_options(poetry, used) == (("--extra-index-url", "https://extra.example/simple"),)
