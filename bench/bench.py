@@ -41,7 +41,7 @@ BASE_IMAGE = os.environ.get("TEST_BASE_IMAGE") or "poetry-docker-test-base:bookw
 PYTHON = "3.11"  # the Python of the test base image (Debian bookworm)
 # Our images get names of their own, so that the benchmark never replaces anyone's sample-app.
 IMAGE = "poetry-docker-bench/sample-app"
-BASELINE_IMAGE = "poetry-docker-bench/docker-build:latest"
+BASELINE_IMAGE = "poetry-docker-bench/docker-build"
 # A small pure package that is not in the sample's lock yet (six is: python-dateutil needs it).
 EXTRA_PACKAGE = "tabulate (>=0.9,<1)"
 DOCKERIZE = ("poetry==1.8.5", "poetry-dockerize-plugin==1.3.1")
@@ -155,11 +155,13 @@ def copy_sample(target: Path) -> Path:
     return target
 
 
-def pins_for_image(requirements: Path) -> dict[str, str]:
-    """The versions our image installs: exported requirements whose marker holds on PYTHON."""
+def pins_for_image(context: Path) -> dict[str, str]:
+    """The versions our image installs: the requirements files in its build context, the lines
+    whose marker holds on PYTHON."""
     environment = {"python_version": PYTHON, "python_full_version": f"{PYTHON}.0"}
     pins = {}
-    for line in requirements.read_text().splitlines():
+    lines = [x for f in context.glob("requirements*.txt") for x in f.read_text().splitlines()]
+    for line in lines:
         match = re.match(r"([A-Za-z0-9._-]+)==(\S+)\s*(?:;([^\\]*))?", line)
         if match and (not match[3] or Marker(match[3]).evaluate(environment)):
             pins[canonical(match[1])] = match[2]
@@ -187,6 +189,8 @@ def prepare(pins: dict[str, str]) -> tuple[Path, Path]:
     prepared = WORK / f"prepared-{key.hexdigest()[:12]}"
     if not prepared.is_dir():
         print(f"preparing {prepared} (locks made once per version of the example)", flush=True)
+        for stale in WORK.glob("prepared-*"):
+            shutil.rmtree(stale)
         scratch = prepared.with_name(prepared.name + ".tmp")
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True)
@@ -245,12 +249,17 @@ def make_dockerize_copy(target: Path, pins: dict[str, str]) -> None:
     sh(WORK / "poetry18" / "bin" / "poetry", "lock", "--no-interaction", cwd=target)
 
 
-def step_cached(output: str, instruction: str) -> bool:
-    """Whether BuildKit's plain progress shows the step running ``instruction`` as CACHED."""
-    for match in re.finditer(r"^#(\d+) \[[^\]]*\] RUN (.*)$", output, re.MULTILINE):
-        if instruction in match[2]:
-            return re.search(rf"^#{match[1]} CACHED$", output, re.MULTILINE) is not None
-    raise RuntimeError(f"no build step runs {instruction!r}; the Dockerfile changed?")
+def cached(output: str, instruction: str) -> list[bool]:
+    """For each build step running ``instruction``: whether BuildKit's plain progress shows it
+    CACHED."""
+    steps = [
+        re.search(rf"^#{match[1]} CACHED$", output, re.MULTILINE) is not None
+        for match in re.finditer(r"^#(\d+) \[[^\]]*\] RUN (.*)$", output, re.MULTILINE)
+        if instruction in match[2]
+    ]
+    if not steps:
+        raise RuntimeError(f"no build step runs {instruction!r}; the Dockerfile changed?")
+    return steps
 
 
 def image_size(reference: str) -> float:
@@ -286,22 +295,37 @@ def measure_commands(project: Path, samples: int) -> list[Row]:
     ]
 
 
-def measure_builds(reps: int, changed: Path, output: Path) -> dict[str, Any]:
+def measure_builds(reps: int, changed: Path, output: Path, built: set[str]) -> dict[str, Any]:
     """Cold, no-change, source-edit and dependency-change builds, and the fresh run.
 
     Each repetition starts cold (build cache pruned, fresh image name, fresh copy), so that
-    the source edit and the lock change are real changes every time.
+    the source edit and the lock change are real changes every time. ``built`` collects the
+    ids of the images, for ``clean_ours``.
     """
     times: dict[str, list[float]] = {}
-    checks: set[str] = set()
+    checks: dict[str, set[str]] = {"source edit": set(), "dependency change": set(), "run": set()}
     run_error = ""
+    logs = WORK / "run" / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+
+    def check(row: str, ok: bool, problem: str, log: str, rep: int) -> None:
+        """Records a failed side condition, with the build's output kept to look at."""
+        if not ok:
+            path = logs / f"{row.replace(' ', '-')}-{rep}.log"
+            path.write_text(log)
+            checks[row].add(f"{problem}, see {path.relative_to(ROOT)}")
+
     for rep in range(reps):
         print(f"  our builds, repetition {rep + 1}/{reps}", flush=True)
         project = copy_sample(WORK / "run" / "ours")
 
         def poetry_docker(command: str, *args: str, project: Path = project) -> tuple[float, str]:
             base = ("--base-image", BASE_IMAGE)
-            return timed(POETRY, "docker", command, *base, *args, cwd=project)
+            result = timed(POETRY, "docker", command, *base, *args, cwd=project)
+            tags = [args[i + 1] for i, arg in enumerate(args) if arg == "--tag"]
+            built.add(image_id(tags[0] if tags else f"{IMAGE}:latest"))
+            return result
 
         def add(key: str, seconds: float) -> None:
             times.setdefault(key, []).append(seconds)
@@ -310,16 +334,17 @@ def measure_builds(reps: int, changed: Path, output: Path) -> dict[str, Any]:
         add("cold", poetry_docker("build", "--tag", f"{IMAGE}:cold-{rep}")[0])
         poetry_docker("build")  # under the default tags, which `run` looks for
         add("no-change", poetry_docker("build")[0])
-        timed(DOCKER, "build", "--tag", BASELINE_IMAGE, output)  # warm-up: same steps, cached
-        add("docker build", timed(DOCKER, "build", "--tag", BASELINE_IMAGE, output)[0])
+        baseline = f"{BASELINE_IMAGE}:{rep}"
+        timed(DOCKER, "build", "--tag", baseline, output)  # warm-up: the same steps, cached
+        add("docker build", timed(DOCKER, "build", "--tag", baseline, output)[0])
+        built.add(image_id(baseline))
         if not run_error:
             try:
                 poetry_docker("run", "--", "true")  # warm-up, and: is `run` there yet?
                 seconds, log = poetry_docker("run", "--", "true")
                 add("run", seconds)
                 add("docker run", timed(DOCKER, "run", "--rm", f"{IMAGE}:latest", "true")[0])
-                if "Building " in log:
-                    checks.add("run rebuilt an up-to-date image")
+                check("run", "Building " not in log, "run rebuilt an up-to-date image", log, rep)
             except RuntimeError as error:
                 lines = str(error).splitlines()
                 run_error = next((x for x in lines if "ERROR" in x), lines[-1])[:200]
@@ -329,26 +354,37 @@ def measure_builds(reps: int, changed: Path, output: Path) -> dict[str, Any]:
         source.write_text(source.read_text() + f"# benchmark edit {rep} {time.time()}\n")
         seconds, log = poetry_docker("build", "--tag", f"{IMAGE}:edit-{rep}")
         add("edit", seconds)
-        if not step_cached(log, "--require-hashes"):
-            checks.add("the source edit re-installed the locked dependencies")
+        ok = all(cached(log, "--require-hashes"))
+        check("source edit", ok, "locked dependencies re-installed", log, rep)
 
         for name in ("pyproject.toml", "poetry.lock"):
             shutil.copy(changed / name, project / name)
         seconds, log = poetry_docker("build", "--tag", f"{IMAGE}:dependency-{rep}")
         add("dependency", seconds)
-        if not step_cached(log, "-m venv"):
-            checks.add("the lock change re-created the environment")
-        if step_cached(log, "--require-hashes"):
-            checks.add("the lock change installed nothing: not a change?")
+        ok = all(cached(log, "-m venv"))
+        check("dependency change", ok, "the environment re-created", log, rep)
+        ok = not all(cached(log, "--require-hashes"))
+        check("dependency change", ok, "nothing installed: not a change?", log, rep)
     medians = {key: statistics.median(values) for key, values in times.items()}
-    return {"medians": medians, "checks": sorted(checks), "run_error": run_error}
+    problems = {row: "; ".join(sorted(found)) for row, found in checks.items()}
+    return {"medians": medians, "checks": problems, "run_error": run_error}
 
 
-def clean_ours() -> None:
-    """Untags every image the benchmark built with our plugin (an image also tagged by
-    someone else stays: identical builds share an id)."""
-    listing = sh(DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}", IMAGE).stdout.split()
-    sh(DOCKER, "rmi", *listing, BASELINE_IMAGE, check=False)
+def image_id(reference: str) -> str:
+    return sh(DOCKER, "image", "inspect", "--format", "{{.Id}}", reference).stdout.strip()
+
+
+def clean_ours(built: set[str]) -> None:
+    """Removes the benchmark's tags, then the images it built that no tag names any more: an
+    identical build that someone else tagged stays (identical builds share an id)."""
+    for repository in (IMAGE, BASELINE_IMAGE):
+        listing = sh(DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}", repository).stdout
+        if listing.split():
+            sh(DOCKER, "rmi", *listing.split(), check=False)
+    for image in built:
+        tags = sh(DOCKER, "image", "inspect", "--format", "{{len .RepoTags}}", image, check=False)
+        if tags.stdout.strip() == "0":
+            sh(DOCKER, "rmi", image, check=False)
 
 
 def dockerize_leftovers() -> tuple[list[str], list[str]]:
@@ -433,7 +469,7 @@ def print_table(rows: list[Row]) -> None:
             row.name,
             fmt(row.measured, row.unit),
             f"{fmt(row.baseline, row.unit)} ({row.baseline_name})" if row.baseline_name else "-",
-            "-" if ratio is None else f"{ratio:.2f}",
+            "-" if ratio is None else f"{ratio:.3g}",
             "-" if row.target is None else f"<= {row.target:g}",
             result + (f" ({row.check})" if row.check else ""),
             "" if row.dockerize is None else fmt(row.dockerize, row.unit),
@@ -443,6 +479,15 @@ def print_table(rows: list[Row]) -> None:
         print("| " + " | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) + " |")
         if number == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+def plugin_digest() -> str:
+    """The plugin's sources, to notice an edit during the run (the rows would mix versions)."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "src").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path).encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
 def machine() -> str:
@@ -464,7 +509,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5, help="repetitions of every row (default 5)")
     options = parser.parse_args()
     reps = 1 if options.quick else max(1, options.reps)
-    started = time.perf_counter()
+    started, sources = time.perf_counter(), plugin_digest()
     if sh(DOCKER, "image", "inspect", BASE_IMAGE, check=False).returncode != 0:
         raise SystemExit(f"No test base image {BASE_IMAGE}: run `bash scripts/dev bench`.")
     WORK.mkdir(parents=True, exist_ok=True)
@@ -478,29 +523,28 @@ def main() -> None:
     output = WORK / "run" / "docker-build-context"
     shutil.rmtree(output, ignore_errors=True)
     sh(POETRY, "docker", "build", "--base-image", BASE_IMAGE, "--output", output, cwd=project)
-    changed, dockerize_template = prepare(pins_for_image(output / "requirements.txt"))
+    changed, dockerize_template = prepare(pins_for_image(output))
 
     print(f"measuring: {reps} repetition(s), {8 * reps} samples of the sub-second rows", flush=True)
     rows = measure_commands(project, samples=8 * reps)
+    built: set[str] = set()
     try:
-        builds = measure_builds(reps, changed, output)
+        builds = measure_builds(reps, changed, output, built)
     finally:
-        clean_ours()
+        clean_ours(built)
     dockerize = measure_dockerize(reps, dockerize_template)
     ours = builds["medians"]
-    edit_checks = [c for c in builds["checks"] if "source" in c]
-    lock_checks = [c for c in builds["checks"] if "lock" in c]
-    run_checks = [c for c in builds["checks"] if "run" in c]
+    checks = builds["checks"]
     rows += [
         Row("cold build", ours["cold"], None, "", None, dockerize=dockerize["cold"]),
         Row("no-change build", ours["no-change"], ours["docker build"], "docker build", 1.3,
             dockerize=dockerize["no-change"]),
         Row("source edit", ours["edit"], ours["cold"], "cold build", 0.10,
-            check="; ".join(edit_checks), dockerize=dockerize["edit"]),
+            check=checks["source edit"], dockerize=dockerize["edit"]),
         Row("dependency change", ours["dependency"], ours["cold"], "cold build", 0.5,
-            check="; ".join(lock_checks)),
+            check=checks["dependency change"]),
         Row("fresh run", ours.get("run"), ours.get("docker run"), "docker run --rm", 1.3,
-            check="; ".join(run_checks)),
+            check=checks["run"]),
         Row("image size", ours["size"], dockerize["size"], "poetry-dockerize", None, unit="B",
             dockerize=dockerize["size"]),
     ]
@@ -522,6 +566,8 @@ def main() -> None:
         f"{dockerize['edit'] / dockerize['cold']:.2f}; it left "
         f"{dockerize['stopped containers']:.0f} stopped containers per build sequence (removed)"
     )
+    if plugin_digest() != sources:
+        print("WARNING: the plugin's sources changed during the run; the rows mix versions.")
     print(machine())
     print(f"total time: {time.perf_counter() - started:.0f} s")
 
