@@ -181,3 +181,19 @@ def test_git_and_url_dependencies(
     tools = docker("run", "--rm", image_tag, "sh", "-c", "command -v git || echo none").stdout
     assert tools.strip() == "none", "git stays in the wheels stage"
     assert "Traceback" not in output
+
+
+def test_a_project_built_by_another_backend(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
+    """A setuptools project is built by pip in the wheels stage; its script runs."""
+    project = copy_fixture("setuptools-project", tmp_path)
+    build(project, base_image, image_tag)
+    assert (
+        docker("run", "--rm", image_tag).stdout.strip()
+        == "legacy-app built by setuptools, six 1.17.0"
+    )
+    assert pip_freeze(image_tag)["legacy-app"] == "4.0.0"
+    shell = run_poetry(project, "docker", "shell", "-c", "true")
+    assert shell.returncode == 1
+    assert "editable" in shell.stderr and "package-mode = false" in shell.stderr

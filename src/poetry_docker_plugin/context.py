@@ -24,6 +24,7 @@ from poetry.core.masonry.builders.wheel import WheelBuilder
 from poetry.core.masonry.utils.package_include import PackageInclude
 
 from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.plan import POETRY_CORE
 from poetry_docker_plugin.render import (
     LOCAL_SOURCES_DIR,
     LOCAL_WHEELS_DIR,
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.render import RenderedFiles
     from poetry_docker_plugin.requirements import LockedRequirement
 
-POETRY_CORE_BACKEND = "poetry.core.masonry.api"
 # Never copied from a project directory, whatever .gitignore says: secrets, VCS data,
 # environments, caches and build output.
 NEVER_COPIED = (
@@ -94,7 +94,7 @@ def project_sources(poetry: Poetry) -> list[Path]:
     settings). Otherwise: the source tree, minus git-ignored and never-copied files.
     """
     root = poetry.pyproject_path.parent
-    if poetry.is_package_mode:
+    if poetry.is_package_mode and poetry.pyproject.build_system.build_backend == POETRY_CORE:
         try:
             found = WheelBuilder(poetry).find_files_to_add()
         except (ValueError, RuntimeError, OSError) as error:
@@ -160,7 +160,7 @@ def write_context(
             shutil.copy2(path, target / path.name)
         else:
             _copy_files(path, _source_tree(path), target)
-    if plan.package_mode:
+    if plan.package_mode and not plan.project_built_in_image:
         build_wheel(
             poetry, directory / WHEELS_DIR, editable_at=plan.workdir if plan.editable else None
         )
@@ -200,13 +200,6 @@ def build_wheel(poetry: Poetry, directory: Path, editable_at: str | None = None)
     With ``editable_at``, the wheel is an editable one whose import paths point into that
     directory of the container (where the working tree is mounted), not into the host's.
     """
-    backend = poetry.pyproject.build_system.build_backend
-    if backend != POETRY_CORE_BACKEND:
-        raise DockerPluginError(
-            f"{poetry.pyproject_path} builds with {backend!r}, and only poetry-core "
-            f"({POETRY_CORE_BACKEND}) projects can be built into the image yet. Set "
-            "`package-mode = false` under [tool.poetry] to copy the sources instead."
-        )
     directory.mkdir(parents=True, exist_ok=True)
     try:
         if editable_at is None:

@@ -72,6 +72,7 @@ class BuildPlan:
     groups: tuple[str, ...]
     extras: tuple[str, ...]
     package_mode: bool
+    project_built_in_image: bool
     command: tuple[str, ...]
     workdir: str
     env: tuple[tuple[str, str], ...]
@@ -89,9 +90,14 @@ class BuildPlan:
     ca_bundle: bool
 
     @property
+    def built_in_image(self) -> tuple[LockedRequirement, ...]:
+        """The dependencies the wheels stage builds (sdists, git commits, path projects)."""
+        return self.built_requirements + self.vcs_requirements + self.local_sources
+
+    @property
     def needs_builder(self) -> bool:
-        """Whether a stage must build wheels that have none in the lock (sdists, git, paths)."""
-        return bool(self.built_requirements or self.vcs_requirements or self.local_sources)
+        """Whether a stage must build wheels that the lock has none of."""
+        return bool(self.built_in_image or self.project_built_in_image)
 
     @property
     def image(self) -> str:
@@ -128,7 +134,9 @@ def make_plan(
     else:
         python, python_reason = choose_python(poetry, requirements, machine, settings.python)
         base_image = base_image or DEFAULT_BASE_IMAGES[manager]
-    split = _split_requirements(requirements, python, machine)
+    split = _split_requirements(
+        requirements, python, machine, _project_built_in_image(poetry, editable)
+    )
     name = image_name_for(poetry)
     version = str(package.version) if poetry.is_package_mode else "latest"
     env_name = "venv" if manager == "venv" else name
@@ -149,6 +157,7 @@ def make_plan(
         groups=tuple(sorted(groups)),
         extras=extras,
         package_mode=poetry.is_package_mode,
+        project_built_in_image=_project_built_in_image(poetry, editable),
         command=settings.command or default_command(poetry),
         workdir=settings.workdir,
         env=settings.env,
@@ -166,7 +175,7 @@ def make_plan(
 
 
 def _split_requirements(
-    requirements: tuple[LockedRequirement, ...], python: str, machine: str
+    requirements: tuple[LockedRequirement, ...], python: str, machine: str, project_in_image: bool
 ) -> dict[str, Any]:
     """Sorts the locked packages by how the image gets them.
 
@@ -186,7 +195,7 @@ def _split_requirements(
     tools = []
     if vcs:
         tools.append("git")
-    if sources or any(r.needs_compiler(python, machine) for r in built):
+    if sources or project_in_image or any(r.needs_compiler(python, machine) for r in built):
         tools.append("build-essential")
     hashed = [r for r in requirements if not r.is_local and r.kind != "git" and r not in built]
     compiled = tuple(r for r in hashed if r in applying and r.is_compiled(python, machine))
@@ -199,6 +208,23 @@ def _split_requirements(
         "local_sources": sources,
         "build_tools": tuple(tools),
     }
+
+
+def _project_built_in_image(poetry: Poetry, editable: bool) -> bool:
+    """Whether the project's wheel is built by pip in the image: its backend is not poetry-core.
+
+    The development image installs the project editable, which only poetry-core does here.
+    """
+    backend = poetry.pyproject.build_system.build_backend
+    if not poetry.is_package_mode or backend == POETRY_CORE:
+        return False
+    if editable:
+        raise DockerPluginError(
+            f"{poetry.pyproject_path} builds with {backend!r}; `poetry docker shell` installs "
+            "the project editable, which it does for poetry-core projects only. Set "
+            "`package-mode = false` under [tool.poetry] to work on the mounted sources instead."
+        )
+    return True
 
 
 def _builds_on_host(requirement: LockedRequirement) -> bool:
