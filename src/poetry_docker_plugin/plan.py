@@ -134,9 +134,8 @@ def make_plan(
     else:
         python, python_reason = choose_python(poetry, requirements, machine, settings.python)
         base_image = base_image or DEFAULT_BASE_IMAGES[manager]
-    split = _split_requirements(
-        requirements, python, machine, _project_built_in_image(poetry, editable)
-    )
+    project_in_image = _project_built_in_image(poetry, editable)
+    split = _split_requirements(requirements, python, machine, project_in_image)
     name = image_name_for(poetry)
     version = str(package.version) if poetry.is_package_mode else "latest"
     env_name = "venv" if manager == "venv" else name
@@ -157,7 +156,7 @@ def make_plan(
         groups=tuple(sorted(groups)),
         extras=extras,
         package_mode=poetry.is_package_mode,
-        project_built_in_image=_project_built_in_image(poetry, editable),
+        project_built_in_image=project_in_image,
         command=settings.command or default_command(poetry),
         workdir=settings.workdir,
         env=settings.env,

@@ -65,6 +65,7 @@ def render(plan: BuildPlan) -> RenderedFiles:
     """Renders the Dockerfile, the entrypoint and the requirements file of ``plan``."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
+    from poetry_docker_plugin.credentials import CA_BUNDLE_SECRET, PIP_AUTH_SECRET
     from poetry_docker_plugin.requirements import requirements_text
 
     environment = Environment(
@@ -80,8 +81,6 @@ def render(plan: BuildPlan) -> RenderedFiles:
     )
     environment.filters["sh"] = shlex.quote
     environment.filters["dq"] = dockerfile_word
-    from poetry_docker_plugin.credentials import CA_BUNDLE_SECRET, PIP_AUTH_SECRET
-
     pip_auth = f"{SECRETS_DIR}/{PIP_AUTH_SECRET}.conf"
     ca_bundle = f"{SECRETS_DIR}/{CA_BUNDLE_SECRET}.pem"
     network_mounts, pip_env, conda_env = [], [], []
@@ -112,18 +111,8 @@ def render(plan: BuildPlan) -> RenderedFiles:
     return RenderedFiles(
         dockerfile=environment.get_template("Dockerfile.j2").render(values),
         entrypoint=environment.get_template("entrypoint.sh.j2").render(values),
-        compiled_requirements=(
-            requirements_text(plan.compiled_requirements, plan.indexes)
-            if plan.compiled_requirements
-            else ""
-        ),
-        requirements=requirements_text(plan.requirements, plan.indexes)
-        if plan.requirements
-        else "",
-        built_requirements=(
-            requirements_text(plan.built_requirements, plan.indexes)
-            if plan.built_requirements
-            else ""
-        ),
-        vcs_requirements=requirements_text(plan.vcs_requirements) if plan.vcs_requirements else "",
+        compiled_requirements=requirements_text(plan.compiled_requirements, plan.indexes),
+        requirements=requirements_text(plan.requirements, plan.indexes),
+        built_requirements=requirements_text(plan.built_requirements, plan.indexes),
+        vcs_requirements=requirements_text(plan.vcs_requirements),
     )

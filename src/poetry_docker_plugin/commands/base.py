@@ -163,15 +163,21 @@ class DockerCommand(GroupCommand):
         digest = fingerprint(rendered, root, sources, self.fingerprint_options())
         return Prepared(plan, rendered, digest)
 
-    def ensure_image(self, prepared: Prepared) -> None:
-        """Builds the image only when it is missing or its fingerprint differs from the inputs."""
+    def images_current(self, prepared: Prepared, *references: str) -> bool | None:
+        """Whether every image was built from exactly these inputs; None when one is missing."""
         from poetry_docker_plugin.plan import FINGERPRINT_LABEL
 
+        labels = self.engine.image_labels(*references)
+        if labels is None:
+            return None
+        return all(image.get(FINGERPRINT_LABEL) == prepared.fingerprint for image in labels)
+
+    def ensure_image(self, prepared: Prepared) -> None:
+        """Builds the image only when it is missing or its fingerprint differs from the inputs."""
         image = prepared.plan.image
-        labels = self.engine.image_labels(image)
-        current = labels is not None and labels[0].get(FINGERPRINT_LABEL) == prepared.fingerprint
+        current = self.images_current(prepared, image)
         if self.option("no-build"):
-            if labels is None:
+            if current is None:
                 raise DockerPluginError(
                     f"The image {image} does not exist and --no-build forbids building it. "
                     "Run `poetry docker build` first, or drop --no-build."
@@ -256,14 +262,15 @@ class DockerCommand(GroupCommand):
         return Verbosity.VERBOSE
 
 
-def build_image(command: DockerCommand, prepared: Prepared) -> str:
-    """Stages the context and builds it; returns the image reference."""
+def build_image(command: DockerCommand, prepared: Prepared) -> None:
+    """Stages the context and builds it, tagged with every tag of the plan."""
     from poetry_docker_plugin.context import staged_context
     from poetry_docker_plugin.credentials import build_secrets
     from poetry_docker_plugin.plan import FINGERPRINT_LABEL
 
     plan = prepared.plan
     engine = command.engine
+    ca_bundle = command.ca_bundle()  # checked before anything is staged
     command.line(
         f"Building <info>{plan.image}</info> (Python {plan.python}, {plan.env_manager} "
         f"on {plan.base_image})"
@@ -271,7 +278,7 @@ def build_image(command: DockerCommand, prepared: Prepared) -> str:
     with (
         project_lock(command.poetry.pyproject_path.parent, command),
         staged_context(command.poetry, plan, prepared.rendered) as context,
-        build_secrets(command.poetry, plan.indexes, command.ca_bundle()) as secrets,
+        build_secrets(command.poetry, plan.indexes, ca_bundle) as secrets,
     ):
         engine.build(
             context,
@@ -284,7 +291,6 @@ def build_image(command: DockerCommand, prepared: Prepared) -> str:
             network=command.option("network"),
             quiet=command.io.output.is_quiet(),
         )
-    return plan.image
 
 
 @contextlib.contextmanager

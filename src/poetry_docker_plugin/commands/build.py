@@ -50,21 +50,12 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         if self.option("output"):
             self.write_output(prepared, Path(self.option("output")))
             return 0
-        if not self.option("no-cache") and self.is_current(prepared):
+        if not self.option("no-cache") and self.images_current(prepared, *prepared.plan.tags):
             self.line(f"{prepared.plan.image} is up to date: nothing changed since it was built.")
         else:
             build_image(self, prepared)
         self.line(prepared.plan.image)
         return 0
-
-    def is_current(self, prepared: Prepared) -> bool:
-        """Whether every tag already names an image built from exactly these inputs."""
-        from poetry_docker_plugin.plan import FINGERPRINT_LABEL
-
-        labels = self.engine.image_labels(*prepared.plan.tags)
-        return labels is not None and all(
-            image.get(FINGERPRINT_LABEL) == prepared.fingerprint for image in labels
-        )
 
     def requested_tags(self) -> tuple[str, ...]:
         return tuple(parse_tag(tag) for tag in self.option("tag"))
