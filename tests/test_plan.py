@@ -9,7 +9,7 @@ from conftest import FIXTURES
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.plan import choose_env_manager, make_plan
+from poetry_docker_plugin.plan import BaseImage, choose_env_manager, make_plan
 from poetry_docker_plugin.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def test_newest_python_with_wheels_for_every_package() -> None:
 def test_a_lock_with_wheels_only_up_to_38_yields_38() -> None:
     plan = make_plan(poetry_of("old-numpy"), Settings(), ["main"], platform="linux/amd64")
     assert plan.python == "3.8"
-    assert "numpy 1.18.5" in plan.python_reason
+    assert "numpy 1.18.5" in plan.environment.python_reason
 
 
 def test_requested_python_must_fit_the_constraint() -> None:
@@ -41,7 +41,11 @@ def test_requested_python_must_fit_the_constraint() -> None:
 def test_venv_uses_the_python_of_a_python_base_image() -> None:
     settings = Settings(base_image="python:3.12-slim-bookworm")
     plan = make_plan(poetry_of("flat-script"), settings, ["main"])
-    assert (plan.env_manager, plan.python, plan.env_prefix) == ("venv", "3.12", "/opt/venv")
+    assert (plan.environment.manager, plan.python, plan.environment.prefix) == (
+        "venv",
+        "3.12",
+        "/opt/venv",
+    )
     with pytest.raises(DockerPluginError, match=r"base image python:3\.8-slim has Python 3\.8"):
         make_plan(poetry_of("flat-script"), Settings(base_image="python:3.8-slim"), ["main"])
 
@@ -55,7 +59,10 @@ def test_venv_base_whose_python_lacks_the_wheels_is_refused() -> None:
 def test_venv_probes_an_unknown_base_image() -> None:
     settings = Settings(base_image="in-house/base:7")
     plan = make_plan(
-        poetry_of("flat-script"), settings, ["main"], probe_python=lambda image: "3.11"
+        poetry_of("flat-script"),
+        settings,
+        ["main"],
+        probe_base=lambda image, _: BaseImage(image, python="3.11"),
     )
     assert plan.python == "3.11"
 
@@ -77,9 +84,9 @@ def test_env_manager_is_inferred_from_the_base_image(base: str | None, manager: 
 
 def test_default_command_tags_and_labels() -> None:
     plan = make_plan(poetry_of("flat-script"), Settings(), ["main"])
-    assert plan.command == ("hello",)
-    assert plan.tags == ("hello-app:0.3.1", "hello-app:latest")
-    labels = dict(plan.labels)
+    assert plan.runtime.command == ("hello",)
+    assert plan.metadata.tags == ("hello-app:0.3.1", "hello-app:latest")
+    labels = dict(plan.metadata.labels)
     assert labels["org.opencontainers.image.version"] == "0.3.1"
     assert labels["org.opencontainers.image.source"] == "https://example.org/hello-app"
     assert labels["org.opencontainers.image.licenses"] == "MIT"
@@ -90,13 +97,13 @@ def test_settings_change_command_tags_and_labels() -> None:
         image="team/hello", tags=("dev",), labels=(("org.opencontainers.image.version", "x"),)
     )
     plan = make_plan(poetry_of("flat-script"), settings, ["main"])
-    assert plan.tags == ("team/hello:dev",)
-    assert dict(plan.labels)["org.opencontainers.image.version"] == "x"
-    assert make_plan(poetry_of("no-package"), Settings(), ["main"]).command == ("python",)
-    assert make_plan(poetry_of("src-layout"), Settings(), ["main"]).command == ("python",)
+    assert plan.metadata.tags == ("team/hello:dev",)
+    assert dict(plan.metadata.labels)["org.opencontainers.image.version"] == "x"
+    assert make_plan(poetry_of("no-package"), Settings(), ["main"]).runtime.command == ("python",)
+    assert make_plan(poetry_of("src-layout"), Settings(), ["main"]).runtime.command == ("python",)
 
 
 def test_package_mode_false_is_named_after_its_directory() -> None:
     plan = make_plan(poetry_of("no-package"), Settings(), ["main"])
-    assert not plan.package_mode
-    assert plan.tags == ("no-package:latest",)
+    assert not plan.project.package_mode
+    assert plan.metadata.tags == ("no-package:latest",)

@@ -12,7 +12,7 @@ import pytest
 from conftest import FIXTURES
 from poetry.factory import Factory
 
-from poetry_docker_plugin.plan import make_plan
+from poetry_docker_plugin.plan import BaseImage, make_plan
 from poetry_docker_plugin.render import RenderedFiles, dockerfile_word, render
 from poetry_docker_plugin.settings import load_settings
 
@@ -25,14 +25,17 @@ BUILT_FIXTURES = sorted(
 HADOLINT = str(Path(sys.executable).parent / "hadolint")
 
 
+def probe(reference: str, manager: str) -> BaseImage:
+    """The base image as the engine would see it: python.org images have their tag's Python."""
+    return BaseImage(reference, python=None if "python:" in reference else "3.11")
+
+
 def rendered(name: str, **overrides: object) -> RenderedFiles:
     poetry = Factory().create_poetry(FIXTURES / name)
     table = poetry.pyproject.data.get("tool", {}).get("poetry-docker")
     settings = load_settings(table, poetry.pyproject_path).override(**overrides)
     groups = ["main", "dev"] if name == "groups-extras" else ["main"]
-    plan = make_plan(
-        poetry, settings, groups, platform="linux/amd64", probe_python=lambda _: "3.11"
-    )
+    plan = make_plan(poetry, settings, groups, platform="linux/amd64", probe_base=probe)
     return render(plan)
 
 

@@ -108,7 +108,7 @@ def project_sources(poetry: Poetry) -> list[Path]:
 def local_package_files(plan: BuildPlan) -> list[Path]:
     """The files of the path dependencies (absolute): inputs of the image like the sources."""
     files = []
-    for requirement in (*plan.local_wheels, *plan.local_sources):
+    for requirement in (*plan.dependencies.local_wheels, *plan.dependencies.local_sources):
         path = Path(requirement.source_url)
         files += [path] if path.is_file() else [path / f for f in sorted(_source_tree(path))]
     return files
@@ -150,9 +150,10 @@ def write_context(
     for name, text in rendered.files().items():
         (directory / name).write_text(text)
     (directory / "entrypoint.sh").chmod(0o755)
-    for requirement in plan.local_wheels:
+    (directory / "activate.sh").chmod(0o644)
+    for requirement in plan.dependencies.local_wheels:
         _stage_local_wheel(requirement, directory / LOCAL_WHEELS_DIR)
-    for requirement in plan.local_sources:
+    for requirement in plan.dependencies.local_sources:
         path = Path(requirement.source_url)
         target = directory / LOCAL_SOURCES_DIR / requirement.name
         if path.is_file():
@@ -160,11 +161,11 @@ def write_context(
             shutil.copy2(path, target / path.name)
         else:
             _copy_files(path, _source_tree(path), target)
-    if plan.package_mode and not plan.project_built_in_image:
-        build_wheel(
-            poetry, directory / WHEELS_DIR, editable_at=plan.workdir if plan.editable else None
-        )
-    elif not plan.editable:
+    project = plan.project
+    if project.package_mode and not project.built_in_image:
+        editable_at = plan.runtime.workdir if project.editable else None
+        build_wheel(poetry, directory / WHEELS_DIR, editable_at=editable_at)
+    elif not project.editable:
         root = poetry.pyproject_path.parent
         _copy_files(root, project_sources(poetry), directory / SOURCES_DIR)
 

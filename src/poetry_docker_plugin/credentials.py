@@ -9,6 +9,7 @@ never in the build context, a layer, the image's history or the Dockerfile.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import tempfile
 import urllib.parse
@@ -20,8 +21,11 @@ if TYPE_CHECKING:
 
     from poetry.poetry import Poetry
 
+    from poetry_docker_plugin.plan import CondaChannel
+
 PIP_AUTH_SECRET = "pip-auth"
 CA_BUNDLE_SECRET = "ca-bundle"
+CONDA_AUTH_SECRET = "conda-auth"
 
 
 def pip_auth_config(poetry: Poetry, indexes: Iterable[tuple[str, str]]) -> str | None:
@@ -50,24 +54,50 @@ def pip_auth_config(poetry: Poetry, indexes: Iterable[tuple[str, str]]) -> str |
     return "[global]\nextra-index-url =\n" + "".join(f"    {url}\n" for url in urls)
 
 
+def conda_auth_config(channels: Iterable[CondaChannel]) -> str | None:
+    """A condarc giving conda the credentials of the channels; None when none has any.
+
+    Each channel is declared under ``custom_channels`` with its credentials; conda then
+    applies them to the same channel named by URL without them (which is how the Dockerfile
+    names it), and records only that URL in the environment's history.
+    """
+    entries = []
+    for channel in channels:
+        if channel.credentials:
+            parts = urllib.parse.urlsplit(channel.name)
+            location, _, name = parts.path.rstrip("/").rpartition("/")
+            netloc = f"{channel.credentials}@{parts.netloc}"
+            url = urllib.parse.urlunsplit((parts.scheme, netloc, location, "", ""))
+            entries.append(f"  {json.dumps(name)}: {json.dumps(url)}\n")
+    return "custom_channels:\n" + "".join(entries) if entries else None
+
+
 @contextlib.contextmanager
 def build_secrets(
-    poetry: Poetry, indexes: Iterable[tuple[str, str]], ca_bundle: Path | None
+    poetry: Poetry,
+    indexes: Iterable[tuple[str, str]],
+    ca_bundle: Path | None,
+    conda_channels: Iterable[CondaChannel] = (),
 ) -> Iterator[dict[str, Path]]:
     """The secrets for ``docker build --secret``, in a private directory removed afterwards."""
     secrets: dict[str, Path] = {}
     if ca_bundle is not None:
         secrets[CA_BUNDLE_SECRET] = ca_bundle
-    config = pip_auth_config(poetry, indexes)
-    if config is None:
+    written = {
+        PIP_AUTH_SECRET: pip_auth_config(poetry, indexes),
+        CONDA_AUTH_SECRET: conda_auth_config(conda_channels),
+    }
+    if not any(written.values()):
         yield secrets
         return
     directory = Path(tempfile.mkdtemp(prefix="poetry-docker-secrets-"))
     try:
-        path = directory / "pip-auth.conf"
-        path.touch(mode=0o600)
-        path.write_text(config)
-        secrets[PIP_AUTH_SECRET] = path
+        for name, text in written.items():
+            if text:
+                path = directory / name
+                path.touch(mode=0o600)
+                path.write_text(text)
+                secrets[name] = path
         yield secrets
     finally:
         shutil.rmtree(directory, ignore_errors=True)

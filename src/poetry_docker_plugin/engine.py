@@ -24,9 +24,20 @@ from poetry_docker_plugin.errors import DockerPluginError
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from poetry_docker_plugin.plan import BaseImage
+
 ENGINE_VARIABLE = "POETRY_DOCKER_ENGINE"
+PYTHON_PROBE = ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
 # Seconds a container gets to stop after a signal before it is removed by force.
 STOP_TIMEOUT = 10
+
+
+@dataclass(frozen=True)
+class InspectedImage:
+    """What ``docker image inspect`` says of one image."""
+
+    id: str
+    labels: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -167,48 +178,110 @@ class Engine:
             self.diagnose()
         return 128 - returncode if returncode < 0 else returncode
 
-    def image_labels(self, *references: str) -> list[dict[str, str]] | None:
-        """The labels of local images, one dict per reference; None when any is missing."""
+    def inspect(self, *references: str) -> list[InspectedImage] | None:
+        """The id and labels of local images, one per reference; None when any is missing."""
         result = self._capture(
-            ["image", "inspect", "--format", "{{json .Config.Labels}}", *references]
+            ["image", "inspect", "--format", "{{.Id}} {{json .Config.Labels}}", *references]
         )
         if result.returncode != 0:
             self.diagnose()
             return None
-        return [json.loads(line) or {} for line in result.stdout.splitlines() if line.strip()]
+        images = []
+        for line in result.stdout.splitlines():
+            if line.strip():
+                identity, _, labels = line.partition(" ")
+                images.append(InspectedImage(identity, json.loads(labels) or {}))
+        return images
 
-    def python_of(self, image: str, cache: Path | None = None) -> str:
-        """The X.Y version of ``python3`` in ``image``, for the venv manager.
+    def base_image(
+        self,
+        reference: str,
+        manager: str,
+        cache: Path | None = None,
+        *,
+        pull: bool = True,
+        refresh: bool = False,
+    ) -> BaseImage:
+        """What the plan needs to know of the base image, looked at once per image id.
 
-        Running a container costs half a second, so the answer is kept in ``cache`` (a JSON
-        file) under the image's id, which changes whenever the image does.
+        Looking means running a container (half a second or more), so the answer is kept in
+        ``cache`` (a JSON file) under the reference and the image's id; the caller checks the
+        id against the image when it compares fingerprints, and asks again with no cache when
+        the base was rebuilt under the same tag (``refresh``). A missing image is pulled
+        first, unless
+        ``pull`` is false, when the conventions of the published images are assumed.
         """
-        identity = self._capture(["image", "inspect", "--format", "{{.Id}}", image]).stdout.strip()
-        known: dict[str, str] = {}
-        if cache is not None and identity and cache.is_file():
+        from poetry_docker_plugin.plan import BaseImage
+
+        key = f"{manager} {reference}"
+        known: dict[str, dict[str, str]] = {}
+        if cache is not None and cache.is_file():
             with contextlib.suppress(ValueError, OSError):
                 known = json.loads(cache.read_text())
-            if identity in known:
-                return known[identity]
-        version = self._run_python_of(image)
-        if cache is not None and identity:
+            if key in known and not refresh:
+                return BaseImage(reference, **known[key])
+        identity, environment = self._identity_of(reference)
+        if identity is None:
+            if not pull:
+                return BaseImage(reference)
+            self._pull(reference)
+            identity, environment = self._identity_of(reference)
+        facts: dict[str, str] = {"id": identity or ""}
+        if manager == "venv":
+            facts["python"] = self._probe(reference, "python3", PYTHON_PROBE, manager).strip()
+        elif manager == "conda":
+            info = self._probe(reference, "conda", ["info", "--json"], manager)
+            facts["envs_dir"] = json.loads(info)["envs_dirs"][0]
+        else:  # micromamba: its images say where the root prefix is
+            root = environment.get("MAMBA_ROOT_PREFIX", "/opt/conda")
+            facts["envs_dir"] = f"{root.rstrip('/')}/envs"
+        if cache is not None:
             with contextlib.suppress(OSError):
                 cache.parent.mkdir(parents=True, exist_ok=True)
-                cache.write_text(json.dumps({**known, identity: version}))
-        return version
+                cache.write_text(json.dumps({**known, key: facts}, indent=1))
+        return BaseImage(reference, **facts)
 
-    def _run_python_of(self, image: str) -> str:
-        script = "import sys; print('%d.%d' % sys.version_info[:2])"
-        result = self._capture(["run", "--rm", "--entrypoint", "python3", image, "-c", script])
-        if result.returncode != 0 or not re.fullmatch(r"3\.\d+", result.stdout.strip()):
+    def image_id(self, reference: str) -> str | None:
+        """The id of a local image; None when there is none of that name."""
+        return self._identity_of(reference)[0]
+
+    def _identity_of(self, reference: str) -> tuple[str | None, dict[str, str]]:
+        result = self._capture(
+            ["image", "inspect", "--format", "{{.Id}} {{json .Config.Env}}", reference]
+        )
+        if result.returncode != 0:
+            return None, {}
+        identity, _, env = result.stdout.strip().partition(" ")
+        pairs = (item.partition("=") for item in json.loads(env) or [])
+        return identity, {key: value for key, _, value in pairs}
+
+    def _pull(self, reference: str) -> None:
+        result = self._capture(["pull", "--quiet", reference])
+        if result.returncode != 0:
+            self.diagnose()
+            detail = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+            raise DockerPluginError(
+                f"The base image {reference} is not on this machine and could not be pulled "
+                f"({detail}). Pull or build it first, or set `base-image` in "
+                "[tool.poetry-docker] (or --base-image) to an image you have."
+            )
+
+    def _probe(self, image: str, program: str, arguments: list[str], manager: str) -> str:
+        result = self._capture(["run", "--rm", "--entrypoint", program, image, *arguments])
+        if result.returncode != 0 or not result.stdout.strip():
             self.diagnose()
             raise DockerPluginError(
-                f"Could not run python3 in the base image {image}: "
-                f"{result.stderr.strip() or 'no output'}. The venv manager needs a base image "
-                "with python3 (and its venv module); set `python` in [tool.poetry-docker] if "
-                "the image is not available yet."
+                f"Could not run `{program}` in the base image {image}: "
+                f"{result.stderr.strip() or 'no output'}. The {manager} manager needs a base "
+                f"image with {program} on its PATH; choose such a base image (`base-image` in "
+                "[tool.poetry-docker]), or another manager (`env-manager`)."
             )
-        return result.stdout.strip()
+        if program == "python3" and not re.fullmatch(r"3\.\d+", result.stdout.strip()):
+            raise DockerPluginError(
+                f"python3 in the base image {image} is not a Python 3 that the venv manager "
+                f"can use (it says {result.stdout.strip()!r}). Choose another base image."
+            )
+        return result.stdout
 
     def _capture(self, arguments: list[str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -35,7 +35,10 @@ DEFAULT_BASE_IMAGES = {
     "conda": "condaforge/miniforge3:25.3.1-0",
     "micromamba": "mambaorg/micromamba:2.3.0-debian12-slim",
 }
-ENV_PREFIXES = {"conda": "/opt/conda/envs", "micromamba": "/opt/conda/envs", "venv": "/opt"}
+# Where conda and micromamba keep environments in the images they publish; used only when the
+# base image could not be looked at (rendering with --print while it is not pulled yet).
+CONVENTIONAL_ENVS_DIR = "/opt/conda/envs"
+VENV_PREFIX = "/opt/venv"
 POETRY_CORE = "poetry.core.masonry.api"
 LABEL_PREFIX = "dev.poetry-docker"
 # The unprivileged user that generated images run as unless the `user` setting says otherwise.
@@ -43,48 +46,103 @@ DEFAULT_USER = "app"
 DEFAULT_UID = 10001
 FINGERPRINT_LABEL = f"{LABEL_PREFIX}.fingerprint"
 
-PythonProbe = Callable[[str], str]
+
+@dataclass(frozen=True)
+class BaseImage:
+    """What the plan needs to know of the base image, read from the image itself (``engine``).
+
+    ``id`` is None when the image was not looked at: the plan then follows the conventions of
+    the published images, which is good enough to print a Dockerfile but not to build one.
+    """
+
+    reference: str
+    id: str | None = None
+    python: str | None = None  # venv: the X.Y of the image's python3
+    envs_dir: str | None = None  # conda, micromamba: where the base keeps its environments
+
+
+# (reference, manager) -> what the base image holds; the engine's look at it, cached per id.
+BaseProbe = Callable[[str, str], BaseImage]
 
 
 @dataclass(frozen=True)
-class BuildPlan:
-    """What the image will be; rendered by ``render`` and staged by ``context``."""
+class EnvironmentPlan:
+    """The ``FROM`` and environment steps: the base image, the manager and the prefix."""
 
-    project_name: str
-    version: str
+    manager: str
+    manager_reason: str
+    base: BaseImage
     python: str
     python_reason: str
-    env_manager: str
-    env_manager_reason: str
-    base_image: str
-    env_name: str
-    env_prefix: str
+    name: str
+    prefix: str
     conda_packages: tuple[str, ...]
-    conda_channels: tuple[str, ...]
+    conda_channels: tuple[CondaChannel, ...]
     apt_packages: tuple[str, ...]
-    compiled_requirements: tuple[LockedRequirement, ...]
-    requirements: tuple[LockedRequirement, ...]
-    built_requirements: tuple[LockedRequirement, ...]
-    vcs_requirements: tuple[LockedRequirement, ...]
+    platform: str | None
+    machine: str
+
+    @property
+    def base_image(self) -> str:
+        return self.base.reference
+
+    @property
+    def bin_dir(self) -> str:
+        return f"{self.prefix}/bin"
+
+    @property
+    def activation(self) -> tuple[tuple[str, str], ...]:
+        """The variables that activating the environment sets, known when the plan is made.
+
+        Written into the image as ``ENV``, so that every way into a container (``docker
+        exec``, ``--entrypoint``, a health check) finds the environment, and the entrypoint
+        need not run conda's own Python at every start. ``PATH`` is prepended to the base's.
+        """
+        if self.manager == "venv":
+            return (("VIRTUAL_ENV", self.prefix),)
+        return (
+            ("CONDA_PREFIX", self.prefix),
+            ("CONDA_DEFAULT_ENV", self.name),
+            ("CONDA_SHLVL", "1"),
+            ("CONDA_PROMPT_MODIFIER", f"({self.name}) "),
+        )
+
+    @property
+    def credentialed_channels(self) -> tuple[CondaChannel, ...]:
+        return tuple(c for c in self.conda_channels if c.credentials)
+
+
+@dataclass(frozen=True)
+class CondaChannel:
+    """A conda channel as the Dockerfile names it, and the credentials kept out of it."""
+
+    name: str  # a channel name, or a URL without credentials
+    credentials: str = ""  # "user:password" or a token, from the setting's URL
+
+    @classmethod
+    def parse(cls, setting: str) -> CondaChannel:
+        import urllib.parse
+
+        parts = urllib.parse.urlsplit(setting)
+        if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+            return cls(setting)
+        credentials, _, host = parts.netloc.rpartition("@")
+        return cls(urllib.parse.urlunsplit(parts._replace(netloc=host)), credentials)
+
+
+@dataclass(frozen=True)
+class DependenciesPlan:
+    """The locked packages, sorted by how the image gets them, and where they come from."""
+
+    compiled: tuple[LockedRequirement, ...]
+    pure: tuple[LockedRequirement, ...]
+    built: tuple[LockedRequirement, ...]
+    vcs: tuple[LockedRequirement, ...]
     local_wheels: tuple[LockedRequirement, ...]
     local_sources: tuple[LockedRequirement, ...]
     build_tools: tuple[str, ...]
     groups: tuple[str, ...]
     extras: tuple[str, ...]
-    package_mode: bool
-    project_built_in_image: bool
-    command: tuple[str, ...]
-    workdir: str
-    env: tuple[tuple[str, str], ...]
-    labels: tuple[tuple[str, str], ...]
-    ports: tuple[str, ...]
-    tags: tuple[str, ...]
-    machine: str
-    platform: str | None
-    user: str
-    created_user: str | None
-    created_uid: int | None
-    editable: bool
     indexes: tuple[tuple[str, str], ...]
     private_indexes: bool
     ca_bundle: bool
@@ -92,17 +150,67 @@ class BuildPlan:
     @property
     def built_in_image(self) -> tuple[LockedRequirement, ...]:
         """The dependencies the wheels stage builds (sdists, git commits, path projects)."""
-        return self.built_requirements + self.vcs_requirements + self.local_sources
+        return self.built + self.vcs + self.local_sources
+
+
+@dataclass(frozen=True)
+class ProjectPlan:
+    """The project itself: its wheel (or its sources) and how it gets into the image."""
+
+    name: str
+    version: str
+    package_mode: bool
+    built_in_image: bool
+    editable: bool
+
+
+@dataclass(frozen=True)
+class RuntimePlan:
+    """How a container of the image runs: command, working directory, user, variables."""
+
+    command: tuple[str, ...]
+    workdir: str
+    env: tuple[tuple[str, str], ...]
+    ports: tuple[str, ...]
+    user: str
+    created_user: str | None
+    created_uid: int | None
+
+
+@dataclass(frozen=True)
+class ImageMetadata:
+    """The names and labels of the image."""
+
+    tags: tuple[str, ...]
+    labels: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What the image will be; rendered by ``render`` and staged by ``context``.
+
+    One sub-plan per block of the Dockerfile template, in the order the blocks come.
+    """
+
+    environment: EnvironmentPlan
+    dependencies: DependenciesPlan
+    project: ProjectPlan
+    runtime: RuntimePlan
+    metadata: ImageMetadata
+
+    @property
+    def python(self) -> str:
+        return self.environment.python
 
     @property
     def needs_builder(self) -> bool:
         """Whether a stage must build wheels that the lock has none of."""
-        return bool(self.built_in_image or self.project_built_in_image)
+        return bool(self.dependencies.built_in_image or self.project.built_in_image)
 
     @property
     def image(self) -> str:
         """The reference printed to the user and run by ``poetry docker run``."""
-        return self.tags[0]
+        return self.metadata.tags[0]
 
 
 def make_plan(
@@ -112,11 +220,13 @@ def make_plan(
     *,
     tags: tuple[str, ...] = (),
     platform: str | None = None,
-    probe_python: PythonProbe | None = None,
+    probe_base: BaseProbe | None = None,
     editable: bool = False,
 ) -> BuildPlan:
     """Decides everything about the image from the project, its lock and the settings.
 
+    ``probe_base`` looks at the base image (its id, its Python, where conda keeps
+    environments); without it the plan follows the conventions of the published images.
     ``editable`` plans the development image of ``poetry docker shell``: the project is
     installed in editable mode pointing at the working directory, where the working tree
     is mounted, and it is tagged ``<name>:dev``.
@@ -127,55 +237,78 @@ def make_plan(
     indexes = index_options(poetry, requirements)
     machine = machine_of(platform)
     manager, manager_reason = choose_env_manager(settings)
-    base_image = settings.base_image
+    reference = settings.base_image or DEFAULT_BASE_IMAGES.get(manager)
+    if reference is None:  # venv on the python.org image of the chosen Python
+        python, python_reason = choose_python(poetry, requirements, machine, settings.python)
+        reference = f"python:{python}-slim-bookworm"
+    base = probe_base(reference, manager) if probe_base else BaseImage(reference)
     if manager == "venv":
-        python, python_reason = _venv_python(poetry, settings, requirements, machine, probe_python)
-        base_image = base_image or f"python:{python}-slim-bookworm"
+        python, python_reason = _venv_python(poetry, settings, requirements, machine, base)
     else:
         python, python_reason = choose_python(poetry, requirements, machine, settings.python)
-        base_image = base_image or DEFAULT_BASE_IMAGES[manager]
     project_in_image = _project_built_in_image(poetry, editable)
-    split = _split_requirements(requirements, python, machine, project_in_image)
     name = image_name_for(poetry)
     version = str(package.version) if poetry.is_package_mode else "latest"
     env_name = "venv" if manager == "venv" else name
-    return BuildPlan(
-        project_name=name,
-        version=version,
+    envs_dir = base.envs_dir or CONVENTIONAL_ENVS_DIR
+    environment = EnvironmentPlan(
+        manager=manager,
+        manager_reason=manager_reason,
+        base=base,
         python=python,
         python_reason=python_reason,
-        env_manager=manager,
-        env_manager_reason=manager_reason,
-        base_image=base_image,
-        env_name=env_name,
-        env_prefix=f"{ENV_PREFIXES[manager]}/{env_name}",
+        name=env_name,
+        prefix=VENV_PREFIX if manager == "venv" else f"{envs_dir.rstrip('/')}/{env_name}",
         conda_packages=settings.conda_packages,
-        conda_channels=settings.conda_channels,
+        conda_channels=tuple(CondaChannel.parse(c) for c in settings.conda_channels),
         apt_packages=settings.apt_packages,
-        **split,
-        groups=tuple(sorted(groups)),
-        extras=extras,
-        package_mode=poetry.is_package_mode,
-        project_built_in_image=project_in_image,
-        command=settings.command or default_command(poetry),
-        workdir=settings.workdir,
-        env=settings.env,
-        labels=_labels(poetry, settings),
-        ports=settings.ports,
-        tags=tags or _default_tags(settings, name, version, editable),
-        machine=machine,
         platform=platform,
-        **_runtime_user(settings.user),
-        editable=editable,
-        indexes=indexes,
-        private_indexes=bool(indexes),
-        ca_bundle=settings.ca_bundle is not None,
+        machine=machine,
+    )
+    return BuildPlan(
+        environment=environment,
+        dependencies=_dependencies(
+            requirements,
+            python,
+            machine,
+            project_in_image,
+            groups=tuple(sorted(groups)),
+            extras=extras,
+            indexes=indexes,
+            ca_bundle=settings.ca_bundle is not None,
+        ),
+        project=ProjectPlan(
+            name=name,
+            version=version,
+            package_mode=poetry.is_package_mode,
+            built_in_image=project_in_image,
+            editable=editable,
+        ),
+        runtime=RuntimePlan(
+            command=settings.command or default_command(poetry),
+            workdir=settings.workdir,
+            env=settings.env,
+            ports=settings.ports,
+            **_runtime_user(settings.user),
+        ),
+        metadata=ImageMetadata(
+            tags=tags or _default_tags(settings, name, version, editable),
+            labels=_labels(poetry, settings),
+        ),
     )
 
 
-def _split_requirements(
-    requirements: tuple[LockedRequirement, ...], python: str, machine: str, project_in_image: bool
-) -> dict[str, Any]:
+def _dependencies(
+    requirements: tuple[LockedRequirement, ...],
+    python: str,
+    machine: str,
+    project_in_image: bool,
+    *,
+    groups: tuple[str, ...],
+    extras: tuple[str, ...],
+    indexes: tuple[tuple[str, str], ...],
+    ca_bundle: bool,
+) -> DependenciesPlan:
     """Sorts the locked packages by how the image gets them.
 
     Wheels from indexes and URLs are installed with hashes, compiled ones in a layer of their
@@ -198,15 +331,20 @@ def _split_requirements(
         tools.append("build-essential")
     hashed = [r for r in requirements if not r.is_local and r.kind != "git" and r not in built]
     compiled = tuple(r for r in hashed if r in applying and r.is_compiled(python, machine))
-    return {
-        "compiled_requirements": compiled,
-        "requirements": tuple(r for r in hashed if r not in compiled),
-        "built_requirements": built,
-        "vcs_requirements": vcs,
-        "local_wheels": wheels,
-        "local_sources": sources,
-        "build_tools": tuple(tools),
-    }
+    return DependenciesPlan(
+        compiled=compiled,
+        pure=tuple(r for r in hashed if r not in compiled),
+        built=built,
+        vcs=vcs,
+        local_wheels=wheels,
+        local_sources=sources,
+        build_tools=tuple(tools),
+        groups=groups,
+        extras=extras,
+        indexes=indexes,
+        private_indexes=bool(indexes),
+        ca_bundle=ca_bundle,
+    )
 
 
 def _project_built_in_image(poetry: Poetry, editable: bool) -> bool:
@@ -324,36 +462,38 @@ def _venv_python(
     settings: Settings,
     requirements: tuple[LockedRequirement, ...],
     machine: str,
-    probe_python: PythonProbe | None,
+    base: BaseImage,
 ) -> tuple[str, str]:
     """The venv manager uses the base image's own Python, so that Python must fit the project."""
-    if not settings.base_image:
-        return choose_python(poetry, requirements, machine, settings.python)
-    tagged = re.match(r"(?:.*/)?python:(3\.\d+)", settings.base_image)
-    if tagged:
-        python, reason = tagged.group(1), f"the Python of the base image {settings.base_image}"
+    tagged = re.match(r"(?:.*/)?python:(3\.\d+)", base.reference)
+    if base.python:
+        python, reason = base.python, f"found in the base image {base.reference}"
+        if settings.python and settings.python != python:
+            raise DockerPluginError(
+                f"Python {settings.python} was requested (from --python or the `python` "
+                f"setting), but the base image {base.reference} has Python {python}, and the "
+                "venv manager uses the base image's own Python. Choose a base image with "
+                f"Python {settings.python}, or drop the request."
+            )
+    elif tagged:
+        python, reason = tagged.group(1), f"the Python of the base image {base.reference}"
     elif settings.python:
         python, reason = settings.python, "requested (the base image's Python is trusted to match)"
-    elif probe_python is not None:
-        python, reason = (
-            probe_python(settings.base_image),
-            f"found in the base image {settings.base_image}",
-        )
     else:
         raise DockerPluginError(
-            f"Cannot tell which Python the base image {settings.base_image} has without the "
+            f"Cannot tell which Python the base image {base.reference} has without the "
             "engine. Set `python` in [tool.poetry-docker] or pass --python."
         )
     if not python_allowed(poetry.package.python_versions, python):
         raise DockerPluginError(
-            f"The base image {settings.base_image} has Python {python}, which the project's "
+            f"The base image {base.reference} has Python {python}, which the project's "
             f"python constraint {poetry.package.python_versions!r} in {poetry.pyproject_path} "
             "does not allow. Choose a base image with an allowed Python, or change the constraint."
         )
     missing = uninstallable(requirements, python, machine)
     if missing:
         raise DockerPluginError(
-            f"The base image {settings.base_image} has Python {python}, but these locked packages "
+            f"The base image {base.reference} has Python {python}, but these locked packages "
             f"have no Linux wheel for it: {', '.join(missing)}. Choose a base image with another "
             "Python, or update those packages with `poetry update`."
         )

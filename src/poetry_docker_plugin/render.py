@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.plan import BuildPlan
 
 ENTRYPOINT_PATH = "/usr/local/bin/poetry-docker-entrypoint.sh"
+ACTIVATE_PATH = "/usr/local/share/poetry-docker/activate.sh"
+# Appended to the bashrc files of the image, so that interactive shells end up activated.
+BASHRC_LINE = f"if [ -r {ACTIVATE_PATH} ]; then . {ACTIVATE_PATH}; fi  # poetry-docker"
 SECRETS_DIR = "/run/secrets"
 REQUIREMENTS_FILE = "requirements.txt"
 COMPILED_REQUIREMENTS_FILE = "requirements-compiled.txt"
@@ -33,6 +36,7 @@ class RenderedFiles:
 
     dockerfile: str
     entrypoint: str
+    activate: str
     compiled_requirements: str
     requirements: str
     built_requirements: str
@@ -43,6 +47,7 @@ class RenderedFiles:
         named = {
             "Dockerfile": self.dockerfile,
             "entrypoint.sh": self.entrypoint,
+            "activate.sh": self.activate,
             COMPILED_REQUIREMENTS_FILE: self.compiled_requirements,
             REQUIREMENTS_FILE: self.requirements,
             BUILT_REQUIREMENTS_FILE: self.built_requirements,
@@ -51,24 +56,32 @@ class RenderedFiles:
         return {name: text for name, text in named.items() if text}
 
 
-def dockerfile_word(value: str) -> str:
-    """A double-quoted Dockerfile word for ENV and LABEL: quotes, backslashes and ``$`` escaped.
+def dockerfile_text(value: str) -> str:
+    """``value`` escaped for the inside of a double-quoted Dockerfile word (quotes, ``\\``, ``$``).
 
     Control characters were refused when the settings were read, so a value cannot end the
     instruction it stands in.
     """
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-    return f'"{escaped}"'
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+
+
+def dockerfile_word(value: str) -> str:
+    """A double-quoted Dockerfile word for ENV and LABEL."""
+    return f'"{dockerfile_text(value)}"'
 
 
 def render(plan: BuildPlan) -> RenderedFiles:
     """Renders the Dockerfile, the entrypoint and the requirements file of ``plan``."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    from poetry_docker_plugin.credentials import CA_BUNDLE_SECRET, PIP_AUTH_SECRET
+    from poetry_docker_plugin.credentials import (
+        CA_BUNDLE_SECRET,
+        CONDA_AUTH_SECRET,
+        PIP_AUTH_SECRET,
+    )
     from poetry_docker_plugin.requirements import requirements_text
 
-    environment = Environment(
+    templates = Environment(
         loader=PackageLoader("poetry_docker_plugin", "templates"),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -76,28 +89,47 @@ def render(plan: BuildPlan) -> RenderedFiles:
         lstrip_blocks=True,
         autoescape=False,
     )
-    environment.filters["json"] = lambda value: json.dumps(
+    templates.filters["json"] = lambda value: json.dumps(
         list(value) if isinstance(value, tuple) else value
     )
-    environment.filters["sh"] = shlex.quote
-    environment.filters["dq"] = dockerfile_word
+    templates.filters["sh"] = shlex.quote
+    templates.filters["dq"] = dockerfile_word
+    templates.filters["dq_text"] = dockerfile_text
     pip_auth = f"{SECRETS_DIR}/{PIP_AUTH_SECRET}.conf"
     ca_bundle = f"{SECRETS_DIR}/{CA_BUNDLE_SECRET}.pem"
-    network_mounts, pip_env, conda_env = [], [], []
-    if plan.private_indexes:
-        network_mounts.append(f"--mount=type=secret,id={PIP_AUTH_SECRET},target={pip_auth}")
+    conda_auth = f"{SECRETS_DIR}/{CONDA_AUTH_SECRET}.yml"
+    pip_mounts, pip_env, conda_mounts, conda_env = [], [], [], []
+    if plan.dependencies.private_indexes:
+        pip_mounts.append(f"--mount=type=secret,id={PIP_AUTH_SECRET},target={pip_auth}")
         pip_env.append(f"PIP_CONFIG_FILE={pip_auth}")
-    if plan.ca_bundle:
-        network_mounts.append(f"--mount=type=secret,id={CA_BUNDLE_SECRET},target={ca_bundle}")
+    if plan.dependencies.ca_bundle:
+        mount = f"--mount=type=secret,id={CA_BUNDLE_SECRET},target={ca_bundle}"
+        pip_mounts.append(mount)
         pip_env.append(f"PIP_CERT={ca_bundle}")
-        conda_env += [f"CONDA_SSL_VERIFY={ca_bundle}", f"MAMBA_SSL_VERIFY={ca_bundle}"]
+        conda_mounts.append(mount)
+        # requests lets REQUESTS_CA_BUNDLE (which base images may set) win over conda's
+        # ssl_verify, so the bundle is given under every name.
+        conda_env += [
+            f"{name}={ca_bundle}"
+            for name in ("CONDA_SSL_VERIFY", "MAMBA_SSL_VERIFY", "REQUESTS_CA_BUNDLE")
+        ]
+    if plan.environment.credentialed_channels:
+        conda_mounts.append(f"--mount=type=secret,id={CONDA_AUTH_SECRET},target={conda_auth}")
+        conda_env.append(f"CONDARC={conda_auth}")
     values = {
         "plan": plan,
+        "environment": plan.environment,
+        "dependencies": plan.dependencies,
+        "project": plan.project,
+        "runtime": plan.runtime,
+        "metadata": plan.metadata,
         # Secrets are mounted into the steps that download, never copied into a layer.
-        "pip_mounts": network_mounts,
+        "pip_mounts": pip_mounts,
         "pip_env": "".join(f"{item} " for item in pip_env),
-        "conda_mounts": [m for m in network_mounts if CA_BUNDLE_SECRET in m],
+        "conda_mounts": conda_mounts,
         "conda_env": "".join(f"{item} " for item in conda_env),
+        "bashrc_line": BASHRC_LINE,
+        "activate_path": ACTIVATE_PATH,
         "entrypoint_path": ENTRYPOINT_PATH,
         "requirements_file": REQUIREMENTS_FILE,
         "wheels_dir": WHEELS_DIR,
@@ -108,11 +140,13 @@ def render(plan: BuildPlan) -> RenderedFiles:
         "local_sources_dir": LOCAL_SOURCES_DIR,
         "sources_dir": SOURCES_DIR,
     }
+    dependencies = plan.dependencies
     return RenderedFiles(
-        dockerfile=environment.get_template("Dockerfile.j2").render(values),
-        entrypoint=environment.get_template("entrypoint.sh.j2").render(values),
-        compiled_requirements=requirements_text(plan.compiled_requirements, plan.indexes),
-        requirements=requirements_text(plan.requirements, plan.indexes),
-        built_requirements=requirements_text(plan.built_requirements, plan.indexes),
-        vcs_requirements=requirements_text(plan.vcs_requirements),
+        dockerfile=templates.get_template("Dockerfile.j2").render(values),
+        entrypoint=templates.get_template("entrypoint.sh.j2").render(values),
+        activate=templates.get_template("activate.sh.j2").render(values),
+        compiled_requirements=requirements_text(dependencies.compiled, dependencies.indexes),
+        requirements=requirements_text(dependencies.pure, dependencies.indexes),
+        built_requirements=requirements_text(dependencies.built, dependencies.indexes),
+        vcs_requirements=requirements_text(dependencies.vcs),
     )

@@ -35,9 +35,16 @@ IMAGE_REFERENCE_RE = re.compile(rf"{IMAGE_NAME_RE.pattern}(?::{_TAG})?(?:@{_DIGE
 ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LABEL_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 APT_PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(?:=[A-Za-z0-9.+:~-]+)?")
-CONDA_SPEC_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:[=<>!~]=?[A-Za-z0-9_.*+!<>=,|-]*)?")
+_CONDA_CHANNEL_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.-]+)*"
+# A package spec, optionally qualified by the channel it must come from (conda-forge::gdal).
+CONDA_SPEC_RE = re.compile(
+    rf"(?:{_CONDA_CHANNEL_NAME}::)?"
+    r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:[=<>!~]=?[A-Za-z0-9_.*+!<>=,|-]*)?"
+)
+# A channel name, an http(s) URL (credentials are taken out of it for the build), or a
+# file:// URL of a channel inside the base image.
 CONDA_CHANNEL_RE = re.compile(
-    r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.-]+)*|https?://[A-Za-z0-9._~:/%@+-]+"
+    rf"{_CONDA_CHANNEL_NAME}|https?://[A-Za-z0-9._~:/%@+-]+|file:///[A-Za-z0-9._~/%+-]*"
 )
 WORKDIR_RE = re.compile(r"/[A-Za-z0-9._/-]*")
 PYTHON_RE = re.compile(r"3\.\d{1,2}")

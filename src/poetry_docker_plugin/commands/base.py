@@ -135,8 +135,12 @@ class DockerCommand(GroupCommand):
         base = self.non_optional_groups if self.development else {MAIN_GROUP}
         return (base | set(settings.with_groups)) - set(settings.without_groups)
 
-    def prepare(self) -> Prepared:
-        """Reads the project and lock, plans the image and renders its files."""
+    def prepare(self, *, pull: bool = True, refresh_base: bool = False) -> Prepared:
+        """Reads the project and lock, plans the image and renders its files.
+
+        The base image is looked at (and pulled when ``pull`` and missing) once per image id;
+        ``refresh_base`` looks again, for a base rebuilt under the same name.
+        """
         check_lock(self.poetry)
         settings = self.settings
         plan = make_plan(
@@ -145,14 +149,20 @@ class DockerCommand(GroupCommand):
             self.activated_groups,
             tags=self.requested_tags(),
             platform=self.option("platform"),
-            probe_python=lambda image: self.engine.python_of(
-                image, self.cache_dir / "pythons.json"
+            probe_base=lambda reference, manager: self.engine.base_image(
+                reference,
+                manager,
+                self.cache_dir / "base-images.json",
+                pull=pull,
+                refresh=refresh_base,
             ),
             editable=self.development,
         )
+        environment = plan.environment
         self.line(
-            f"Python {plan.python} ({plan.python_reason}); {plan.env_manager} environment "
-            f"({plan.env_manager_reason}); base {plan.base_image}",
+            f"Python {environment.python} ({environment.python_reason}); {environment.manager} "
+            f"environment at {environment.prefix} ({environment.manager_reason}); base "
+            f"{environment.base_image}",
             verbosity=self._verbose(),
         )
         rendered = render(plan)
@@ -160,22 +170,37 @@ class DockerCommand(GroupCommand):
         # The development image holds no sources (they are mounted), so edits keep it current.
         sources = [Path("pyproject.toml")] if self.development else project_sources(self.poetry)
         sources += local_package_files(plan)
-        digest = fingerprint(rendered, root, sources, self.fingerprint_options())
+        options = {**self.fingerprint_options(), "base-image-id": plan.environment.base.id or ""}
+        digest = fingerprint(rendered, root, sources, options)
         return Prepared(plan, rendered, digest)
 
-    def images_current(self, prepared: Prepared, *references: str) -> bool | None:
-        """Whether every image was built from exactly these inputs; None when one is missing."""
+    def check_current(self, prepared: Prepared, *references: str) -> tuple[Prepared, bool | None]:
+        """Whether every image was built from exactly these inputs; None when one is missing.
+
+        One ``docker image inspect`` answers for the images and the base together. When the
+        base is not the image the plan looked at (rebuilt or pulled anew under the same
+        name), the plan is made again from the base as it is now, and that plan is returned.
+        """
         from poetry_docker_plugin.plan import FINGERPRINT_LABEL
 
-        labels = self.engine.image_labels(*references)
-        if labels is None:
-            return None
-        return all(image.get(FINGERPRINT_LABEL) == prepared.fingerprint for image in labels)
+        base = prepared.plan.environment.base
+        images = self.engine.inspect(*references, base.reference)
+        if images is None:
+            if self.engine.image_id(base.reference) != base.id:
+                prepared = self.prepare(refresh_base=True)
+            return prepared, None
+        if images[-1].id != base.id:
+            prepared = self.prepare(refresh_base=True)
+        current = all(i.labels.get(FINGERPRINT_LABEL) == prepared.fingerprint for i in images[:-1])
+        return prepared, current
 
-    def ensure_image(self, prepared: Prepared) -> None:
-        """Builds the image only when it is missing or its fingerprint differs from the inputs."""
+    def ensure_image(self, prepared: Prepared) -> Prepared:
+        """Builds the image only when it is missing or its fingerprint differs from the inputs.
+
+        Returns the plan that holds for the image (made again if the base image changed).
+        """
         image = prepared.plan.image
-        current = self.images_current(prepared, image)
+        prepared, current = self.check_current(prepared, image)
         if self.option("no-build"):
             if current is None:
                 raise DockerPluginError(
@@ -192,12 +217,13 @@ class DockerCommand(GroupCommand):
             build_image(self, prepared)
         else:
             self.line(f"{image} is up to date", verbosity=self._verbose())
+        return prepared
 
     def container_name(self, plan: BuildPlan) -> str:
         """The name given with --name, or a fresh one (to find the container after a signal)."""
         import secrets
 
-        name: str = self.option("name") or f"{plan.project_name}-{secrets.token_hex(4)}"
+        name: str = self.option("name") or f"{plan.project.name}-{secrets.token_hex(4)}"
         return name
 
     def run_options(self, plan: BuildPlan) -> list[str]:
@@ -272,20 +298,25 @@ def build_image(command: DockerCommand, prepared: Prepared) -> None:
     engine = command.engine
     ca_bundle = command.ca_bundle()  # checked before anything is staged
     command.line(
-        f"Building <info>{plan.image}</info> (Python {plan.python}, {plan.env_manager} "
-        f"on {plan.base_image})"
+        f"Building <info>{plan.image}</info> (Python {plan.python}, "
+        f"{plan.environment.manager} on {plan.environment.base_image})"
     )
     with (
         project_lock(command.poetry.pyproject_path.parent, command),
         staged_context(command.poetry, plan, prepared.rendered) as context,
-        build_secrets(command.poetry, plan.indexes, ca_bundle) as secrets,
+        build_secrets(
+            command.poetry,
+            plan.dependencies.indexes,
+            ca_bundle,
+            plan.environment.credentialed_channels,
+        ) as secrets,
     ):
         engine.build(
             context,
-            plan.tags,
+            plan.metadata.tags,
             {FINGERPRINT_LABEL: prepared.fingerprint},
             no_cache=bool(command.option("no-cache")),
-            platform=plan.platform,
+            platform=plan.environment.platform,
             build_args=command.build_args(),
             secrets=secrets,
             network=command.option("network"),

@@ -41,16 +41,20 @@ extras, the project's wheel and a generated entrypoint that activates the enviro
 Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; options win."""
 
     def handle_docker(self) -> int:
-        prepared = self.prepare()
+        writes_files = self.option("print") or self.option("output")
+        prepared = self.prepare(pull=not writes_files)
         if self.option("print"):
             self.io.write(prepared.rendered.dockerfile)
             self.io.write_line("# ---- entrypoint.sh ----")
             self.io.write(prepared.rendered.entrypoint)
+            self.io.write_line("# ---- activate.sh ----")
+            self.io.write(prepared.rendered.activate)
             return 0
         if self.option("output"):
             self.write_output(prepared, Path(self.option("output")))
             return 0
-        if not self.option("no-cache") and self.images_current(prepared, *prepared.plan.tags):
+        prepared, current = self.check_current(prepared, *prepared.plan.metadata.tags)
+        if current and not self.option("no-cache"):
             self.line(f"{prepared.plan.image} is up to date: nothing changed since it was built.")
         else:
             build_image(self, prepared)

@@ -32,13 +32,12 @@ Stdin, signals and the exit code pass through; a TTY is used when stdin and stdo
 terminals. Ports and environment from [tool.poetry-docker] apply."""
 
     def handle_docker(self) -> int:
-        prepared = self.prepare()
-        self.ensure_image(prepared)
+        prepared = self.ensure_image(self.prepare())
         plan = prepared.plan
         options = self.run_options(plan)
         if sys.stdin.isatty() and sys.stdout.isatty():
             options.append("--tty")
-        for port in plan.ports:
+        for port in plan.runtime.ports:
             number = port.split("/")[0]
             options += ["--publish", f"{number}:{port}"]
         return self.engine.run(

@@ -32,13 +32,13 @@ The shell runs as your uid and gid, so files it creates belong to you."""
     development = True
 
     def handle_docker(self) -> int:
-        prepared = self.prepare()
-        self.ensure_image(prepared)
+        prepared = self.ensure_image(self.prepare())
         plan = prepared.plan
         root = self.poetry.pyproject_path.parent.resolve()
         options = self.run_options(plan)
         options += ["--user", f"{os.getuid()}:{os.getgid()}", "--env", "HOME=/tmp"]
-        options += ["--volume", f"{root}:{plan.workdir}", "--workdir", plan.workdir]
+        workdir = plan.runtime.workdir
+        options += ["--volume", f"{root}:{workdir}", "--workdir", workdir]
         command = self.option("command")
         if command is None and sys.stdin.isatty() and sys.stdout.isatty():
             options.append("--tty")
