@@ -26,6 +26,10 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 POETRY = str(Path(sys.executable).parent / "poetry")
 DOCKER = os.environ.get("POETRY_DOCKER_ENGINE", "/usr/bin/docker")
 TEST_BASE_IMAGE = os.environ.get("TEST_BASE_IMAGE", "poetry-docker-test-base:bookworm")
+# A conda base: the offline stand-in for Miniforge that scripts/dev builds, or, on a machine
+# that can pull it, the real one (CONDA_TEST_BASE_IMAGE=condaforge/miniforge3:25.3.1-0).
+CONDA_TEST_BASE_IMAGE = os.environ.get("CONDA_TEST_BASE_IMAGE", "miniforge-standin:25.3.1")
+CONDA_STANDIN = REPO.parent / "shared" / "conda-standin" / "make-base.sh"
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,51 @@ def base_image(engine: str) -> str:
         stdout=subprocess.DEVNULL,
     )
     return TEST_BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def conda_base_image(base_image: str) -> str:
+    """A real conda base, built once per machine from the venv test base when missing."""
+    if docker("image", "inspect", CONDA_TEST_BASE_IMAGE, check=False).returncode != 0:
+        subprocess.run(
+            ["bash", str(CONDA_STANDIN), base_image, CONDA_TEST_BASE_IMAGE],
+            check=True,
+            env={**os.environ, "DOCKER": DOCKER},
+            stdout=subprocess.DEVNULL,
+        )
+    return CONDA_TEST_BASE_IMAGE
+
+
+@dataclass(frozen=True)
+class Base:
+    """A base image and the settings that build on it with one environment manager."""
+
+    manager: str
+    image: str
+
+    @property
+    def settings(self) -> dict[str, object]:
+        """Keys for ``configure``: the stand-in's channel holds Python 3.11 and actdemo."""
+        if self.manager == "venv":
+            return {"base_image": self.image}
+        return {
+            "base_image": self.image,
+            "env_manager": "conda",
+            "python": "3.11",
+            "conda_packages": ["actdemo"],
+        }
+
+    def prefix(self, project_name: str) -> str:
+        """Where the image's environment lives (the stand-in keeps conda's in /opt/conda/envs)."""
+        return "/opt/venv" if self.manager == "venv" else f"/opt/conda/envs/{project_name}"
+
+
+@pytest.fixture(params=["venv", "conda"])
+def base(request: pytest.FixtureRequest) -> Base:
+    """Each environment manager that can be built here, on its base image."""
+    if request.param == "venv":
+        return Base("venv", request.getfixturevalue("base_image"))
+    return Base("conda", request.getfixturevalue("conda_base_image"))
 
 
 @pytest.fixture
