@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import configure, copy_fixture, docker, locked, pip_freeze, run_poetry
+from conftest import Base, configure, copy_fixture, docker, locked, pip_freeze, run_poetry
 from test_context import add_secrets
 
 if TYPE_CHECKING:
@@ -17,17 +17,17 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.docker
 
 
-def build(project: Path, base_image: str, tag: str, *options: str) -> None:
-    result = run_poetry(
-        project, "docker", "build", "--base-image", base_image, "--tag", tag, *options
-    )
+def build(project: Path, base: Base, tag: str, *options: str) -> None:
+    """Builds ``project`` on ``base`` (its settings written into the project) as ``tag``."""
+    configure(project, **base.settings)
+    result = run_poetry(project, "docker", "build", "--tag", tag, *options)
     assert result.returncode == 0, result.output
     assert result.stdout.strip().splitlines()[-1] == tag, "the image reference is printed last"
 
 
-def test_flat_package_with_a_script(tmp_path: Path, base_image: str, image_tag: str) -> None:
+def test_flat_package_with_a_script(tmp_path: Path, base: Base, image_tag: str) -> None:
     project = copy_fixture("flat-script", tmp_path)
-    build(project, base_image, image_tag)
+    build(project, base, image_tag)
     assert pip_freeze(image_tag) == {
         **locked(project, "markupsafe", "packaging"),
         "hello-app": "0.3.1",
@@ -41,9 +41,9 @@ def test_flat_package_with_a_script(tmp_path: Path, base_image: str, image_tag: 
     )
 
 
-def test_src_layout_with_settings(tmp_path: Path, base_image: str, image_tag: str) -> None:
+def test_src_layout_with_settings(tmp_path: Path, base: Base, image_tag: str) -> None:
     project = copy_fixture("src-layout", tmp_path)
-    build(project, base_image, image_tag)
+    build(project, base, image_tag)
     assert pip_freeze(image_tag) == {**locked(project, "attrs"), "greeter": "1.0.0"}
     assert docker("run", "--rm", image_tag).stdout.startswith(
         "Greeting(who='src layout') with attrs"
@@ -51,35 +51,35 @@ def test_src_layout_with_settings(tmp_path: Path, base_image: str, image_tag: st
 
 
 def test_package_mode_false_copies_sources_but_no_secrets(
-    tmp_path: Path, base_image: str, image_tag: str
+    tmp_path: Path, base: Base, image_tag: str
 ) -> None:
     project = copy_fixture("no-package", tmp_path)
     add_secrets(project)
-    build(project, base_image, image_tag)
+    build(project, base, image_tag)
     assert pip_freeze(image_tag) == locked(project, "six")
     assert docker("run", "--rm", image_tag).stdout.startswith("no-package project, six")
     listing = docker("run", "--rm", image_tag, "find", "/app", "-mindepth", "1").stdout.split()
     assert sorted(listing) == ["/app/main.py", "/app/poetry.lock", "/app/pyproject.toml"]
 
 
-def test_groups_and_extras(tmp_path: Path, base_image: str, image_tag: str) -> None:
+def test_groups_and_extras(tmp_path: Path, base: Base, image_tag: str) -> None:
     project = copy_fixture("groups-extras", tmp_path)
-    build(project, base_image, image_tag)
+    build(project, base, image_tag)
     assert pip_freeze(image_tag) == {**locked(project, "six"), "extras-demo": "2.0.0"}
-    build(project, base_image, image_tag, "--with", "dev", "-E", "fast")
+    build(project, base, image_tag, "--with", "dev", "-E", "fast")
     assert pip_freeze(image_tag) == {
         **locked(project, "six", "markupsafe", "iniconfig"),
         "extras-demo": "2.0.0",
     }
     output = docker("run", "--rm", image_tag, "python", "-m", "extras_demo").stdout
     assert output.split("\n")[:4] == ["six yes", "markupsafe yes", "iniconfig yes", "tomli no"]
-    build(project, base_image, image_tag, "--only", "docs")
+    build(project, base, image_tag, "--only", "docs")
     assert pip_freeze(image_tag) == {**locked(project, "tomli"), "extras-demo": "2.0.0"}
 
 
-def test_platform_markers(tmp_path: Path, base_image: str, image_tag: str) -> None:
+def test_platform_markers(tmp_path: Path, base: Base, image_tag: str) -> None:
     project = copy_fixture("platform-marker", tmp_path)
-    build(project, base_image, image_tag)
+    build(project, base, image_tag)
     assert pip_freeze(image_tag) == {**locked(project, "typing-extensions"), "marked": "0.1.0"}
     assert docker("run", "--rm", image_tag).stdout.split("\n")[:2] == [
         "typing_extensions yes",
@@ -117,10 +117,13 @@ def test_print_is_deterministic_and_builds_nothing(tmp_path: Path) -> None:
     second = run_poetry(project, "docker", "build", "--print")
     assert first.returncode == 0, first.output
     assert first.stdout == second.stdout
-    dockerfile, entrypoint = first.stdout.split("# ---- entrypoint.sh ----\n")
+    dockerfile, rest = first.stdout.split("# ---- entrypoint.sh ----\n")
+    entrypoint, activate = rest.split("# ---- activate.sh ----\n")
     assert dockerfile.count("\nFROM condaforge/miniforge3:") == 1
-    assert entrypoint.startswith("#!/bin/bash\n")
+    assert "--prefix /opt/conda/envs/hello-app" in dockerfile  # Miniforge's layout, not probed
+    assert entrypoint.startswith("#!/bin/sh\n")
     assert 'exec "$@"' in entrypoint
+    assert "/opt/conda/envs/hello-app/etc/conda/activate.d" in activate
 
 
 def test_output_writes_a_context_users_can_build(
@@ -134,6 +137,7 @@ def test_output_writes_a_context_users_can_build(
     assert result.returncode == 0, result.output
     assert sorted(p.name for p in target.iterdir()) == [
         "Dockerfile",
+        "activate.sh",
         "dist",
         "entrypoint.sh",
         "requirements-compiled.txt",
@@ -159,9 +163,9 @@ def test_engine_missing_or_not_running(tmp_path: Path) -> None:
     assert "Start the Docker daemon" in stopped.stderr
 
 
-def test_pid_1_is_an_init(tmp_path: Path, base_image: str, image_tag: str) -> None:
+def test_pid_1_is_an_init(tmp_path: Path, base: Base, image_tag: str) -> None:
     project = copy_fixture("flat-script", tmp_path)
-    build(project, base_image, image_tag)
+    build(project, base, image_tag)
     assert docker("run", "--rm", image_tag, "cat", "/proc/1/comm").stdout.strip() == "tini"
     started = docker("run", "--detach", image_tag, "sleep", "300").stdout.strip()
     try:
@@ -178,7 +182,7 @@ HOSTILE = "$(touch /tmp/pwned) `id` \"dq\" 'sq' back\\slash ${HOME} ; RUN echo x
 
 
 def test_hostile_values_reach_the_image_verbatim(
-    tmp_path: Path, base_image: str, image_tag: str
+    tmp_path: Path, base: Base, image_tag: str
 ) -> None:
     project = copy_fixture("flat-script", tmp_path)
     configure(
@@ -192,7 +196,7 @@ def test_hostile_values_reach_the_image_verbatim(
             HOSTILE,
         ],
     )
-    build(project, base_image, image_tag)
+    build(project, base, image_tag)
     assert docker("run", "--rm", image_tag).stdout.splitlines() == [HOSTILE, HOSTILE]
     labels = json.loads(
         docker("image", "inspect", "--format", "{{json .Config.Labels}}", image_tag).stdout
@@ -252,3 +256,25 @@ def test_nothing_but_the_package_reaches_the_engine(
     assert found.strip() == "", found
     history = docker("history", "--no-trunc", image_tag).stdout
     assert "hunter2" not in history
+
+
+def test_a_base_rebuilt_under_the_same_tag_is_noticed(
+    tmp_path: Path, base: Base, image_tag: str
+) -> None:
+    """The base image's id is an input: a new image under the same tag rebuilds the project."""
+    moving = f"{image_tag.split(':')[0]}-base:moving"
+    docker("tag", base.image, moving)
+    project = copy_fixture("flat-script", tmp_path)
+    try:
+        build(project, Base(base.manager, moving), image_tag)
+        again = run_poetry(project, "docker", "build", "--tag", image_tag)
+        assert "is up to date" in again.stdout, again.output
+        dockerfile = f"FROM {base.image}\nRUN echo rebuilt > /base-marker\n"
+        docker("build", "--tag", moving, "-", input=dockerfile)
+        rebuilt = run_poetry(project, "docker", "build", "--tag", image_tag)
+        assert rebuilt.returncode == 0, rebuilt.output
+        assert "is up to date" not in rebuilt.stdout
+        marker = docker("run", "--rm", image_tag, "cat", "/base-marker").stdout
+        assert marker.strip() == "rebuilt", "the image is built on the new base"
+    finally:
+        docker("image", "rm", "--force", moving, check=False)

@@ -40,6 +40,7 @@ def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path
         files = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
         assert files == [
             "Dockerfile",
+            "activate.sh",
             "dist/hello_app-0.3.1-py3-none-any.whl",
             "entrypoint.sh",
             "requirements-compiled.txt",

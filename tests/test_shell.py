@@ -9,16 +9,16 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER, POETRY, LoggingEngine, configure, copy_fixture, run_poetry
+from conftest import DOCKER, POETRY, Base, LoggingEngine, configure, copy_fixture, run_poetry
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture
-def extras(tmp_path: Path, base_image: str, project_image: str) -> Path:
-    """A copy of the groups-extras fixture (a dev group) on the test base, under its own name."""
+def extras(tmp_path: Path, base: Base, project_image: str) -> Path:
+    """A copy of the groups-extras fixture (a dev group) under its own name, on each base."""
     project = copy_fixture("groups-extras", tmp_path)
-    configure(project, image=project_image, base_image=base_image)
+    configure(project, image=project_image, **base.settings)
     return project
 
 
@@ -88,7 +88,7 @@ def drain(fd: int) -> None:
             time.sleep(0.1)
 
 
-def test_interactive_shell_in_a_real_terminal(extras: Path) -> None:
+def test_interactive_shell_in_a_real_terminal(extras: Path, base: Base) -> None:
     assert shell(extras, "true")[0] == 0, "build the development image first"
     pid, fd = pty.fork()
     if pid == 0:  # the child: poetry on the pseudo-terminal
@@ -98,7 +98,10 @@ def test_interactive_shell_in_a_real_terminal(extras: Path) -> None:
     try:
         read_until(fd, b"$ " if os.getuid() else b"# ")
         os.write(fd, b"python -c 'import sys; print(\"PREFIX=\" + sys.prefix)'\n")
-        read_until(fd, b"PREFIX=/opt/venv")
+        read_until(fd, f"PREFIX={base.prefix('extras-demo')}".encode())
+        if base.manager == "conda":  # activate.d ran in the interactive shell
+            os.write(fd, b'echo "ACT=$ACTDEMO"\n')
+            read_until(fd, b"ACT=1")
         os.write(fd, b"exit 3\n")
         deadline = time.monotonic() + 60
         while True:

@@ -236,6 +236,7 @@ def make_plan(
     requirements = locked_requirements(poetry, groups, extras)
     indexes = index_options(poetry, requirements)
     machine = machine_of(platform)
+    project_in_image = _project_built_in_image(poetry, editable)
     manager, manager_reason = choose_env_manager(settings)
     reference = settings.base_image or DEFAULT_BASE_IMAGES.get(manager)
     if reference is None:  # venv on the python.org image of the chosen Python
@@ -246,7 +247,6 @@ def make_plan(
         python, python_reason = _venv_python(poetry, settings, requirements, machine, base)
     else:
         python, python_reason = choose_python(poetry, requirements, machine, settings.python)
-    project_in_image = _project_built_in_image(poetry, editable)
     name = image_name_for(poetry)
     version = str(package.version) if poetry.is_package_mode else "latest"
     env_name = "venv" if manager == "venv" else name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,7 +16,7 @@ from poetry.core.packages.dependency_group import MAIN_GROUP
 from poetry_docker_plugin import settings as settings_module
 from poetry_docker_plugin.context import fingerprint, local_package_files, project_sources
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.plan import BuildPlan, make_plan
+from poetry_docker_plugin.plan import BaseImage, BuildPlan, make_plan
 from poetry_docker_plugin.render import RenderedFiles, render
 from poetry_docker_plugin.requirements import check_lock
 from poetry_docker_plugin.settings import Settings, load_settings, parse_option
@@ -149,13 +150,7 @@ class DockerCommand(GroupCommand):
             self.activated_groups,
             tags=self.requested_tags(),
             platform=self.option("platform"),
-            probe_base=lambda reference, manager: self.engine.base_image(
-                reference,
-                manager,
-                self.cache_dir / "base-images.json",
-                pull=pull,
-                refresh=refresh_base,
-            ),
+            probe_base=functools.partial(self.base_image, pull=pull, refresh=refresh_base),
             editable=self.development,
         )
         environment = plan.environment
@@ -173,6 +168,18 @@ class DockerCommand(GroupCommand):
         options = {**self.fingerprint_options(), "base-image-id": plan.environment.base.id or ""}
         digest = fingerprint(rendered, root, sources, options)
         return Prepared(plan, rendered, digest)
+
+    def base_image(self, reference: str, manager: str, *, pull: bool, refresh: bool) -> BaseImage:
+        """The engine's look at the base image; without an engine, when only files are
+        written (``pull`` false), the conventions of the published images."""
+        try:
+            engine = self.engine
+        except DockerPluginError:
+            if pull:
+                raise
+            return BaseImage(reference)
+        cache = self.cache_dir / "base-images.json"
+        return engine.base_image(reference, manager, cache, pull=pull, refresh=refresh)
 
     def check_current(self, prepared: Prepared, *references: str) -> tuple[Prepared, bool | None]:
         """Whether every image was built from exactly these inputs; None when one is missing.
