@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,9 @@ POETRY = ROOT / ".venv" / "bin" / "poetry"
 DOCKER = os.environ.get("POETRY_DOCKER_ENGINE") or "/usr/bin/docker"
 BASE_IMAGE = os.environ.get("TEST_BASE_IMAGE") or "poetry-docker-test-base:bookworm"
 PYTHON = "3.11"  # the Python of the test base image (Debian bookworm)
+# The offline Miniforge stand-in (design.md): a real conda whose local channel has python 3.11,
+# pip and actdemo only (actdemo's activate.d script exports ACTDEMO=1).
+CONDA_BASE_IMAGE = os.environ.get("CONDA_TEST_BASE_IMAGE") or "miniforge-standin:25.3.1"
 # Our images get names of their own, so that the benchmark never replaces anyone's sample-app.
 IMAGE = "poetry-docker-bench/sample-app"
 BASELINE_IMAGE = "poetry-docker-bench/docker-build"
@@ -58,6 +61,39 @@ ENV REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 """
 
 
+@dataclass(frozen=True)
+class Manager:
+    """An environment manager on its base image: the build rows are measured once per manager,
+    each on a copy of the example whose [tool.poetry-docker] names both, and an image name of
+    its own."""
+
+    name: str
+    base: str
+    image: str
+    env_step: str  # what the environment's RUN step runs: a lock change must leave it CACHED
+    settings: dict[str, Any] = field(default_factory=dict)  # more [tool.poetry-docker] keys
+    # Variables that only the entrypoint's activation sets (activate.d scripts): a check that
+    # it ran, beside the activation row's timing.
+    activated: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}, {self.base}"
+
+
+VENV = Manager("venv", BASE_IMAGE, IMAGE, "-m venv")
+CONDA = Manager(
+    "conda",
+    CONDA_BASE_IMAGE,
+    f"{IMAGE}-conda",
+    "conda create",
+    # The stand-in's channel has only 3.11; actdemo shows that activation ran its activate.d.
+    {"python": PYTHON, "conda-packages": ["actdemo"]},
+    activated=(("ACTDEMO", "1"),),
+)
+MANAGERS = (VENV, CONDA)
+
+
 @dataclass
 class Row:
     """One line of the table; times in seconds, sizes in bytes (``unit`` says which)."""
@@ -70,6 +106,7 @@ class Row:
     unit: str = "s"
     check: str = ""  # a failed side condition, which turns a PASS into a MISS
     dockerize: float | None = None
+    manager: str = ""  # the manager and base image the row was measured with, if one
 
 
 def env() -> dict[str, str]:
@@ -145,14 +182,27 @@ def write_toml(path: Path, document: Any) -> None:
     path.write_text(tomlkit.dumps(document))
 
 
-def copy_sample(target: Path) -> Path:
-    """A copy of the example project whose images carry the benchmark's own name."""
+def copy_sample(target: Path, manager: Manager = VENV) -> Path:
+    """A copy of the example project, set up for ``manager`` (see ``configure``)."""
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("__pycache__", "dist", ".venv"))
-    pyproject = read_toml(target / "pyproject.toml")
-    pyproject["tool"]["poetry-docker"]["image"] = IMAGE
-    write_toml(target / "pyproject.toml", pyproject)
+    configure(target, manager)
     return target
+
+
+def configure(project: Path, manager: Manager) -> None:
+    """Names the manager, its base and the benchmark's own image name in the project's
+    [tool.poetry-docker], rather than on every command line, so that ``build``, ``run`` and
+    ``--output`` all see the same settings. The lock's content hash does not cover this table,
+    so a prepared lock stays valid."""
+    pyproject = read_toml(project / "pyproject.toml")
+    table = pyproject["tool"]["poetry-docker"]
+    table["image"] = manager.image
+    table["base-image"] = manager.base
+    table["env-manager"] = manager.name
+    for key, value in manager.settings.items():
+        table[key] = value
+    write_toml(project / "pyproject.toml", pyproject)
 
 
 def pins_for_image(context: Path) -> dict[str, str]:
@@ -276,10 +326,7 @@ def measure_commands(project: Path, samples: int) -> list[Row]:
     with_plugin = WORK / "poetry-plugin" / "bin" / "poetry"
     pairs: dict[str, tuple[list[str | Path], list[str | Path]]] = {
         "start-up": ([with_plugin, "--version"], [plain, "--version"]),
-        "render": (
-            [POETRY, "docker", "build", "--print", "--base-image", BASE_IMAGE],
-            [POETRY, "check", "--lock"],
-        ),
+        "render": ([POETRY, "docker", "build", "--print"], [POETRY, "check", "--lock"]),
     }
     times: dict[str, list[float]] = {}
     for name, (measured, baseline) in pairs.items():
@@ -291,7 +338,8 @@ def measure_commands(project: Path, samples: int) -> list[Row]:
     median = {key: statistics.median(values) for key, values in times.items()}
     return [
         Row("start-up", median["start-up"], median["start-up/"], "plain Poetry", 1.03),
-        Row("render", median["render"], median["render/"], "poetry check --lock", 1.5),
+        Row("render", median["render"], median["render/"], "poetry check --lock", 1.5,
+            manager=VENV.label),
     ]
 
 

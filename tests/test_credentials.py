@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import configure, docker, run_poetry
+from conftest import Base, configure, docker, run_poetry
 from poetry.core.masonry.builders.wheel import WheelBuilder
 from poetry.factory import Factory
 
@@ -97,7 +97,7 @@ def private_index(tmp_path: Path) -> Iterator[tuple[PrivateIndex, str]]:
 
 
 def test_private_index_password_never_enters_the_image(
-    tmp_path: Path, base_image: str, image_tag: str, private_index: tuple[PrivateIndex, str]
+    tmp_path: Path, base: Base, image_tag: str, private_index: tuple[PrivateIndex, str]
 ) -> None:
     server, password = private_index
     project = tmp_path / "private-app"
@@ -108,7 +108,7 @@ def test_private_index_password_never_enters_the_image(
         'secretpkg = { version = "0.1.0", source = "private" }\n\n'
         f'[[tool.poetry.source]]\nname = "private"\nurl = "{server.url}"\npriority = "explicit"\n'
     )
-    configure(project, command="python main.py")
+    configure(project, command="python main.py", **base.settings)
     credentials = {
         "POETRY_HTTP_BASIC_PRIVATE_USERNAME": USERNAME,
         "POETRY_HTTP_BASIC_PRIVATE_PASSWORD": password,
@@ -119,8 +119,7 @@ def test_private_index_password_never_enters_the_image(
     printed = run_poetry(project, "docker", "build", "--print", env=credentials)
     assert password not in printed.output
     build = run_poetry(
-        project, "docker", "build", "--network", "host", "--base-image", base_image,
-        "--tag", image_tag, env=credentials,
+        project, "docker", "build", "--network", "host", "--tag", image_tag, env=credentials,
     )  # fmt: skip
     assert build.returncode == 0, build.output
     assert password not in build.output
@@ -135,8 +134,7 @@ def test_private_index_password_never_enters_the_image(
     assert base64.b64encode(f"{USERNAME}:{password}".encode()) not in saved.read_bytes()
 
     anonymous = run_poetry(
-        project, "docker", "build", "--network", "host", "--no-cache", "--base-image", base_image,
-        "--tag", image_tag,
+        project, "docker", "build", "--network", "host", "--no-cache", "--tag", image_tag,
     )  # fmt: skip
     assert anonymous.returncode != 0, "without credentials the private index refuses the build"
     assert ("/simple/secretpkg/", False) in server.requests

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER, POETRY, configure, copy_fixture, docker, run_poetry
+from conftest import DOCKER, POETRY, Base, configure, copy_fixture, docker, run_poetry
 from poetry.factory import Factory
 
 pytestmark = pytest.mark.docker
@@ -70,12 +70,17 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str], str]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, base_image: str) -> Iterator[tuple[Path, str]]:
-    """The flat-script project, built once under its own name: the 'previous image'."""
-    project = copy_fixture("flat-script", tmp_path_factory.mktemp("errors"))
-    name = f"pdp-errors-{os.getpid()}"
-    configure(project, image=name, base_image=base_image)
+@pytest.fixture(scope="module", params=["venv", "conda"])
+def built(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, str]]:
+    """The flat-script project, built once per manager under its own name: the 'previous
+    image'."""
+    image = request.getfixturevalue("base_image" if request.param == "venv" else "conda_base_image")
+    base = Base(request.param, image)
+    project = copy_fixture("flat-script", tmp_path_factory.mktemp(f"errors-{base.manager}"))
+    name = f"pdp-errors-{base.manager}-{os.getpid()}"
+    configure(project, image=name, **base.settings)
     result = run_poetry(project, "docker", "build")
     assert result.returncode == 0, result.output
     yield project, f"{name}:0.3.1"

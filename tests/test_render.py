@@ -44,14 +44,53 @@ def test_conda_files_match_the_golden_files(name: str) -> None:
     files = rendered(
         name, env_manager="conda", extras=("fast",) if name == "groups-extras" else None
     )
-    for file_name, text in (("Dockerfile", files.dockerfile), ("entrypoint.sh", files.entrypoint)):
-        golden = GOLDEN / name / file_name
+    assert_golden(GOLDEN / name, files)
+
+
+def assert_golden(directory: Path, files: RenderedFiles) -> None:
+    """The files equal the pinned ones (UPDATE_GOLDEN=1 rewrites them, for a reviewed change)."""
+    for file_name in ("Dockerfile", "entrypoint.sh", "activate.sh"):
+        text = files.files()[file_name]
+        golden = directory / file_name
         if os.environ.get("UPDATE_GOLDEN") == "1":
             golden.parent.mkdir(parents=True, exist_ok=True)
             golden.write_text(text)
         assert text == golden.read_text(), (
             f"{golden} differs: rerun with UPDATE_GOLDEN=1 if intended"
         )
+
+
+@pytest.mark.parametrize("manager", ["conda", "micromamba"])
+def test_conda_environments_as_a_reader_checks_them(manager: str) -> None:
+    """What makes a conda or micromamba Dockerfile right, beside its golden file.
+
+    Micromamba cannot be run here (no binary can be had), so these properties and the golden
+    file are all that stands for it.
+    """
+    files = rendered("flat-script", env_manager=manager, conda_packages=("actdemo",))
+    if manager == "micromamba":
+        assert_golden(GOLDEN / "micromamba" / "flat-script", files)
+    dockerfile, prefix = files.dockerfile, "/opt/conda/envs/hello-app"
+    lines = dockerfile.splitlines()
+    # the environment is created where the image's variables say it is, with tini for PID 1
+    create = next(line for line in lines if f"{manager} create" in line)
+    assert f"--prefix {prefix} " in create
+    after = lines[lines.index(create) :]
+    packages = next(line for line in after if line.strip().startswith("python=")).split()
+    assert packages[:2] == ["python=3.14", "pip"] and "actdemo" in packages
+    assert ("tini" in packages) == (manager == "micromamba"), "micromamba bases have no tini"
+    assert f'ENV PATH="{prefix}/bin:$PATH"' in dockerfile
+    assert f'    CONDA_PREFIX="{prefix}" \\' in lines
+    # build steps as root (micromamba images default to a user), the runtime not
+    if manager == "micromamba":
+        start = lines.index(next(line for line in lines if line.startswith("FROM"))) + 1
+        first = next(line for line in lines[start:] if line and not line.startswith("#"))
+        assert first == "USER 0"
+    assert lines[-3] == "USER 10001"
+    # the entrypoint runs no conda: it sources the activation, which sources activate.d
+    assert "conda" not in files.entrypoint and manager not in files.entrypoint
+    assert ". /usr/local/share/poetry-docker/activate.sh" in files.entrypoint
+    assert f"for script in {prefix}/etc/conda/activate.d/*.sh" in files.activate
 
 
 @pytest.mark.parametrize("manager", ["conda", "micromamba", "venv"])
@@ -64,6 +103,7 @@ def test_generated_files_pass_hadolint_and_shellcheck(
     )
     (tmp_path / "Dockerfile").write_text(files.dockerfile)
     (tmp_path / "entrypoint.sh").write_text(files.entrypoint)
+    (tmp_path / "activate.sh").write_text(files.activate)
     hadolint = subprocess.run(
         [HADOLINT, "--failure-threshold", "style", "--no-color", str(tmp_path / "Dockerfile")],
         capture_output=True,
@@ -74,7 +114,13 @@ def test_generated_files_pass_hadolint_and_shellcheck(
     shellcheck_path = shutil.which("shellcheck")
     assert shellcheck_path, "shellcheck is not installed (scripts/dev installs it from Debian)"
     shellcheck = subprocess.run(
-        [shellcheck_path, "--severity=style", str(tmp_path / "entrypoint.sh")],
+        [
+            shellcheck_path,
+            "--severity=style",
+            "--shell=sh",
+            str(tmp_path / "entrypoint.sh"),
+            str(tmp_path / "activate.sh"),
+        ],
         capture_output=True,
         text=True,
         check=False,
