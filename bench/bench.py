@@ -6,8 +6,10 @@ image and .venv first)::
     .venv/bin/python bench/bench.py [--quick] [--reps N]
 
 Every row is measured in this run and printed as the median of its repetitions, divided by a
-baseline measured in the same run, so that the ratio holds on any machine. bench/README.md
-says what each row compares and why. Work happens in bench/work/ (git-ignored), on copies of
+baseline measured in the same run, so that the ratio holds on any machine. The build rows are
+measured once per environment manager (venv on the offline test base, conda on the offline
+Miniforge stand-in), each row saying which. bench/README.md says what each row compares and
+why. Work happens in bench/work/ (git-ignored), on copies of
 examples/sample-app: the example itself is never touched. A missed target is reported, not
 failed: the exit status is non-zero only when something crashes.
 """
@@ -25,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,7 +185,7 @@ def write_toml(path: Path, document: Any) -> None:
     path.write_text(tomlkit.dumps(document))
 
 
-def copy_sample(target: Path, manager: Manager = VENV) -> Path:
+def copy_sample(target: Path, manager: Manager) -> Path:
     """A copy of the example project, set up for ``manager`` (see ``configure``)."""
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("__pycache__", "dist", ".venv"))
@@ -244,7 +247,7 @@ def prepare(pins: dict[str, str]) -> tuple[Path, Path]:
         scratch = prepared.with_name(prepared.name + ".tmp")
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True)
-        changed = copy_sample(scratch / "dependency-change")
+        changed = copy_sample(scratch / "dependency-change", VENV)
         pyproject = read_toml(changed / "pyproject.toml")
         pyproject["project"]["dependencies"].append(EXTRA_PACKAGE)
         write_toml(changed / "pyproject.toml", pyproject)
@@ -277,25 +280,32 @@ def make_dockerize_copy(target: Path, pins: dict[str, str]) -> None:
         dependencies[name[0]] = pins[canonical(name[0])]
     from pip._internal.models.index import PyPI  # pip's default index: no host name written here
 
-    write_toml(target / "pyproject.toml", {
-        "tool": {"poetry": {
-            "name": project["name"],
-            "version": project["version"],
-            "description": project["description"],
-            "authors": [f"{a['name']} <{a['email']}>" for a in project["authors"]],
-            "license": project["license"],
-            "readme": project["readme"],
-            "packages": packages,
-            "dependencies": dependencies,
-            "scripts": project.get("scripts", {}),
-            "group": tool_poetry.get("group", {}),
-            "source": [{"name": "bench-index", "url": PyPI.simple_url, "priority": "primary"}],
-        }},
-        "build-system": {
-            "requires": ["poetry-core>=1.0.0"],
-            "build-backend": "poetry.core.masonry.api",
+    write_toml(
+        target / "pyproject.toml",
+        {
+            "tool": {
+                "poetry": {
+                    "name": project["name"],
+                    "version": project["version"],
+                    "description": project["description"],
+                    "authors": [f"{a['name']} <{a['email']}>" for a in project["authors"]],
+                    "license": project["license"],
+                    "readme": project["readme"],
+                    "packages": packages,
+                    "dependencies": dependencies,
+                    "scripts": project.get("scripts", {}),
+                    "group": tool_poetry.get("group", {}),
+                    "source": [
+                        {"name": "bench-index", "url": PyPI.simple_url, "priority": "primary"}
+                    ],
+                }
+            },
+            "build-system": {
+                "requires": ["poetry-core>=1.0.0"],
+                "build-backend": "poetry.core.masonry.api",
+            },
         },
-    })
+    )
     sh(WORK / "poetry18" / "bin" / "poetry", "lock", "--no-interaction", cwd=target)
 
 
@@ -338,22 +348,37 @@ def measure_commands(project: Path, samples: int) -> list[Row]:
     median = {key: statistics.median(values) for key, values in times.items()}
     return [
         Row("start-up", median["start-up"], median["start-up/"], "plain Poetry", 1.03),
-        Row("render", median["render"], median["render/"], "poetry check --lock", 1.5,
-            manager=VENV.label),
+        Row(
+            "render",
+            median["render"],
+            median["render/"],
+            "poetry check --lock",
+            1.5,
+            manager=VENV.label,
+        ),
     ]
 
 
-def measure_builds(reps: int, changed: Path, output: Path, built: set[str]) -> dict[str, Any]:
-    """Cold, no-change, source-edit and dependency-change builds, and the fresh run.
+def measure_builds(
+    reps: int, manager: Manager, changed: Path, output: Path, built: set[str]
+) -> dict[str, Any]:
+    """Cold, no-change, source-edit and dependency-change builds, the fresh run and the cost of
+    activation, with one manager on its base.
 
     Each repetition starts cold (build cache pruned, fresh image name, fresh copy), so that
-    the source edit and the lock change are real changes every time. ``built`` collects the
-    ids of the images, for ``clean_ours``.
+    the source edit and the lock change are real changes every time. ``output`` is the
+    manager's ``--output`` context (the no-change baseline). ``built`` collects the ids of the
+    images, for ``clean_ours``.
     """
     times: dict[str, list[float]] = {}
-    checks: dict[str, set[str]] = {"source edit": set(), "dependency change": set(), "run": set()}
+    checks: dict[str, set[str]] = {
+        "source edit": set(),
+        "dependency change": set(),
+        "run": set(),
+        "activation": set(),
+    }
     run_error = ""
-    logs = WORK / "run" / "logs"
+    logs = WORK / "run" / "logs" / manager.name
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
 
@@ -365,24 +390,23 @@ def measure_builds(reps: int, changed: Path, output: Path, built: set[str]) -> d
             checks[row].add(f"{problem}, see {path.relative_to(ROOT)}")
 
     for rep in range(reps):
-        print(f"  our builds, repetition {rep + 1}/{reps}", flush=True)
-        project = copy_sample(WORK / "run" / "ours")
+        print(f"  our builds ({manager.label}), repetition {rep + 1}/{reps}", flush=True)
+        project = copy_sample(WORK / "run" / manager.name, manager)
 
         def poetry_docker(command: str, *args: str, project: Path = project) -> tuple[float, str]:
-            base = ("--base-image", BASE_IMAGE)
-            result = timed(POETRY, "docker", command, *base, *args, cwd=project)
+            result = timed(POETRY, "docker", command, *args, cwd=project)
             tags = [args[i + 1] for i, arg in enumerate(args) if arg == "--tag"]
-            built.add(image_id(tags[0] if tags else f"{IMAGE}:latest"))
+            built.add(image_id(tags[0] if tags else f"{manager.image}:latest"))
             return result
 
         def add(key: str, seconds: float) -> None:
             times.setdefault(key, []).append(seconds)
 
         sh(DOCKER, "builder", "prune", "--all", "--force")
-        add("cold", poetry_docker("build", "--tag", f"{IMAGE}:cold-{rep}")[0])
+        add("cold", poetry_docker("build", "--tag", f"{manager.image}:cold-{rep}")[0])
         poetry_docker("build")  # under the default tags, which `run` looks for
         add("no-change", poetry_docker("build")[0])
-        baseline = f"{BASELINE_IMAGE}:{rep}"
+        baseline = f"{BASELINE_IMAGE}:{manager.name}-{rep}"
         timed(DOCKER, "build", "--tag", baseline, output)  # warm-up: the same steps, cached
         add("docker build", timed(DOCKER, "build", "--tag", baseline, output)[0])
         built.add(image_id(baseline))
@@ -391,31 +415,58 @@ def measure_builds(reps: int, changed: Path, output: Path, built: set[str]) -> d
                 poetry_docker("run", "--", "true")  # warm-up, and: is `run` there yet?
                 seconds, log = poetry_docker("run", "--", "true")
                 add("run", seconds)
-                add("docker run", timed(DOCKER, "run", "--rm", f"{IMAGE}:latest", "true")[0])
+                add(
+                    "docker run", timed(DOCKER, "run", "--rm", f"{manager.image}:latest", "true")[0]
+                )
                 check("run", "Building " not in log, "run rebuilt an up-to-date image", log, rep)
             except RuntimeError as error:
                 lines = str(error).splitlines()
                 run_error = next((x for x in lines if "ERROR" in x), lines[-1])[:200]
-        add("size", image_size(f"{IMAGE}:latest"))
+        for key, seconds in measure_activation(manager, f"{manager.image}:latest", rep, check):
+            add(key, seconds)
+        add("size", image_size(f"{manager.image}:latest"))
 
         source = project / "src" / "sample_app" / "stats.py"
         source.write_text(source.read_text() + f"# benchmark edit {rep} {time.time()}\n")
-        seconds, log = poetry_docker("build", "--tag", f"{IMAGE}:edit-{rep}")
+        seconds, log = poetry_docker("build", "--tag", f"{manager.image}:edit-{rep}")
         add("edit", seconds)
         ok = all(cached(log, "--require-hashes"))
         check("source edit", ok, "locked dependencies re-installed", log, rep)
 
         for name in ("pyproject.toml", "poetry.lock"):
             shutil.copy(changed / name, project / name)
-        seconds, log = poetry_docker("build", "--tag", f"{IMAGE}:dependency-{rep}")
+        configure(project, manager)  # the prepared pyproject was written for the venv rows
+        seconds, log = poetry_docker("build", "--tag", f"{manager.image}:dependency-{rep}")
         add("dependency", seconds)
-        ok = all(cached(log, "-m venv"))
+        ok = all(cached(log, manager.env_step))
         check("dependency change", ok, "the environment re-created", log, rep)
         ok = not all(cached(log, "--require-hashes"))
         check("dependency change", ok, "nothing installed: not a change?", log, rep)
     medians = {key: statistics.median(values) for key, values in times.items()}
+    medians["base size"] = image_size(manager.base)
     problems = {row: "; ".join(sorted(found)) for row, found in checks.items()}
     return {"medians": medians, "checks": problems, "run_error": run_error}
+
+
+def measure_activation(
+    manager: Manager, image: str, rep: int, check: Callable[[str, bool, str, str, int], None]
+) -> list[tuple[str, float]]:
+    """What the entrypoint costs a container: ``docker run --rm IMAGE true`` against the same
+    with ``--entrypoint true``, which skips activation. Sub-second and noisy like the first
+    rows, so 8 samples each, interleaved. Also checks that the entrypoint did activate: the
+    variables that only the environment's activate.d scripts set are there."""
+    samples: list[tuple[str, float]] = []
+    timed(DOCKER, "run", "--rm", image, "true")  # warm-up
+    timed(DOCKER, "run", "--rm", "--entrypoint", "true", image)
+    for _ in range(8):
+        samples.append(("activation", timed(DOCKER, "run", "--rm", image, "true")[0]))
+        bare = timed(DOCKER, "run", "--rm", "--entrypoint", "true", image)[0]
+        samples.append(("entrypoint true", bare))
+    for key, value in manager.activated:
+        seen = sh(DOCKER, "run", "--rm", image, "printenv", key, check=False).stdout.strip()
+        problem = f"{key}={seen or '(unset)'} after activation, not {value}"
+        check("activation", seen == value, problem, f"docker run {image} printenv {key}", rep)
+    return samples
 
 
 def image_id(reference: str) -> str:
@@ -425,7 +476,7 @@ def image_id(reference: str) -> str:
 def clean_ours(built: set[str]) -> None:
     """Removes the benchmark's tags, then the images it built that no tag names any more: an
     identical build that someone else tagged stays (identical builds share an id)."""
-    for repository in (IMAGE, BASELINE_IMAGE):
+    for repository in (*(manager.image for manager in MANAGERS), BASELINE_IMAGE):
         listing = sh(DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}", repository).stdout
         if listing.split():
             sh(DOCKER, "rmi", *listing.split(), check=False)
@@ -501,7 +552,16 @@ def fmt(value: float | None, unit: str) -> str:
 
 
 def print_table(rows: list[Row]) -> None:
-    header = ("row", "measured", "baseline", "ratio", "target", "result", "poetry-dockerize 1.3.1")
+    header = (
+        "row",
+        "manager, base",
+        "measured",
+        "baseline",
+        "ratio",
+        "target",
+        "result",
+        "poetry-dockerize 1.3.1",
+    )
     lines = [header]
     for row in rows:
         ratio = row.measured / row.baseline if row.measured and row.baseline else None
@@ -513,15 +573,20 @@ def print_table(rows: list[Row]) -> None:
             result = "stated"
         else:
             result = "PASS" if ratio <= row.target and not row.check else "MISS"
-        lines.append((
-            row.name,
-            fmt(row.measured, row.unit),
-            f"{fmt(row.baseline, row.unit)} ({row.baseline_name})" if row.baseline_name else "-",
-            "-" if ratio is None else f"{ratio:.3g}",
-            "-" if row.target is None else f"<= {row.target:g}",
-            result + (f" ({row.check})" if row.check else ""),
-            "" if row.dockerize is None else fmt(row.dockerize, row.unit),
-        ))
+        lines.append(
+            (
+                row.name,
+                row.manager or "-",
+                fmt(row.measured, row.unit),
+                f"{fmt(row.baseline, row.unit)} ({row.baseline_name})"
+                if row.baseline_name
+                else "-",
+                "-" if ratio is None else f"{ratio:.3g}",
+                "-" if row.target is None else f"<= {row.target:g}",
+                result + (f" ({row.check})" if row.check else ""),
+                "" if row.dockerize is None else fmt(row.dockerize, row.unit),
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for number, line in enumerate(lines):
         print("| " + " | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) + " |")
@@ -551,6 +616,87 @@ def machine() -> str:
     )
 
 
+def build_rows(manager: Manager, builds: dict[str, Any], dockerize: dict[str, float]) -> list[Row]:
+    """The build rows of one manager. poetry-dockerize's numbers go beside the venv rows only:
+    both build on the same Debian Python, the like-for-like comparison; its image is the
+    baseline of both managers' sizes, totals and over each image's own base, so that a larger
+    base is not counted against (or for) a manager."""
+    ours, checks, label = builds["medians"], builds["checks"], manager.label
+    theirs = dockerize if manager is VENV else {}
+    their_extra = dockerize["size"] - dockerize["base size"]
+    return [
+        Row(
+            "cold build", ours["cold"], None, "", None, dockerize=theirs.get("cold"), manager=label
+        ),
+        Row(
+            "no-change build",
+            ours["no-change"],
+            ours["docker build"],
+            "docker build",
+            1.3,
+            dockerize=theirs.get("no-change"),
+            manager=label,
+        ),
+        Row(
+            "source edit",
+            ours["edit"],
+            ours["cold"],
+            "cold build",
+            0.10,
+            check=checks["source edit"],
+            dockerize=theirs.get("edit"),
+            manager=label,
+        ),
+        Row(
+            "dependency change",
+            ours["dependency"],
+            ours["cold"],
+            "cold build",
+            0.5,
+            check=checks["dependency change"],
+            manager=label,
+        ),
+        Row(
+            "fresh run",
+            ours.get("run"),
+            ours.get("docker run"),
+            "docker run --rm",
+            1.3,
+            check=checks["run"],
+            manager=label,
+        ),
+        Row(
+            "activation",
+            ours["activation"],
+            ours["entrypoint true"],
+            "--entrypoint true",
+            1.15,
+            check=checks["activation"],
+            manager=label,
+        ),
+        Row(
+            "image size",
+            ours["size"],
+            dockerize["size"],
+            "poetry-dockerize",
+            None,
+            unit="B",
+            dockerize=theirs.get("size"),
+            manager=label,
+        ),
+        Row(
+            "size over base",
+            ours["size"] - ours["base size"],
+            their_extra,
+            "poetry-dockerize over its base",
+            None,
+            unit="B",
+            dockerize=their_extra if theirs else None,
+            manager=label,
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repetition (CI)")
@@ -558,8 +704,11 @@ def main() -> None:
     options = parser.parse_args()
     reps = 1 if options.quick else max(1, options.reps)
     started, sources = time.perf_counter(), plugin_digest()
-    if sh(DOCKER, "image", "inspect", BASE_IMAGE, check=False).returncode != 0:
-        raise SystemExit(f"No test base image {BASE_IMAGE}: run `bash scripts/dev bench`.")
+    for manager in MANAGERS:
+        if sh(DOCKER, "image", "inspect", manager.base, check=False).returncode != 0:
+            raise SystemExit(
+                f"No base image {manager.base} ({manager.name}): run `bash scripts/dev bench`."
+            )
     WORK.mkdir(parents=True, exist_ok=True)
     pins = plugin_pins()
     ensure_venv("poetry-plain", pins[0])
@@ -567,48 +716,41 @@ def main() -> None:
     ensure_venv("poetry18", *DOCKERIZE)
     ensure_stand_in()
 
-    project = copy_sample(WORK / "run" / "ours")
-    output = WORK / "run" / "docker-build-context"
-    shutil.rmtree(output, ignore_errors=True)
-    sh(POETRY, "docker", "build", "--base-image", BASE_IMAGE, "--output", output, cwd=project)
-    changed, dockerize_template = prepare(pins_for_image(output))
+    outputs = {}
+    for manager in MANAGERS:
+        project = copy_sample(WORK / "run" / manager.name, manager)
+        outputs[manager.name] = WORK / "run" / f"docker-build-context-{manager.name}"
+        shutil.rmtree(outputs[manager.name], ignore_errors=True)
+        sh(POETRY, "docker", "build", "--output", outputs[manager.name], cwd=project)
+    changed, dockerize_template = prepare(pins_for_image(outputs[VENV.name]))
 
     print(f"measuring: {reps} repetition(s), {8 * reps} samples of the sub-second rows", flush=True)
-    rows = measure_commands(project, samples=8 * reps)
+    rows = measure_commands(copy_sample(WORK / "run" / VENV.name, VENV), samples=8 * reps)
     built: set[str] = set()
+    builds = {}
     try:
-        builds = measure_builds(reps, changed, output, built)
+        for manager in MANAGERS:
+            builds[manager.name] = measure_builds(
+                reps, manager, changed, outputs[manager.name], built
+            )
     finally:
         clean_ours(built)
     dockerize = measure_dockerize(reps, dockerize_template)
-    ours = builds["medians"]
-    checks = builds["checks"]
-    rows += [
-        Row("cold build", ours["cold"], None, "", None, dockerize=dockerize["cold"]),
-        Row("no-change build", ours["no-change"], ours["docker build"], "docker build", 1.3,
-            dockerize=dockerize["no-change"]),
-        Row("source edit", ours["edit"], ours["cold"], "cold build", 0.10,
-            check=checks["source edit"], dockerize=dockerize["edit"]),
-        Row("dependency change", ours["dependency"], ours["cold"], "cold build", 0.5,
-            check=checks["dependency change"]),
-        Row("fresh run", ours.get("run"), ours.get("docker run"), "docker run --rm", 1.3,
-            check=checks["run"]),
-        Row("image size", ours["size"], dockerize["size"], "poetry-dockerize", None, unit="B",
-            dockerize=dockerize["size"]),
-    ]
+    # Each kind of build row once per manager, the venv row first, the conda row beside it.
+    per_manager = [build_rows(m, builds[m.name], dockerize) for m in MANAGERS]
+    rows += [row for kind in zip(*per_manager, strict=True) for row in kind]
     print()
     print(f"poetry-docker-plugin benchmark: medians of {reps} repetition(s), ratio = median/median")
     print_table(rows)
     print()
-    if builds["run_error"]:
-        print(f"fresh run: n/a, {builds['run_error']}")
-    base_size = image_size(BASE_IMAGE)
-    their_base = dockerize["base size"]
-    print(
-        f"image size over its base: ours {fmt(ours['size'] - base_size, 'B')} on {BASE_IMAGE} "
-        f"({fmt(base_size, 'B')}); poetry-dockerize {fmt(dockerize['size'] - their_base, 'B')} "
-        f"on the stand-in {STAND_IN} ({fmt(their_base, 'B')})"
-    )
+    for manager in MANAGERS:
+        if builds[manager.name]["run_error"]:
+            print(f"fresh run ({manager.name}): n/a, {builds[manager.name]['run_error']}")
+    bases = [
+        f"{m.name} {m.base} {fmt(builds[m.name]['medians']['base size'], 'B')}" for m in MANAGERS
+    ]
+    bases.append(f"poetry-dockerize the stand-in {STAND_IN} {fmt(dockerize['base size'], 'B')}")
+    print(f"base images: {'; '.join(bases)}")
     print(
         f"poetry-dockerize: source edit / its cold build = "
         f"{dockerize['edit'] / dockerize['cold']:.2f}; it left "
