@@ -138,9 +138,9 @@ def test_layers_run_from_base_to_labels() -> None:
         "FROM ",
         "conda create",
         "apt-get install",
+        "COPY entrypoint.sh",
         "--require-hashes",
         "--find-links",
-        "COPY entrypoint.sh",
         "LABEL",
         "CMD",
     ]

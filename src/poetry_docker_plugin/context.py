@@ -87,6 +87,10 @@ NEVER_COPIED = (
 )
 
 
+# 1980-01-01, the earliest time a zip (and so a wheel) can hold: for files the plugin writes.
+GENERATED_MTIME = 315532800
+
+
 def project_sources(poetry: Poetry) -> list[Path]:
     """The project files whose content goes into the image, sorted, relative to the project.
 
@@ -146,11 +150,16 @@ def staged_context(poetry: Poetry, plan: BuildPlan, rendered: RenderedFiles) -> 
 def write_context(
     poetry: Poetry, plan: BuildPlan, rendered: RenderedFiles, directory: Path
 ) -> None:
-    """Writes the Dockerfile, entrypoint, requirements and project into ``directory``."""
+    """Writes the Dockerfile, entrypoint, requirements and project into ``directory``.
+
+    The generated files get a fixed modification time: the layers that ``COPY`` them are then
+    the same bytes in every build, so a source edit changes the project's layer alone.
+    """
     for name, text in rendered.files().items():
-        (directory / name).write_text(text)
-    (directory / "entrypoint.sh").chmod(0o755)
-    (directory / "activate.sh").chmod(0o644)
+        path = directory / name
+        path.write_text(text)
+        path.chmod(0o755 if name == "entrypoint.sh" else 0o644)
+        os.utime(path, (GENERATED_MTIME, GENERATED_MTIME))
     for requirement in plan.dependencies.local_wheels:
         _stage_local_wheel(requirement, directory / LOCAL_WHEELS_DIR)
     for requirement in plan.dependencies.local_sources:
