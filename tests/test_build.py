@@ -278,3 +278,23 @@ def test_a_base_rebuilt_under_the_same_tag_is_noticed(
         assert marker.strip() == "rebuilt", "the image is built on the new base"
     finally:
         docker("image", "rm", "--force", moving, check=False)
+
+
+def test_an_existing_directory_is_never_handed_to_the_runtime_user(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
+    """The workdir is created for the runtime user, but one the base has stays root's."""
+    with_data = f"{image_tag.split(':')[0]}-base:with-data"
+    docker("build", "--tag", with_data, "-", input=f"FROM {base_image}\nRUN mkdir /data\n")
+    project = copy_fixture("flat-script", tmp_path)
+    try:
+        configure(project, workdir="/data")
+        build(project, Base("venv", with_data), image_tag)
+        owner = docker("run", "--rm", image_tag, "stat", "-c", "%U %a", "/data").stdout.split()
+        assert owner == ["root", "755"]
+        configure(project, workdir="/srv/hello")
+        build(project, Base("venv", with_data), image_tag)
+        owner = docker("run", "--rm", image_tag, "stat", "-c", "%U", "/srv/hello", "/srv")
+        assert owner.stdout.split() == ["app", "root"]
+    finally:
+        docker("image", "rm", "--force", with_data, check=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -76,6 +78,9 @@ def test_venv_probes_an_unknown_base_image() -> None:
         ("mambaorg/micromamba:1.5.10", "micromamba"),
         ("python:3.12-slim", "venv"),
         ("gcr.io/distroless/python3", "venv"),
+        ("registry:5000/miniforge3", "conda"),
+        ("registry.example:5000/team/micromamba:2", "micromamba"),
+        ("registry:5000/python", "venv"),
     ],
 )
 def test_env_manager_is_inferred_from_the_base_image(base: str | None, manager: str) -> None:
@@ -107,3 +112,37 @@ def test_package_mode_false_is_named_after_its_directory() -> None:
     plan = make_plan(poetry_of("no-package"), Settings(), ["main"])
     assert not plan.project.package_mode
     assert plan.metadata.tags == ("no-package:latest",)
+
+
+def test_package_mode_false_takes_a_declared_name_and_version(tmp_path: Path) -> None:
+    """Checkouts in folders of the same name (api, app) must not overwrite each other's images."""
+    project = tmp_path / "app"
+    shutil.copytree(FIXTURES / "no-package", project)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "package-mode = false\n",
+            'package-mode = false\nname = "billing-api"\nversion = "2.1.0"\n',
+        )
+    )
+    plan = make_plan(Factory().create_poetry(project), Settings(), ["main"])
+    assert plan.metadata.tags == ("billing-api:2.1.0", "billing-api:latest")
+
+
+def test_the_venv_python_is_the_base_images() -> None:
+    """A requested Python the base cannot give, or the constraint forbids, is refused."""
+    base = lambda image, _: BaseImage(image, python="3.11")  # noqa: E731
+    settings = Settings(base_image="in-house/base:7", python="3.12")
+    with pytest.raises(DockerPluginError, match=r"Python 3\.12 was requested .* has Python 3\.11"):
+        make_plan(poetry_of("flat-script"), settings, ["main"], probe_base=base)
+    with pytest.raises(DockerPluginError, match=r"Python 3\.8 .* not allowed"):
+        make_plan(poetry_of("flat-script"), Settings(python="3.8"), ["main"])
+
+
+def test_the_workdir_may_not_hold_the_environment() -> None:
+    with pytest.raises(
+        DockerPluginError, match=r"`workdir` .* overlaps the environment at /opt/venv"
+    ):
+        make_plan(
+            poetry_of("flat-script"), Settings(base_image="python:3.12", workdir="/opt"), ["main"]
+        )

@@ -231,7 +231,6 @@ def make_plan(
     installed in editable mode pointing at the working directory, where the working tree
     is mounted, and it is tagged ``<name>:dev``.
     """
-    package = poetry.package
     extras = check_extras(poetry, settings.extras)
     requirements = locked_requirements(poetry, groups, extras)
     indexes = index_options(poetry, requirements)
@@ -248,9 +247,11 @@ def make_plan(
     else:
         python, python_reason = choose_python(poetry, requirements, machine, settings.python)
     name = image_name_for(poetry)
-    version = str(package.version) if poetry.is_package_mode else "latest"
+    version = declared_name_and_version(poetry)[1] or "latest"
     env_name = "venv" if manager == "venv" else name
     envs_dir = base.envs_dir or CONVENTIONAL_ENVS_DIR
+    prefix = VENV_PREFIX if manager == "venv" else f"{envs_dir.rstrip('/')}/{env_name}"
+    _check_workdir(settings.workdir, prefix, poetry)
     environment = EnvironmentPlan(
         manager=manager,
         manager_reason=manager_reason,
@@ -258,7 +259,7 @@ def make_plan(
         python=python,
         python_reason=python_reason,
         name=env_name,
-        prefix=VENV_PREFIX if manager == "venv" else f"{envs_dir.rstrip('/')}/{env_name}",
+        prefix=prefix,
         conda_packages=settings.conda_packages,
         conda_channels=tuple(CondaChannel.parse(c) for c in settings.conda_channels),
         apt_packages=settings.apt_packages,
@@ -296,6 +297,16 @@ def make_plan(
             labels=_labels(poetry, settings),
         ),
     )
+
+
+def _check_workdir(workdir: str, prefix: str, poetry: Poetry) -> None:
+    """The working directory, which the runtime user owns, must not hold the environment."""
+    if workdir == prefix or prefix.startswith(f"{workdir}/") or workdir.startswith(f"{prefix}/"):
+        raise DockerPluginError(
+            f"Invalid value for `workdir` in [tool.poetry-docker] of {poetry.pyproject_path}: "
+            f"{workdir!r} overlaps the environment at {prefix}, which the runtime user must not "
+            "own. Use a directory of its own such as /app."
+        )
 
 
 def _dependencies(
@@ -384,7 +395,11 @@ def choose_env_manager(settings: Settings) -> tuple[str, str]:
     base = (settings.base_image or "").lower()
     if not base:
         return "conda", "the default, on the default Miniforge base image"
-    repository = base.split("@")[0].rsplit(":", 1)[0] if "/" in base or ":" in base else base
+    repository = base.split("@")[0]
+    name, _, tag = repository.rpartition(":")
+    if name and "/" not in tag:  # a tag, not a registry's port (registry:5000/miniforge3)
+        repository = name
+    repository = repository.rsplit("/", 1)[-1]
     if "micromamba" in repository:
         return "micromamba", f"inferred from the base image {settings.base_image}"
     if any(word in repository for word in ("conda", "miniforge", "mambaforge")):
@@ -533,9 +548,27 @@ def machine_of(platform: str | None) -> str:
     }.get(arch, arch)
 
 
+def declared_name_and_version(poetry: Poetry) -> tuple[str | None, str | None]:
+    """The project's name and version as pyproject.toml declares them, if it does.
+
+    A ``package-mode = false`` project need not declare either; when it does (under
+    ``[project]`` or ``[tool.poetry]``), its image is named after them like a package's.
+    """
+    if poetry.is_package_mode:
+        return poetry.package.name, str(poetry.package.version)
+    data = poetry.pyproject.data
+    sections = [data.get("project", {}), data.get("tool", {}).get("poetry", {})]
+    name = next((s["name"] for s in sections if isinstance(s.get("name"), str)), None)
+    version = next((s["version"] for s in sections if isinstance(s.get("version"), str)), None)
+    return name, version
+
+
 def image_name_for(poetry: Poetry) -> str:
-    """The project's name as an image repository name (lowercase, docker's separators)."""
-    name = poetry.package.name if poetry.is_package_mode else poetry.pyproject_path.parent.name
+    """The project's name as an image repository name (lowercase, docker's separators).
+
+    A project without a declared name is named after its directory.
+    """
+    name = declared_name_and_version(poetry)[0] or poetry.pyproject_path.parent.name
     name = re.sub(r"[^a-z0-9._-]+", "-", canonicalize_name(name)).strip("._-")
     return name or "app"
 

@@ -27,7 +27,7 @@ ENV_MANAGERS = ("conda", "micromamba", "venv")
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
 _DOMAIN = rf"(?:{_LABEL}(?:\.{_LABEL})*(?::[0-9]+)?)"
-_TAG = r"[\w][\w.-]{0,127}"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"  # Docker's \w is ASCII, Python's is not
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 IMAGE_NAME_RE = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*")
 TAG_RE = re.compile(_TAG)
@@ -47,10 +47,16 @@ CONDA_CHANNEL_RE = re.compile(
     rf"{_CONDA_CHANNEL_NAME}|https?://[A-Za-z0-9._~:/%@+-]+|file:///[A-Za-z0-9._~/%+-]*"
 )
 WORKDIR_RE = re.compile(r"/[A-Za-z0-9._/-]*")
-PYTHON_RE = re.compile(r"3\.\d{1,2}")
-PORT_RE = re.compile(r"(\d{1,5})(?:/(tcp|udp|sctp))?")
+# Directories of the system that a working directory may not be or lie in: the runtime user
+# would own it, and could replace system files (/etc/passwd) or programs.
+SYSTEM_DIRECTORIES = (
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt/conda",
+    "/proc", "/root", "/run", "/sbin", "/sys", "/usr", "/var",
+)  # fmt: skip
+PYTHON_RE = re.compile(r"3\.[0-9]{1,2}")
+PORT_RE = re.compile(r"([0-9]{1,5})(?:/(tcp|udp|sctp))?")
 GROUP_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}|\d{1,10}(?::\d{1,10})?")
+USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}|[0-9]{1,10}(?::[0-9]{1,10})?")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -137,6 +143,23 @@ def _choice(choices: tuple[str, ...]) -> Callable[[object], str]:
     return convert
 
 
+def _workdir(value: object) -> str:
+    text = _matching(WORKDIR_RE, "an absolute path of letters, digits, '.', '_', '-'")(value)
+    parts = text.split("/")[1:]
+    if any(part in ("", ".", "..") for part in parts) or text == "/":
+        raise ValueError(
+            f"{text!r} is not a plain absolute path (no '.', '..', empty or trailing segments, "
+            "not '/')"
+        )
+    system = next((d for d in SYSTEM_DIRECTORIES if text == d or text.startswith(f"{d}/")), None)
+    if system:
+        raise ValueError(
+            f"{text!r} lies in the system directory {system}, which the runtime user must not "
+            "own; use a directory of its own such as /app or /srv/<name>"
+        )
+    return text
+
+
 def _port(value: object) -> str:
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else _string(value)
     match = PORT_RE.fullmatch(text)
@@ -195,10 +218,7 @@ CONVERTERS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "apt-packages": ("apt_packages", _list_of(_matching(APT_PACKAGE_RE, "a Debian package name"))),
     "image": ("image", image_name),
     "tags": ("tags", _list_of(_matching(TAG_RE, "a valid image tag"))),
-    "workdir": (
-        "workdir",
-        _matching(WORKDIR_RE, "an absolute path of letters, digits, '.', '_', '-'"),
-    ),
+    "workdir": ("workdir", _workdir),
     "env": ("env", _table_of(ENV_KEY_RE, "a valid environment variable name")),
     "labels": ("labels", _table_of(LABEL_KEY_RE, "a valid label key")),
     "ports": ("ports", lambda v: tuple(_port(p) for p in _list(v))),
