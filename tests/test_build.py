@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import TYPE_CHECKING
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
-from conftest import Base, configure, copy_fixture, docker, locked, pip_freeze, run_poetry
+from conftest import POETRY, Base, configure, copy_fixture, docker, locked, pip_freeze, run_poetry
 from test_context import add_secrets
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 pytestmark = pytest.mark.docker
 
@@ -163,6 +163,58 @@ def test_engine_missing_or_not_running(tmp_path: Path) -> None:
     assert "Start the Docker daemon" in stopped.stderr
 
 
+def test_a_user_outside_the_docker_group_is_told_about_it() -> None:
+    """A user who may not open the engine's socket hears about the docker group."""
+    shared = Path(tempfile.mkdtemp(prefix="pdp-outsider-"))
+    try:
+        shared.chmod(0o777)
+        project = copy_fixture("flat-script", shared)
+        subprocess.run(["chmod", "-R", "a+rwX", str(shared)], check=True)
+        outsider = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        result = subprocess.run(
+            [*outsider, POETRY, "--no-ansi", "docker", "build"],
+            cwd=project,
+            env={**os.environ, "HOME": str(shared), "POETRY_CACHE_DIR": str(shared / "cache")},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "Add yourself to the docker group" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_stdout_holds_the_reference_alone(tmp_path: Path, base_image: str, image_tag: str) -> None:
+    """IMAGE=$(poetry docker build -q) works; progress goes to stderr."""
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, base_image=base_image)
+    for options in (["-q"], [], ["-q"]):  # a build, an up-to-date check, a quiet one
+        result = run_poetry(project, "docker", "build", "--tag", image_tag, *options)
+        assert result.returncode == 0, result.output
+        assert result.stdout == f"{image_tag}\n"
+    assert "is up to date" in result.stderr or result.stderr == ""
+
+
+def test_all_groups_and_the_combinations_poetry_refuses(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
+    project = copy_fixture("groups-extras", tmp_path)
+    build(project, Base("venv", base_image), image_tag, "--all-groups")
+    assert pip_freeze(image_tag) == {
+        **locked(project, "six", "iniconfig", "tomli"),
+        "extras-demo": "2.0.0",
+    }
+    for options, message in (
+        (["--all-groups", "--with", "dev"], "when using --all-groups"),
+        (["-E", "fast", "--all-extras"], "explicit --extras while installing using --all-extras"),
+    ):
+        refused = run_poetry(project, "docker", "build", *options)
+        assert refused.returncode == 1
+        assert message in refused.stderr
+
+
 def test_pid_1_is_an_init(tmp_path: Path, base: Base, image_tag: str) -> None:
     project = copy_fixture("flat-script", tmp_path)
     build(project, base, image_tag)
@@ -294,7 +346,7 @@ def test_an_existing_directory_is_never_handed_to_the_runtime_user(
         assert owner == ["root", "755"]
         configure(project, workdir="/srv/hello")
         build(project, Base("venv", with_data), image_tag)
-        owner = docker("run", "--rm", image_tag, "stat", "-c", "%U", "/srv/hello", "/srv")
-        assert owner.stdout.split() == ["app", "root"]
+        owners = docker("run", "--rm", image_tag, "stat", "-c", "%U", "/srv/hello", "/srv")
+        assert owners.stdout.split() == ["app", "root"]
     finally:
         docker("image", "rm", "--force", with_data, check=False)

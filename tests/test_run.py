@@ -171,3 +171,35 @@ def test_build_options_reach_the_image(hello: Path) -> None:
     result = run_poetry(hello, "docker", "run", "--python", "3.11", "--", "python", "--version")
     assert result.returncode == 0, result.output
     assert result.stdout.splitlines()[-1].startswith("Python 3.11")
+
+
+@pytest.fixture
+def hello_venv(tmp_path: Path, base_image: str, project_image: str) -> Path:
+    """The flat-script fixture on the venv base only: for options, not environments."""
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, image=project_image, base_image=base_image)
+    return project
+
+
+def test_publish_replaces_the_ports_setting(
+    hello_venv: Path, logging_engine: LoggingEngine
+) -> None:
+    """A second run beside a server must be able to choose its own ports."""
+    configure(hello_venv, ports=[8000])
+    engine = str(logging_engine.path)
+    assert run(hello_venv, "--", "true", engine=engine).returncode == 0
+    assert run(hello_venv, "-p", "18001:8000", "--", "true", engine=engine).returncode == 0
+    runs = [call for call in logging_engine.calls() if call.startswith("run ")]
+    assert "--publish 8000:8000" in runs[0]
+    assert "--publish 18001:8000" in runs[1] and "8000:8000" not in runs[1]
+
+
+def test_volumes_relative_and_the_v_mistake(hello_venv: Path) -> None:
+    (hello_venv / "data").mkdir()
+    (hello_venv / "data" / "note.txt").write_text("mounted\n")
+    mounted = run(hello_venv, "--volume", "./data:/mnt/data", "--", "cat", "/mnt/data/note.txt")
+    assert mounted.returncode == 0, mounted.stderr
+    assert mounted.stdout.splitlines()[-1] == "mounted"
+    mistaken = run(hello_venv, "-v", "./data:/mnt/data")
+    assert mistaken.returncode == 1
+    assert "Write --volume ./data:/mnt/data instead" in mistaken.stderr

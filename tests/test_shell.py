@@ -113,3 +113,12 @@ def test_interactive_shell_in_a_real_terminal(extras: Path, base: Base) -> None:
         assert os.waitstatus_to_exitcode(status) == 3
     finally:
         os.close(fd)
+
+
+def test_a_project_path_with_a_colon(tmp_path: Path, base_image: str, project_image: str) -> None:
+    """docker's --volume splits at ':'; the working tree is mounted with --mount."""
+    project = copy_fixture("groups-extras", tmp_path / "team:project")
+    configure(project, image=project_image, base_image=base_image)
+    code, output = shell(project, "cat pyproject.toml | head -2")
+    assert code == 0, output
+    assert 'name = "extras-demo"' in output

@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -67,6 +68,12 @@ class Engine:
         result = self._capture(["version", "--format", "{{.Server.Version}}"])
         if result.returncode != 0 or not result.stdout.strip():
             detail = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+            if "permission denied" in detail.lower():
+                raise DockerPluginError(
+                    f"Your user may not use the Docker engine through {self.executable} "
+                    f"({detail}). Add yourself to the docker group (`sudo usermod -aG docker "
+                    '"$USER"`, then log in again), or use rootless Docker or podman.'
+                )
             raise DockerPluginError(
                 f"The Docker engine is not reachable through {self.executable} ({detail}). "
                 "Start the Docker daemon (for example `sudo systemctl start docker`), or point "
@@ -124,10 +131,11 @@ class Engine:
             if quiet:
                 command.append("--quiet")
             command.append(str(context))
+            # Progress goes to stderr, so that stdout holds only what the command prints.
             result = subprocess.run(
                 [self.executable, *command],
                 env={**os.environ, "DOCKER_BUILDKIT": "1"},
-                stdout=subprocess.DEVNULL if quiet else None,
+                stdout=subprocess.DEVNULL if quiet else sys.stderr.fileno(),
                 check=False,
             )
             if result.returncode != 0:

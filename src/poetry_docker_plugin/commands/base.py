@@ -48,6 +48,7 @@ class DockerCommand(GroupCommand):
         *GroupCommand._group_dependency_options(),
         option("extras", "E", "Extra sets of dependencies to install.", flag=False, multiple=True),
         option("all-extras", None, "Install all extra dependencies."),
+        option("all-groups", None, "Install dependencies from all groups."),
         option("python", None, "The image's Python version (X.Y).", flag=False),
         option("base-image", None, "The image to build on.", flag=False),
         option("env-manager", None, "conda, micromamba or venv.", flag=False),
@@ -73,6 +74,7 @@ class DockerCommand(GroupCommand):
         from poetry.console.exceptions import GroupNotFoundError
 
         try:
+            self.check_option_combinations()
             return self.handle_docker()
         except KeyboardInterrupt:
             self.line_error(
@@ -91,6 +93,19 @@ class DockerCommand(GroupCommand):
 
     def handle_docker(self) -> int:
         raise NotImplementedError
+
+    def check_option_combinations(self) -> None:
+        """Refuses what ``poetry install`` refuses, with its words."""
+        if self.option("extras") and self.option("all-extras"):
+            raise DockerPluginError(
+                "You cannot specify explicit --extras while installing using --all-extras. "
+                "Drop one of them."
+            )
+        if self.option("all-groups") and any(self.option(k) for k in ("with", "without", "only")):
+            raise DockerPluginError(
+                "You cannot specify --with, --without, or --only when using --all-groups. "
+                "Drop one of them."
+            )
 
     @cached_property
     def engine(self) -> Engine:
@@ -154,7 +169,7 @@ class DockerCommand(GroupCommand):
             editable=self.development,
         )
         environment = plan.environment
-        self.line(
+        self.line_error(
             f"Python {environment.python} ({environment.python_reason}); {environment.manager} "
             f"environment at {environment.prefix} ({environment.manager_reason}); base "
             f"{environment.base_image}",
@@ -223,7 +238,7 @@ class DockerCommand(GroupCommand):
         elif self.option("rebuild") or not current:
             build_image(self, prepared)
         else:
-            self.line(f"{image} is up to date", verbosity=self._verbose())
+            self.line_error(f"{image} is up to date", verbosity=self._verbose())
         return prepared
 
     def container_name(self, plan: BuildPlan) -> str:
@@ -249,7 +264,7 @@ class DockerCommand(GroupCommand):
         for value in self.option("publish"):
             options += ["--publish", value]
         for value in self.option("volume"):
-            options += ["--volume", value]
+            options += ["--volume", absolute_volume(value)]
         for name in ("network", "gpus", "platform"):
             if self.option(name):
                 options += [f"--{name}", self.option(name)]
@@ -304,7 +319,7 @@ def build_image(command: DockerCommand, prepared: Prepared) -> None:
     plan = prepared.plan
     engine = command.engine
     ca_bundle = command.ca_bundle()  # checked before anything is staged
-    command.line(
+    command.line_error(
         f"Building <info>{plan.image}</info> (Python {plan.python}, "
         f"{plan.environment.manager} on {plan.environment.base_image})"
     )
@@ -349,9 +364,33 @@ def project_lock(root: Path, command: DockerCommand) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            command.line("Waiting for another build of this project to finish...")
+            command.line_error("Waiting for another build of this project to finish...")
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def absolute_volume(value: str) -> str:
+    """A ``--volume`` whose source is a relative path (``./src:/mnt``), made absolute.
+
+    docker takes a source without a slash for a named volume, and refuses relative paths.
+    """
+    source, separator, rest = value.partition(":")
+    if separator and (source.startswith((".", "~")) or ("/" in source and source[0] != "/")):
+        source = str(Path(source).expanduser().resolve())
+    return f"{source}{separator}{rest}"
+
+
+def bind_mount(source: Path, target: str) -> str:
+    """A ``--mount`` value for a bind mount: unlike ``--volume``, it takes any path (a ``:``
+    in it included); its fields are CSV, so each is quoted as CSV quotes."""
+    import csv
+    import io
+
+    line = io.StringIO()
+    csv.writer(line, lineterminator="").writerow(
+        ["type=bind", f"source={source}", f"target={target}"]
+    )
+    return line.getvalue()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from cleo.helpers import option
+from cleo.io.outputs.output import Verbosity
 
 from poetry_docker_plugin import settings as settings_module
 from poetry_docker_plugin.commands.base import DockerCommand, build_image
@@ -55,10 +56,13 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
             return 0
         prepared, current = self.check_current(prepared, *prepared.plan.metadata.tags)
         if current and not self.option("no-cache"):
-            self.line(f"{prepared.plan.image} is up to date: nothing changed since it was built.")
+            self.line_error(
+                f"{prepared.plan.image} is up to date: nothing changed since it was built."
+            )
         else:
             build_image(self, prepared)
-        self.line(prepared.plan.image)
+        # The reference alone on stdout, even with -q: IMAGE=$(poetry docker build -q)
+        self.io.write_line(prepared.plan.image, verbosity=Verbosity.QUIET)
         return 0
 
     def requested_tags(self) -> tuple[str, ...]:
@@ -83,7 +87,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
             scratch.rename(target)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        self.line(f"Wrote the Dockerfile, entrypoint.sh and build context to {target}")
+        self.line_error(f"Wrote the Dockerfile, entrypoint.sh and build context to {target}")
 
 
 def parse_tag(reference: str) -> str:

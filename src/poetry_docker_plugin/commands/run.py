@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TYPE_CHECKING, ClassVar
 
 from cleo.helpers import argument
 
 from poetry_docker_plugin.commands.base import DockerCommand
+from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
     from cleo.io.inputs.argument import Argument
@@ -37,9 +39,20 @@ terminals. Ports and environment from [tool.poetry-docker] apply."""
         options = self.run_options(plan)
         if sys.stdin.isatty() and sys.stdout.isatty():
             options.append("--tty")
-        for port in plan.runtime.ports:
-            number = port.split("/")[0]
-            options += ["--publish", f"{number}:{port}"]
+        if not self.option("publish"):  # -p replaces the setting's ports, as options do
+            for port in plan.runtime.ports:
+                number = port.split("/")[0]
+                options += ["--publish", f"{number}:{port}"]
         return self.engine.run(
             [*options, plan.image, *self.argument("args")], self.container_name(plan)
         )
+
+    def check_option_combinations(self) -> None:
+        """``-v`` is Poetry's verbosity: ``-v /a:/b`` would run ``/a:/b`` as the command."""
+        super().check_option_combinations()
+        args = self.argument("args")
+        if args and self.io.is_verbose() and re.match(r"[~./][^:\s]*:/", args[0]):
+            raise DockerPluginError(
+                f"{args[0]!r} looks like a volume, but -v is Poetry's verbosity flag, so it "
+                f"would run as the command. Write --volume {args[0]} instead."
+            )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from cleo.helpers import option
 
-from poetry_docker_plugin.commands.base import DockerCommand
+from poetry_docker_plugin.commands.base import DockerCommand, bind_mount
 
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
@@ -38,7 +38,7 @@ The shell runs as your uid and gid, so files it creates belong to you."""
         options = self.run_options(plan)
         options += ["--user", f"{os.getuid()}:{os.getgid()}", "--env", "HOME=/tmp"]
         workdir = plan.runtime.workdir
-        options += ["--volume", f"{root}:{workdir}", "--workdir", workdir]
+        options += ["--mount", bind_mount(root, workdir), "--workdir", workdir]
         command = self.option("command")
         if command is None and sys.stdin.isatty() and sys.stdout.isatty():
             options.append("--tty")
