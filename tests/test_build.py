@@ -350,3 +350,24 @@ def test_an_existing_directory_is_never_handed_to_the_runtime_user(
         assert owners.stdout.split() == ["app", "root"]
     finally:
         docker("image", "rm", "--force", with_data, check=False)
+
+
+def test_verbose_says_what_changed_and_very_verbose_shows_the_engine(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
+    project = copy_fixture("flat-script", tmp_path)
+    build(project, Base("venv", base_image), image_tag)
+    cli = project / "hello_app" / "cli.py"
+    cli.write_text(cli.read_text() + "# edited\n")
+    edited = run_poetry(project, "docker", "build", "--tag", image_tag, "-v")
+    assert f"Rebuilding {image_tag}: the project's files changed" in edited.stderr
+    configure(project, env={"MODE": "x"})
+    settings = run_poetry(project, "docker", "build", "--tag", image_tag, "-vv")
+    # pyproject.toml, which holds the settings, is one of the project's files too
+    reason = next(line for line in settings.stderr.splitlines() if line.startswith("Rebuilding"))
+    assert reason == (
+        f"Rebuilding {image_tag}: the Dockerfile (settings, options or the plugin), "
+        "the project's files changed"
+    )
+    assert re.search(r"^\$ \S*docker build --file \S+/Dockerfile", settings.stderr, re.M)
+    assert "$ " not in edited.stderr, "command lines only with -vv"

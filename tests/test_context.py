@@ -80,7 +80,7 @@ def test_fingerprint_changes_with_sources_and_nothing_else(tmp_path: Path) -> No
     def current() -> str:
         poetry = Factory().create_poetry(project)
         plan = make_plan(poetry, Settings(), ["main"], platform="linux/amd64")
-        return fingerprint(render(plan), project, project_sources(poetry), {"platform": ""})
+        return fingerprint(render(plan), project, project_sources(poetry), {"platform": ""}).digest
 
     first = current()
     assert current() == first

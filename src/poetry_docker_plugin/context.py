@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -118,22 +119,49 @@ def local_package_files(plan: BuildPlan) -> list[Path]:
     return files
 
 
+@dataclass(frozen=True)
+class Fingerprint:
+    """Digests of the inputs of an image, by kind, so that a rebuild can say what changed.
+
+    ``digest`` covers them all; ``parts`` (short digests) go into a label beside it.
+    """
+
+    parts: tuple[tuple[str, str], ...]
+
+    @property
+    def digest(self) -> str:
+        text = "".join(f"{name}={part}\0" for name, part in self.parts)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def changed_since(self, recorded: Mapping[str, str]) -> list[str]:
+        """The kinds of input whose digest differs from ``recorded`` (an image's label)."""
+        return [name for name, part in self.parts if recorded.get(name) != part]
+
+
 def fingerprint(
     rendered: RenderedFiles, root: Path, sources: list[Path], options: Mapping[str, str]
-) -> str:
-    """A digest of every input of the image: generated files, sources and build options.
+) -> Fingerprint:
+    """The digests of every input of the image: generated files, sources and build options.
 
     ``sources`` are relative to ``root`` (the project's files) or absolute (path dependencies).
     """
-    digest = hashlib.sha256()
+    generated, requirements = hashlib.sha256(), hashlib.sha256()
     for name, text in sorted(rendered.files().items()):
-        digest.update(f"{name}\0{text}\0".encode())
-    for key in sorted(options):
-        digest.update(f"{key}={options[key]}\0".encode())
+        (requirements if name.endswith(".txt") else generated).update(f"{name}\0{text}\0".encode())
+    files = hashlib.sha256()
     for source in sources:
-        digest.update(source.as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256((root / source).read_bytes()).digest())
-    return digest.hexdigest()
+        files.update(source.as_posix().encode() + b"\0")
+        files.update(hashlib.sha256((root / source).read_bytes()).digest())
+    settings = hashlib.sha256()
+    for key in sorted(options):
+        settings.update(f"{key}={options[key]}\0".encode())
+    parts = {
+        "the Dockerfile (settings, options or the plugin)": generated,
+        "the locked requirements": requirements,
+        "the project's files": files,
+        "the build options or the base image": settings,
+    }
+    return Fingerprint(tuple((name, part.hexdigest()[:16]) for name, part in parts.items()))
 
 
 @contextlib.contextmanager

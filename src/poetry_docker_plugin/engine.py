@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -46,9 +47,10 @@ class Engine:
     """A container engine's command-line client."""
 
     executable: str
+    echo: bool = False  # print each command line to stderr (poetry -vv)
 
     @classmethod
-    def find(cls) -> Engine:
+    def find(cls, *, echo: bool = False) -> Engine:
         """The client named by POETRY_DOCKER_ENGINE, else ``docker`` on PATH.
 
         The daemon is not asked anything up front (that would cost every call a round trip):
@@ -61,7 +63,7 @@ class Engine:
                 f"The container engine command {name!r} was not found on PATH. Install Docker "
                 f"(or podman), or set {ENGINE_VARIABLE} to the path of its command-line client."
             )
-        return cls(executable)
+        return cls(executable, echo)
 
     def diagnose(self, *, building: bool = False) -> None:
         """Raises the clear error for an engine that is down, or a client that cannot build."""
@@ -132,6 +134,7 @@ class Engine:
                 command.append("--quiet")
             command.append(str(context))
             # Progress goes to stderr, so that stdout holds only what the command prints.
+            self._show(command)
             result = subprocess.run(
                 [self.executable, *command],
                 env={**os.environ, "DOCKER_BUILDKIT": "1"},
@@ -155,6 +158,7 @@ class Engine:
         stopped a few seconds later it is removed by force, so that no container outlives
         the command.
         """
+        self._show(["run", "--name", name, *arguments])
         process = subprocess.Popen([self.executable, "run", "--name", name, *arguments])
         received: list[int] = []
 
@@ -291,7 +295,12 @@ class Engine:
             )
         return result.stdout
 
+    def _show(self, arguments: Sequence[str]) -> None:
+        if self.echo:
+            print(f"$ {shlex.join([self.executable, *arguments])}", file=sys.stderr, flush=True)
+
     def _capture(self, arguments: list[str]) -> subprocess.CompletedProcess[str]:
+        self._show(arguments)
         return subprocess.run(
             [self.executable, *arguments], capture_output=True, text=True, check=False
         )

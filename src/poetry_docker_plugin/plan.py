@@ -45,6 +45,7 @@ LABEL_PREFIX = "dev.poetry-docker"
 DEFAULT_USER = "app"
 DEFAULT_UID = 10001
 FINGERPRINT_LABEL = f"{LABEL_PREFIX}.fingerprint"
+INPUTS_LABEL = f"{LABEL_PREFIX}.inputs"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -14,7 +15,12 @@ from poetry.console.commands.group_command import GroupCommand
 from poetry.core.packages.dependency_group import MAIN_GROUP
 
 from poetry_docker_plugin import settings as settings_module
-from poetry_docker_plugin.context import fingerprint, local_package_files, project_sources
+from poetry_docker_plugin.context import (
+    Fingerprint,
+    fingerprint,
+    local_package_files,
+    project_sources,
+)
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan import BaseImage, BuildPlan, make_plan
 from poetry_docker_plugin.render import RenderedFiles, render
@@ -35,7 +41,11 @@ class Prepared:
 
     plan: BuildPlan
     rendered: RenderedFiles
-    fingerprint: str
+    inputs: Fingerprint
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inputs.digest
 
 
 class DockerCommand(GroupCommand):
@@ -111,7 +121,7 @@ class DockerCommand(GroupCommand):
     def engine(self) -> Engine:
         from poetry_docker_plugin.engine import Engine
 
-        return Engine.find()
+        return Engine.find(echo=self.io.is_very_verbose())
 
     @property
     def cache_dir(self) -> Path:
@@ -181,8 +191,7 @@ class DockerCommand(GroupCommand):
         sources = [Path("pyproject.toml")] if self.development else project_sources(self.poetry)
         sources += local_package_files(plan)
         options = {**self.fingerprint_options(), "base-image-id": plan.environment.base.id or ""}
-        digest = fingerprint(rendered, root, sources, options)
-        return Prepared(plan, rendered, digest)
+        return Prepared(plan, rendered, fingerprint(rendered, root, sources, options))
 
     def base_image(self, reference: str, manager: str, *, pull: bool, refresh: bool) -> BaseImage:
         """The engine's look at the base image; without an engine, when only files are
@@ -213,8 +222,24 @@ class DockerCommand(GroupCommand):
             return prepared, None
         if images[-1].id != base.id:
             prepared = self.prepare(refresh_base=True)
-        current = all(i.labels.get(FINGERPRINT_LABEL) == prepared.fingerprint for i in images[:-1])
-        return prepared, current
+        stale = [i for i in images[:-1] if i.labels.get(FINGERPRINT_LABEL) != prepared.fingerprint]
+        for image in stale[:1]:
+            self.say_what_changed(prepared, image.labels)
+        return prepared, not stale
+
+    def say_what_changed(self, prepared: Prepared, labels: dict[str, str]) -> None:
+        """With -v: which kind of input differs from the one the image was built from."""
+        from poetry_docker_plugin.plan import INPUTS_LABEL
+
+        try:
+            recorded = json.loads(labels.get(INPUTS_LABEL, "{}"))
+        except ValueError:
+            recorded = {}
+        changed = prepared.inputs.changed_since(recorded) if recorded else []
+        reason = ", ".join(changed) if changed else "the image predates this plugin's labels"
+        self.line_error(
+            f"Rebuilding {prepared.plan.image}: {reason} changed", verbosity=self._verbose()
+        )
 
     def ensure_image(self, prepared: Prepared) -> Prepared:
         """Builds the image only when it is missing or its fingerprint differs from the inputs.
@@ -314,7 +339,7 @@ def build_image(command: DockerCommand, prepared: Prepared) -> None:
     """Stages the context and builds it, tagged with every tag of the plan."""
     from poetry_docker_plugin.context import staged_context
     from poetry_docker_plugin.credentials import build_secrets
-    from poetry_docker_plugin.plan import FINGERPRINT_LABEL
+    from poetry_docker_plugin.plan import FINGERPRINT_LABEL, INPUTS_LABEL
 
     plan = prepared.plan
     engine = command.engine
@@ -336,7 +361,10 @@ def build_image(command: DockerCommand, prepared: Prepared) -> None:
         engine.build(
             context,
             plan.metadata.tags,
-            {FINGERPRINT_LABEL: prepared.fingerprint},
+            {
+                FINGERPRINT_LABEL: prepared.fingerprint,
+                INPUTS_LABEL: json.dumps(dict(prepared.inputs.parts), separators=(",", ":")),
+            },
             no_cache=bool(command.option("no-cache")),
             platform=plan.environment.platform,
             build_args=command.build_args(),
