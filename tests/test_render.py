@@ -12,9 +12,9 @@ import pytest
 from conftest import FIXTURES
 from poetry.factory import Factory
 
-from poetry_docker_plugin.plan import BaseImage, make_plan
+from poetry_docker_plugin.plan import BaseImage, HostUser, make_plan
 from poetry_docker_plugin.render import RenderedFiles, dockerfile_word, render
-from poetry_docker_plugin.settings import load_settings
+from poetry_docker_plugin.settings import Settings, load_settings
 
 GOLDEN = Path(__file__).parent / "golden"
 # Every fixture project: each pins its conda files and passes the linters.
@@ -170,3 +170,24 @@ def test_values_cannot_escape_their_instruction() -> None:
 
 def test_dockerfile_word() -> None:
     assert dockerfile_word('a "b" $c \\d') == '"a \\"b\\" \\$c \\\\d"'
+
+
+def test_the_development_image_has_an_account_for_the_host_user(tmp_path: Path) -> None:
+    poetry = Factory().create_poetry(FIXTURES / "flat-script")
+    plan = make_plan(
+        poetry, Settings(), ["main"], editable=True, host_user=HostUser(4242, 4243, "ada")
+    )
+    dockerfile = render(plan).dockerfile
+    assert "groupadd --gid 4243 ada" in dockerfile
+    assert "useradd --create-home --uid 4242 --gid 4243 --shell /bin/bash ada" in dockerfile
+    assert dockerfile.splitlines()[-3] == "USER 4242:4243"
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    hadolint = subprocess.run(
+        [HADOLINT, "--failure-threshold", "style", "--no-color", str(tmp_path / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert hadolint.returncode == 0, hadolint.stdout
+    root = make_plan(poetry, Settings(), ["main"], editable=True, host_user=HostUser(0, 0, "root"))
+    assert render(root).dockerfile.splitlines()[-3] == "USER 0"

@@ -122,3 +122,41 @@ def test_a_project_path_with_a_colon(tmp_path: Path, base_image: str, project_im
     code, output = shell(project, "cat pyproject.toml | head -2")
     assert code == 0, output
     assert 'name = "extras-demo"' in output
+
+
+def test_a_non_root_host_user_gets_a_name_and_a_home(base_image: str, project_image: str) -> None:
+    """The shell of a host user (uid 4242, in the docker group) is theirs: a name, a home."""
+    import grp
+    import shutil
+    import subprocess
+    import tempfile
+
+    shared = Path(tempfile.mkdtemp(prefix="pdp-hostuser-"))
+    try:
+        project = copy_fixture("groups-extras", shared)
+        configure(project, image=project_image, base_image=base_image)
+        subprocess.run(["chown", "-R", "4242:4242", str(shared)], check=True)
+        docker_gid = grp.getgrnam("docker").gr_gid
+        as_user = ["setpriv", "--reuid=4242", "--regid=4242", f"--groups={docker_gid}"]
+        check = 'echo "$(id -un) $HOME $(id -u):$(id -g)"; touch "$HOME/x" created.txt'
+        result = subprocess.run(
+            [*as_user, POETRY, "--no-ansi", "docker", "shell", "-c", check],
+            cwd=project,
+            env={
+                **os.environ,
+                "HOME": str(shared),
+                "USER": "ada",
+                "LOGNAME": "ada",
+                "POETRY_CACHE_DIR": str(shared / "cache"),
+                "POETRY_DOCKER_ENGINE": DOCKER,
+            },
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.splitlines()[-1] == "ada /home/ada 4242:4242"
+        assert (project / "created.txt").stat().st_uid == 4242
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

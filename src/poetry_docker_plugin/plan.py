@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
@@ -173,9 +173,26 @@ class RuntimePlan:
     workdir: str
     env: tuple[tuple[str, str], ...]
     ports: tuple[str, ...]
+    user: RuntimeUser
+
+
+@dataclass(frozen=True)
+class RuntimeUser:
+    """Who containers run as (``USER``), and the account the image creates for it.
+
+    ``account`` is created when the base has no such user: with ``uid`` when given, and in
+    the group ``gid`` when given (the development image's copy of the host user, so that
+    a shell has a name, a home and the host's ids).
+    """
+
     user: str
-    created_user: str | None
-    created_uid: int | None
+    account: str | None = None
+    uid: int | None = None
+    gid: int | None = None
+
+    @property
+    def is_root(self) -> bool:
+        return self.user == "0"
 
 
 @dataclass(frozen=True)
@@ -223,6 +240,7 @@ def make_plan(
     platform: str | None = None,
     probe_base: BaseProbe | None = None,
     editable: bool = False,
+    host_user: HostUser | None = None,
 ) -> BuildPlan:
     """Decides everything about the image from the project, its lock and the settings.
 
@@ -230,7 +248,7 @@ def make_plan(
     environments); without it the plan follows the conventions of the published images.
     ``editable`` plans the development image of ``poetry docker shell``: the project is
     installed in editable mode pointing at the working directory, where the working tree
-    is mounted, and it is tagged ``<name>:dev``.
+    is mounted, and it is tagged ``<name>:dev``; it runs as ``host_user``.
     """
     extras = check_extras(poetry, settings.extras)
     requirements = locked_requirements(poetry, groups, extras)
@@ -291,7 +309,7 @@ def make_plan(
             workdir=settings.workdir,
             env=settings.env,
             ports=settings.ports,
-            **_runtime_user(settings.user),
+            user=runtime_user(settings.user, host_user),
         ),
         metadata=ImageMetadata(
             tags=tags or _default_tags(settings, name, version, editable),
@@ -516,20 +534,47 @@ def _venv_python(
     return python, reason
 
 
-def _runtime_user(user: str | None) -> dict[str, Any]:
+def runtime_user(user: str | None, host: HostUser | None = None) -> RuntimeUser:
     """The USER of the image and the account to create for it.
 
     By default an ``app`` account with a fixed uid is created and used, so that the runtime
     is never root; ``user = "root"`` keeps root, a uid[:gid] is used as it is (no account
-    needed), and a name is created when the base image does not have it.
+    needed), and a name is created when the base image does not have it. The development
+    image (``host``) runs as the host's user, with an account of the same ids.
     """
+    if host is not None:
+        if host.uid == 0:
+            return RuntimeUser("0")
+        return RuntimeUser(f"{host.uid}:{host.gid}", host.name, host.uid, host.gid)
     if user is None:
-        return {"user": str(DEFAULT_UID), "created_user": DEFAULT_USER, "created_uid": DEFAULT_UID}
+        return RuntimeUser(str(DEFAULT_UID), DEFAULT_USER, DEFAULT_UID)
     if user in ("root", "0", "0:0"):
-        return {"user": "0", "created_user": None, "created_uid": None}
+        return RuntimeUser("0")
     if user[0].isdigit():
-        return {"user": user, "created_user": None, "created_uid": None}
-    return {"user": user, "created_user": user, "created_uid": None}
+        return RuntimeUser(user)
+    return RuntimeUser(user, user)
+
+
+@dataclass(frozen=True)
+class HostUser:
+    """The user running ``poetry docker shell``, whom the development image gets an account for."""
+
+    uid: int
+    gid: int
+    name: str
+
+    @classmethod
+    def current(cls) -> HostUser:
+        import getpass
+        import os
+
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry on the host either
+            name = "dev"
+        if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", name):
+            name = "dev"
+        return cls(os.getuid(), os.getgid(), name)
 
 
 def machine_of(platform: str | None) -> str:

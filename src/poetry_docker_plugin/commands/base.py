@@ -22,7 +22,7 @@ from poetry_docker_plugin.context import (
     project_sources,
 )
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.plan import BaseImage, BuildPlan, make_plan
+from poetry_docker_plugin.plan import BaseImage, BuildPlan, HostUser, make_plan
 from poetry_docker_plugin.render import RenderedFiles, render
 from poetry_docker_plugin.requirements import check_lock
 from poetry_docker_plugin.settings import Settings, load_settings, parse_option
@@ -177,6 +177,7 @@ class DockerCommand(GroupCommand):
             platform=self.option("platform"),
             probe_base=functools.partial(self.base_image, pull=pull, refresh=refresh_base),
             editable=self.development,
+            host_user=HostUser.current() if self.development else None,
         )
         environment = plan.environment
         self.line_error(

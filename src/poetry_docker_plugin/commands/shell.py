@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TYPE_CHECKING, ClassVar
 
@@ -28,7 +27,9 @@ class ShellCommand(DockerCommand):
     help = """Builds (when stale) the development image: the project's environment with its
 development groups, and the project installed editable from the working tree, which is
 mounted at the image's workdir. Edits on the host are seen at once, without a rebuild.
-The shell runs as your uid and gid, so files it creates belong to you."""
+The shell runs as your uid and gid (the image has an account for them, with a home), so
+files it creates belong to you. To add a package, add it to a group (poetry add --group dev
+NAME): the next shell rebuilds the image with it."""
     development = True
 
     def handle_docker(self) -> int:
@@ -36,7 +37,6 @@ The shell runs as your uid and gid, so files it creates belong to you."""
         plan = prepared.plan
         root = self.poetry.pyproject_path.parent.resolve()
         options = self.run_options(plan)
-        options += ["--user", f"{os.getuid()}:{os.getgid()}", "--env", "HOME=/tmp"]
         workdir = plan.runtime.workdir
         options += ["--mount", bind_mount(root, workdir), "--workdir", workdir]
         command = self.option("command")
