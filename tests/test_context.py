@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, copy_fixture, run_poetry
+from conftest import FIXTURES, REPO, copy_fixture, run_poetry
 from poetry.factory import Factory
 
 from poetry_docker_plugin.context import (
+    NEVER_COPIED,
     fingerprint,
     local_package_files,
     project_sources,
@@ -233,3 +236,28 @@ def test_a_pattern_docker_refuses_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert ".dockerignore, line 2" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_the_readme_lists_every_built_in_exclusion() -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("brings them back.")[1].split("Data is not among them")[0]
+    assert sorted(re.findall(r"`([^`]+)`", section)) == sorted(NEVER_COPIED)
+
+
+def test_a_package_gets_what_poetry_build_puts_in_its_wheel(tmp_path: Path) -> None:
+    """A .env inside the package directory too, as the README says; ``exclude`` keeps it out."""
+    project = copy_fixture("flat-script", tmp_path)
+    (project / "hello_app" / ".env").write_text("API_TOKEN=hunter2\n")
+
+    def wheel_files() -> list[str]:
+        poetry = Factory().create_poetry(project)
+        plan = make_plan(poetry, Settings(), ["main"])
+        with staged_context(poetry, plan, render(plan)) as context:
+            (path,) = (context / "dist").glob("*.whl")
+            with zipfile.ZipFile(path) as wheel:
+                return wheel.namelist()
+
+    assert "hello_app/.env" in wheel_files()
+    with (project / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('\n[tool.poetry]\nexclude = ["hello_app/.env"]\n')
+    assert "hello_app/.env" not in wheel_files()
