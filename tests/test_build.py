@@ -62,6 +62,29 @@ def test_package_mode_false_copies_sources_but_no_secrets(
     assert sorted(listing) == ["/app/main.py", "/app/poetry.lock", "/app/pyproject.toml"]
 
 
+@pytest.mark.parametrize("in_git", [False, True], ids=["outside-git", "in-git"])
+def test_package_mode_false_honours_dockerignore(
+    tmp_path: Path, base_image: str, image_tag: str, in_git: bool
+) -> None:
+    """/app holds what .dockerignore and the built-in exclusions leave; ignored edits rebuild
+    nothing."""
+    from test_context import KEPT, add_dockerignored, git_init
+
+    project = copy_fixture("no-package", tmp_path)
+    add_dockerignored(project)
+    if in_git:
+        git_init(project)
+    command = ("docker", "build", "--base-image", base_image, "--tag", image_tag)
+    result = run_poetry(project, *command)
+    assert result.returncode == 0, result.output
+    listing = docker("run", "--rm", image_tag, "find", "/app", "-type", "f").stdout.split()
+    assert sorted(listing) == [f"/app/{name}" for name in KEPT]
+    (project / "data" / "big.bin").write_text("edited\n")
+    (project / ".npmrc").write_text("//registry.npmjs.org/:_authToken=edited\n")
+    again = run_poetry(project, *command)
+    assert "is up to date" in again.stdout, again.output
+
+
 def test_groups_and_extras(tmp_path: Path, base: Base, image_tag: str) -> None:
     project = copy_fixture("groups-extras", tmp_path)
     build(project, base, image_tag)

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
-from typing import TYPE_CHECKING
+import zipfile
+from pathlib import Path
 
-from conftest import copy_fixture
+import pytest
+from conftest import FIXTURES, REPO, copy_fixture, run_poetry
 from poetry.factory import Factory
 
-from poetry_docker_plugin.context import fingerprint, project_sources, staged_context
+from poetry_docker_plugin.context import (
+    NEVER_COPIED,
+    fingerprint,
+    local_package_files,
+    project_sources,
+    staged_context,
+)
+from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan import make_plan
-from poetry_docker_plugin.render import render
+from poetry_docker_plugin.render import LOCAL_SOURCES_DIR, SOURCES_DIR, render
 from poetry_docker_plugin.settings import Settings
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def add_secrets(project: Path) -> None:
@@ -89,3 +97,167 @@ def test_fingerprint_changes_with_sources_and_nothing_else(tmp_path: Path) -> No
     cli = project / "hello_app" / "cli.py"
     cli.write_text(cli.read_text() + "# edited\n")
     assert current() != first
+
+
+DOCKERIGNORE = """\
+# data stays on the host
+data/
+*.csv
+!keep.csv
+**/fixtures
+/notes.txt
+"""
+
+# Credentials and histories that no image needs, whatever .dockerignore says.
+CREDENTIALS = (
+    ".npmrc",
+    ".yarnrc.yml",
+    "cert.p12",
+    "store.pfx",
+    "app.jks",
+    "release.keystore",
+    ".bash_history",
+    ".zsh_history",
+    ".python_history",
+    "sub/.python_history",
+    "credentials.json",
+)
+
+# What is left of a no-package project with the files of add_dockerignored.
+KEPT = [
+    "credentials.py",
+    "keep.csv",
+    "main.py",
+    "poetry.lock",
+    "pyproject.toml",
+    "sub/notes.txt",
+    "sub/rows.csv",
+    "tests/test_main.py",
+]
+
+
+def add_dockerignored(project: Path) -> None:
+    """A .dockerignore (data, CSV files but one, fixtures, a root file) and credentials."""
+    (project / ".dockerignore").write_text(DOCKERIGNORE)
+    files = {
+        "data/big.bin": "\0" * 4096,
+        "data/keep.csv": "in an excluded folder\n",
+        "rows.csv": "a,b\n",
+        "keep.csv": "kept,by,an,exception\n",
+        "sub/rows.csv": "*.csv is *.csv at the root only\n",
+        "notes.txt": "/notes.txt is the root's\n",
+        "sub/notes.txt": "kept\n",
+        "fixtures/a.json": "{}\n",
+        "tests/fixtures/b.json": "{}\n",
+        "tests/test_main.py": "def test() -> None: ...\n",
+        "credentials.py": "TOKEN_ENV = 'API_TOKEN'\n",
+        **dict.fromkeys(CREDENTIALS, "secret\n"),
+    }
+    for name, text in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+
+
+def git_init(project: Path, *ignored: str) -> None:
+    """Makes ``project`` a git work tree with every file tracked but the ``ignored`` ones."""
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    (project / ".git" / "info" / "exclude").write_text("".join(f"{i}\n" for i in ignored))
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+
+
+@pytest.mark.parametrize("in_git", [False, True], ids=["outside-git", "in-git"])
+def test_dockerignore_and_credentials_are_left_out(tmp_path: Path, in_git: bool) -> None:
+    project = copy_fixture("no-package", tmp_path)
+    add_dockerignored(project)
+    add_secrets(project)
+    if in_git:
+        git_init(project, "sub/notes.txt")  # proof that git, not a walk, listed the files
+    else:
+        shutil.rmtree(project / ".git")
+    expected = [name for name in KEPT if not (in_git and name == "sub/notes.txt")]
+    assert [p.as_posix() for p in project_sources(Factory().create_poetry(project))] == expected
+
+
+def test_the_staged_sources_are_the_listed_ones(tmp_path: Path) -> None:
+    project = copy_fixture("no-package", tmp_path)
+    add_dockerignored(project)
+    poetry = Factory().create_poetry(project)
+    plan = make_plan(poetry, Settings(), ["main"])
+    with staged_context(poetry, plan, render(plan)) as context:
+        root = context / SOURCES_DIR
+        staged = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert staged == KEPT
+
+
+def test_editing_an_ignored_file_changes_no_fingerprint(tmp_path: Path) -> None:
+    project = copy_fixture("no-package", tmp_path)
+    add_dockerignored(project)
+
+    def current() -> str:
+        poetry = Factory().create_poetry(project)
+        plan = make_plan(poetry, Settings(), ["main"], platform="linux/amd64")
+        return fingerprint(render(plan), project, project_sources(poetry), {"platform": ""})
+
+    first = current()
+    for name in ("data/big.bin", "rows.csv", "tests/fixtures/b.json", "notes.txt", *CREDENTIALS):
+        (project / name).write_text("edited\n")
+        assert current() == first, name
+    (project / ".dockerignore").write_text(DOCKERIGNORE + "# a comment\n")
+    assert current() == first, "a .dockerignore that leaves out the same files"
+    (project / "keep.csv").write_text("edited\n")
+    assert current() != first
+
+
+def test_a_path_dependency_built_in_the_image_honours_its_own_dockerignore(
+    tmp_path: Path,
+) -> None:
+    shutil.copytree(FIXTURES / "monorepo", tmp_path / "monorepo")
+    lib = tmp_path / "monorepo" / "libs" / "legacylib"
+    (lib / ".dockerignore").write_text("data\n")
+    (lib / "data").mkdir()
+    (lib / "data" / "big.bin").write_bytes(b"\0" * 4096)
+    (lib / ".npmrc").write_text("//registry.npmjs.org/:_authToken=secret\n")
+    poetry = Factory().create_poetry(tmp_path / "monorepo" / "app")
+    plan = make_plan(poetry, Settings(), ["main"])
+    inputs = [p.relative_to(lib).as_posix() for p in local_package_files(plan) if lib in p.parents]
+    assert inputs == ["legacylib/__init__.py", "pyproject.toml"]
+    with staged_context(poetry, plan, render(plan)) as context:
+        staged = context / LOCAL_SOURCES_DIR / "legacylib"
+        files = sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())
+    assert files == inputs
+
+
+def test_a_pattern_docker_refuses_is_a_clear_error(tmp_path: Path) -> None:
+    project = copy_fixture("no-package", tmp_path)
+    (project / ".dockerignore").write_text("data\n!\n")
+    with pytest.raises(DockerPluginError, match=r"\.dockerignore, line 2: '!'"):
+        project_sources(Factory().create_poetry(project))
+    result = run_poetry(project, "docker", "build", "--print")
+    assert result.returncode == 1
+    assert ".dockerignore, line 2" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_the_readme_lists_every_built_in_exclusion() -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("brings them back.")[1].split("Data is not among them")[0]
+    assert sorted(re.findall(r"`([^`]+)`", section)) == sorted(NEVER_COPIED)
+
+
+def test_a_package_gets_what_poetry_build_puts_in_its_wheel(tmp_path: Path) -> None:
+    """A .env inside the package directory too, as the README says; ``exclude`` keeps it out."""
+    project = copy_fixture("flat-script", tmp_path)
+    (project / "hello_app" / ".env").write_text("API_TOKEN=hunter2\n")
+
+    def wheel_files() -> list[str]:
+        poetry = Factory().create_poetry(project)
+        plan = make_plan(poetry, Settings(), ["main"])
+        with staged_context(poetry, plan, render(plan)) as context:
+            (path,) = (context / "dist").glob("*.whl")
+            with zipfile.ZipFile(path) as wheel:
+                return wheel.namelist()
+
+    assert "hello_app/.env" in wheel_files()
+    with (project / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('\n[tool.poetry]\nexclude = ["hello_app/.env"]\n')
+    assert "hello_app/.env" not in wheel_files()

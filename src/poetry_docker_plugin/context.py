@@ -24,6 +24,7 @@ from poetry.core.masonry.builders.builder import Builder
 from poetry.core.masonry.builders.wheel import WheelBuilder
 from poetry.core.masonry.utils.package_include import PackageInclude
 
+from poetry_docker_plugin.dockerignore import DockerIgnore
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan import POETRY_CORE
 from poetry_docker_plugin.render import (
@@ -44,44 +45,100 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.render import RenderedFiles
     from poetry_docker_plugin.requirements import LockedRequirement
 
-# Never copied from a project directory, whatever .gitignore says: secrets, VCS data,
-# environments, caches and build output.
+# Never copied from a project directory, whatever .gitignore or .dockerignore say. Only
+# what is never source code a project needs: data belongs in the project's .dockerignore.
 NEVER_COPIED = (
+    # version control
     ".git",
     ".hg",
     ".svn",
+    ".bzr",
+    # environment files, which hold tokens and passwords
     ".env",
     ".env.*",
     "*.env",
     ".envrc",
+    # credentials of package managers, clouds and other clients
+    ".netrc",
+    ".pypirc",
+    ".npmrc",
+    ".yarnrc*",
+    ".git-credentials",
+    ".pgpass",
+    ".my.cnf",
+    ".s3cfg",
+    ".boto",
+    ".htpasswd",
+    ".ssh",
+    ".gnupg",
+    ".aws",
+    ".azure",
+    ".kube",
+    ".docker",
+    "secrets",
+    ".secrets",
+    "credentials",  # not credentials*: a credentials.py module is source code
+    "credentials.json",
+    "credentials.csv",
+    "credentials.y*ml",
+    "credentials.toml",
+    "credentials.ini",
+    # private keys, certificate stores, password databases, infrastructure state
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.kdbx",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    "*.tfstate",
+    "*.tfstate.*",
+    "*.tfvars",
+    # shell and interpreter histories (commands typed with secrets in them)
+    ".bash_history",
+    ".zsh_history",
+    ".sh_history",
+    ".history",
+    ".python_history",
+    ".node_repl_history",
+    ".psql_history",
+    ".mysql_history",
+    ".sqlite_history",
+    ".lesshst",
+    ".viminfo",
+    # virtual environments (and any folder with a pyvenv.cfg, see _in_virtual_environment)
     ".venv",
     "venv",
+    ".direnv",
+    # caches
     "__pycache__",
     "*.py[cod]",
     ".mypy_cache",
     ".pytest_cache",
     ".ruff_cache",
+    ".hypothesis",
+    ".ipynb_checkpoints",
+    ".coverage",
+    ".coverage.*",
     ".tox",
     ".nox",
     "node_modules",
+    # build output
     "dist",
     "build",
     "*.egg-info",
+    # editors and operating systems (swap files hold what was being edited)
     ".idea",
     ".vscode",
+    "*.swp",
+    "*.swo",
     ".DS_Store",
-    ".netrc",
-    ".pypirc",
-    "*.pem",
-    "*.key",
-    "id_rsa*",
-    "id_ed25519*",
-    ".ssh",
-    ".aws",
-    ".docker",
-    "secrets",
-    ".secrets",
-    "credentials*",
+    "Thumbs.db",
+    # the container build's and Poetry's own local files
     ".dockerignore",
     "Dockerfile",
     "poetry.toml",
@@ -96,7 +153,8 @@ def project_sources(poetry: Poetry) -> list[Path]:
     """The project files whose content goes into the image, sorted, relative to the project.
 
     For a package: what poetry-core puts into its wheel, plus pyproject.toml (metadata and
-    settings). Otherwise: the source tree, minus git-ignored and never-copied files.
+    settings). Otherwise: the source tree, minus git-ignored, never-copied and
+    ``.dockerignore``-d files.
     """
     root = poetry.pyproject_path.parent
     if poetry.is_package_mode and poetry.pyproject.build_system.build_backend == POETRY_CORE:
@@ -285,17 +343,29 @@ def _container_paths(poetry: CorePoetry, container_root: PurePosixPath) -> list[
 
 
 def _source_tree(root: Path) -> list[Path]:
+    """The files of a directory copied as it is, relative to it.
+
+    In a git work tree: tracked and untracked-but-not-ignored files; elsewhere every file.
+    Then minus NEVER_COPIED, virtual environments, symbolic links and what the directory's
+    own ``.dockerignore`` excludes, as ``docker build`` of that directory would.
+    """
+    ignore = DockerIgnore.read(root)
     listed = _git_files(root)
     if listed is None:
         listed = []
         for folder, subfolders, files in os.walk(root):
             here = Path(folder).relative_to(root)
-            subfolders[:] = sorted(d for d in subfolders if not _never_copied(d))
+            subfolders[:] = sorted(
+                d
+                for d in subfolders
+                if not _never_copied(d) and not ignore.prunes((here / d).as_posix())
+            )
             listed.extend(here / name for name in files)
     return [
         path
         for path in listed
         if not any(_never_copied(part) for part in path.parts)
+        and not ignore.excludes(path.as_posix())
         and not _in_virtual_environment(root, path)
         and (root / path).is_file()
         and not (root / path).is_symlink()
