@@ -39,6 +39,13 @@ def add_secrets(project: Path) -> None:
     (project / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\0")
 
 
+def fingerprint_of(project: Path) -> str:
+    """The digest of every input of the project's image, as ``build`` computes it."""
+    poetry = Factory().create_poetry(project)
+    plan = make_plan(poetry, Settings(), ["main"], platform="linux/amd64")
+    return fingerprint(render(plan), project, project_sources(poetry), {"platform": ""}).digest
+
+
 def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path) -> None:
     project = copy_fixture("flat-script", tmp_path)
     add_secrets(project)
@@ -85,18 +92,13 @@ def test_git_ignored_files_are_left_out(tmp_path: Path) -> None:
 def test_fingerprint_changes_with_sources_and_nothing_else(tmp_path: Path) -> None:
     project = copy_fixture("flat-script", tmp_path)
 
-    def current() -> str:
-        poetry = Factory().create_poetry(project)
-        plan = make_plan(poetry, Settings(), ["main"], platform="linux/amd64")
-        return fingerprint(render(plan), project, project_sources(poetry), {"platform": ""}).digest
-
-    first = current()
-    assert current() == first
+    first = fingerprint_of(project)
+    assert fingerprint_of(project) == first
     (project / "notes.txt").write_text("not part of the package\n")
-    assert current() == first
+    assert fingerprint_of(project) == first
     cli = project / "hello_app" / "cli.py"
     cli.write_text(cli.read_text() + "# edited\n")
-    assert current() != first
+    assert fingerprint_of(project) != first
 
 
 DOCKERIGNORE = """\
@@ -193,19 +195,14 @@ def test_editing_an_ignored_file_changes_no_fingerprint(tmp_path: Path) -> None:
     project = copy_fixture("no-package", tmp_path)
     add_dockerignored(project)
 
-    def current() -> str:
-        poetry = Factory().create_poetry(project)
-        plan = make_plan(poetry, Settings(), ["main"], platform="linux/amd64")
-        return fingerprint(render(plan), project, project_sources(poetry), {"platform": ""})
-
-    first = current()
+    first = fingerprint_of(project)
     for name in ("data/big.bin", "rows.csv", "tests/fixtures/b.json", "notes.txt", *CREDENTIALS):
         (project / name).write_text("edited\n")
-        assert current() == first, name
+        assert fingerprint_of(project) == first, name
     (project / ".dockerignore").write_text(DOCKERIGNORE + "# a comment\n")
-    assert current() == first, "a .dockerignore that leaves out the same files"
+    assert fingerprint_of(project) == first, "a .dockerignore that leaves out the same files"
     (project / "keep.csv").write_text("edited\n")
-    assert current() != first
+    assert fingerprint_of(project) != first
 
 
 def test_a_path_dependency_built_in_the_image_honours_its_own_dockerignore(
