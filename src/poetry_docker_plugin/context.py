@@ -28,6 +28,7 @@ from poetry_docker_plugin.dockerignore import DockerIgnore
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan import POETRY_CORE
 from poetry_docker_plugin.render import (
+    INCLUDED_DIR,
     LOCAL_SOURCES_DIR,
     LOCAL_WHEELS_DIR,
     SOURCES_DIR,
@@ -149,12 +150,12 @@ NEVER_COPIED = (
 GENERATED_MTIME = 315532800
 
 
-def project_sources(poetry: Poetry) -> list[Path]:
+def project_sources(poetry: Poetry, include: tuple[str, ...] = ()) -> list[Path]:
     """The project files whose content goes into the image, sorted, relative to the project.
 
     For a package: what poetry-core puts into its wheel, plus pyproject.toml (metadata and
-    settings). Otherwise: the source tree, minus git-ignored, never-copied and
-    ``.dockerignore``-d files.
+    settings) and the files of the ``include`` setting. Otherwise: the source tree, minus
+    git-ignored, never-copied and ``.dockerignore``-d files.
     """
     root = poetry.pyproject_path.parent
     if poetry.is_package_mode and poetry.pyproject.build_system.build_backend == POETRY_CORE:
@@ -164,8 +165,31 @@ def project_sources(poetry: Poetry) -> list[Path]:
             raise _not_a_package(poetry, error) from None
         files = {f.path.relative_to(root) for f in found}
         files.add(Path("pyproject.toml"))
+        files.update(included_files(poetry, include))
         return sorted(files)
     return sorted(_source_tree(root))
+
+
+def included_files(poetry: Poetry, include: tuple[str, ...]) -> list[Path]:
+    """The files the ``include`` patterns name, through the same exclusions as the sources.
+
+    A pattern that names nothing is refused: it is a typo, or a file that may not be copied.
+    """
+    if not include:
+        return []
+    root = poetry.pyproject_path.parent
+    candidates = [path.as_posix() for path in _source_tree(root)]
+    for text in include:
+        single = DockerIgnore.parse(text, "the `include` setting")
+        if not any(single.excludes(path) for path in candidates):
+            raise DockerPluginError(
+                f"The pattern {text!r} of `include` in [tool.poetry-docker] of "
+                f"{poetry.pyproject_path} names no file that can be copied: none exists, or "
+                "each is git-ignored, in .dockerignore or one the plugin never copies "
+                "(secrets, environments, caches). Fix the pattern or remove it."
+            )
+    patterns = DockerIgnore.parse("\n".join(include), "the `include` setting")
+    return [Path(path) for path in candidates if patterns.excludes(path)]
 
 
 def local_package_files(plan: BuildPlan) -> list[Path]:
@@ -257,12 +281,23 @@ def write_context(
         else:
             _copy_files(path, _source_tree(path), target)
     project = plan.project
+    if project.copies_included_files:
+        root = poetry.pyproject_path.parent
+        _copy_files(root, included_files(poetry, project.include), directory / INCLUDED_DIR)
+        _make_readable(directory / INCLUDED_DIR)
     if project.package_mode and not project.built_in_image:
         editable_at = plan.runtime.workdir if project.editable else None
         build_wheel(poetry, directory / WHEELS_DIR, editable_at=editable_at)
     elif not project.editable:
         root = poetry.pyproject_path.parent
         _copy_files(root, project_sources(poetry), directory / SOURCES_DIR)
+
+
+def _make_readable(directory: Path) -> None:
+    """Modes for files that root owns in the image and the runtime user reads (and runs)."""
+    for path in [directory, *directory.rglob("*")]:
+        executable = path.is_dir() or path.stat().st_mode & 0o100
+        path.chmod(0o755 if executable else 0o644)
 
 
 def _copy_files(root: Path, files: list[Path], target: Path) -> None:

@@ -19,7 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from poetry_docker_plugin.errors import DockerPluginError
 
@@ -133,22 +133,47 @@ class Engine:
             if quiet:
                 command.append("--quiet")
             command.append(str(context))
-            # Progress goes to stderr, so that stdout holds only what the command prints.
             self._show(command)
-            result = subprocess.run(
-                [self.executable, *command],
-                env={**os.environ, "DOCKER_BUILDKIT": "1"},
-                stdout=subprocess.DEVNULL if quiet else sys.stderr.fileno(),
-                check=False,
-            )
-            if result.returncode != 0:
+            returncode, untrusted = self._stream_build(command, quiet)
+            if returncode != 0:
                 self.diagnose(building=True)
+                hint = (
+                    " A download failed certificate verification (CERTIFICATE_VERIFY_FAILED): "
+                    "behind an intercepting proxy, set `ca-bundle` in [tool.poetry-docker] to "
+                    "the PEM file of the proxy's certificate authority (pip before Python 3.10 "
+                    "and conda do not use the system's trust store)."
+                    if untrusted
+                    else ""
+                )
                 raise DockerPluginError(
-                    f"The image build failed (`docker build` exited with {result.returncode}); "
-                    "the engine's output above says which step failed and why.",
-                    exit_code=result.returncode,
+                    f"The image build failed (`docker build` exited with {returncode}); the "
+                    f"engine's output above says which step failed and why.{hint}",
+                    exit_code=returncode,
                 )
             return iidfile.read_text().strip()
+
+    def _stream_build(self, command: list[str], quiet: bool) -> tuple[int, bool]:
+        """Runs ``docker build``, its progress going to stderr (stdout holds only what the
+        plugin prints); the exit code, and whether a download failed certificate checks.
+
+        On a terminal the engine draws its live progress itself; elsewhere (CI, pipes) its
+        plain output is passed through line by line and read for that failure.
+        """
+        environment = {**os.environ, "DOCKER_BUILDKIT": "1"}
+        stdout = subprocess.DEVNULL if quiet else sys.stderr.fileno()
+        if sys.stderr.isatty():
+            run = subprocess.run([self.executable, *command], env=environment, stdout=stdout)
+            return run.returncode, False
+        untrusted = False
+        with subprocess.Popen(
+            [self.executable, *command], env=environment, stdout=stdout, stderr=subprocess.PIPE
+        ) as process:
+            assert process.stderr is not None
+            for line in process.stderr:
+                sys.stderr.buffer.write(line)
+                sys.stderr.buffer.flush()
+                untrusted = untrusted or b"CERTIFICATE_VERIFY_FAILED" in line
+        return process.returncode, untrusted
 
     def run(self, arguments: Sequence[str], name: str) -> int:
         """Runs ``docker run ARGUMENTS`` in the foreground; returns the container's exit code.
@@ -226,19 +251,20 @@ class Engine:
         from poetry_docker_plugin.plan import BaseImage
 
         key = f"{manager} {reference}"
-        known: dict[str, dict[str, str]] = {}
+        known: dict[str, dict[str, Any]] = {}
         if cache is not None and cache.is_file():
             with contextlib.suppress(ValueError, OSError):
                 known = json.loads(cache.read_text())
             if key in known and not refresh:
-                return BaseImage(reference, **known[key])
-        identity, environment = self._identity_of(reference)
-        if identity is None:
+                return BaseImage.from_facts(reference, known[key])
+        config = self._config_of(reference)
+        if config is None:
             if not pull:
                 return BaseImage(reference)
             self._pull(reference)
-            identity, environment = self._identity_of(reference)
-        facts: dict[str, str] = {"id": identity or ""}
+            config = self._config_of(reference)
+        identity, environment, labels = config or ("", {}, {})
+        facts: dict[str, Any] = {"id": identity, "label_keys": sorted(labels)}
         if manager == "venv":
             facts["python"] = self._probe(reference, "python3", PYTHON_PROBE, manager).strip()
         elif manager == "conda":
@@ -251,21 +277,24 @@ class Engine:
             with contextlib.suppress(OSError):
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 cache.write_text(json.dumps({**known, key: facts}, indent=1))
-        return BaseImage(reference, **facts)
+        return BaseImage.from_facts(reference, facts)
 
     def image_id(self, reference: str) -> str | None:
         """The id of a local image; None when there is none of that name."""
-        return self._identity_of(reference)[0]
+        config = self._config_of(reference)
+        return config[0] if config else None
 
-    def _identity_of(self, reference: str) -> tuple[str | None, dict[str, str]]:
+    def _config_of(self, reference: str) -> tuple[str, dict[str, str], dict[str, str]] | None:
+        """A local image's id, environment variables and labels; None when it is missing."""
         result = self._capture(
-            ["image", "inspect", "--format", "{{.Id}} {{json .Config.Env}}", reference]
+            ["image", "inspect", "--format", "{{.Id}}\t{{json .Config}}", reference]
         )
         if result.returncode != 0:
-            return None, {}
-        identity, _, env = result.stdout.strip().partition(" ")
-        pairs = (item.partition("=") for item in json.loads(env) or [])
-        return identity, {key: value for key, _, value in pairs}
+            return None
+        identity, _, text = result.stdout.strip().partition("\t")
+        config = json.loads(text) or {}
+        pairs = (item.partition("=") for item in config.get("Env") or [])
+        return identity, {k: v for k, _, v in pairs}, config.get("Labels") or {}
 
     def _pull(self, reference: str) -> None:
         result = self._capture(["pull", "--quiet", reference])

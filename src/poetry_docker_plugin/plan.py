@@ -7,10 +7,10 @@ command, tags and labels. The later stages only carry the plan out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
@@ -45,6 +45,10 @@ LABEL_PREFIX = "dev.poetry-docker"
 DEFAULT_USER = "app"
 DEFAULT_UID = 10001
 FINGERPRINT_LABEL = f"{LABEL_PREFIX}.fingerprint"
+# The OCI annotations the plugin sets from the project's metadata (empty where it has none).
+OCI_KEYS = (
+    "title", "version", "description", "authors", "licenses", "url", "source", "documentation",
+)  # fmt: skip
 INPUTS_LABEL = f"{LABEL_PREFIX}.inputs"
 
 
@@ -60,6 +64,18 @@ class BaseImage:
     id: str | None = None
     python: str | None = None  # venv: the X.Y of the image's python3
     envs_dir: str | None = None  # conda, micromamba: where the base keeps its environments
+    label_keys: tuple[str, ...] = ()  # the base's labels, which the image would inherit
+
+    @classmethod
+    def from_facts(cls, reference: str, facts: Mapping[str, Any]) -> BaseImage:
+        """From what the engine found (as kept in its JSON cache)."""
+        return cls(
+            reference,
+            id=facts.get("id") or None,
+            python=facts.get("python"),
+            envs_dir=facts.get("envs_dir"),
+            label_keys=tuple(facts.get("label_keys", ())),
+        )
 
 
 # (reference, manager) -> what the base image holds; the engine's look at it, cached per id.
@@ -163,6 +179,14 @@ class ProjectPlan:
     package_mode: bool
     built_in_image: bool
     editable: bool
+    # Files the command needs beside the package (the `include` setting): patterns with
+    # .dockerignore's syntax, copied into the workdir after the package.
+    include: tuple[str, ...] = ()
+
+    @property
+    def copies_included_files(self) -> bool:
+        """A package's image gets them; others have every source, the development image mounts."""
+        return bool(self.include) and self.package_mode and not self.editable
 
 
 @dataclass(frozen=True)
@@ -303,6 +327,7 @@ def make_plan(
             package_mode=poetry.is_package_mode,
             built_in_image=project_in_image,
             editable=editable,
+            include=settings.include,
         ),
         runtime=RuntimePlan(
             command=settings.command or default_command(poetry),
@@ -313,7 +338,7 @@ def make_plan(
         ),
         metadata=ImageMetadata(
             tags=tags or _default_tags(settings, name, version, editable),
-            labels=_labels(poetry, settings),
+            labels=_labels(poetry, settings, base.label_keys),
         ),
     )
 
@@ -635,7 +660,9 @@ def _default_tags(settings: Settings, name: str, version: str, editable: bool) -
     return tuple(dict.fromkeys(f"{repository}:{tag}" for tag in tag_names))
 
 
-def _labels(poetry: Poetry, settings: Settings) -> tuple[tuple[str, str], ...]:
+def _labels(
+    poetry: Poetry, settings: Settings, base_labels: tuple[str, ...] = ()
+) -> tuple[tuple[str, str], ...]:
     """OCI labels from the project's metadata, then the user's labels (which win)."""
     package = poetry.package
     oci = "org.opencontainers.image"
@@ -652,6 +679,11 @@ def _labels(poetry: Poetry, settings: Settings) -> tuple[tuple[str, str], ...]:
             f"{oci}.source": package.repository_url or "",
             f"{oci}.documentation": package.documentation_url or "",
         }
-        labels.update({k: " ".join(v.split()) for k, v in candidates.items() if v})
+        labels.update({k: " ".join(v.split()) for k, v in candidates.items()})
+    # A key the project has no value for is set empty, not inherited from the base image.
+    labels.update({f"{oci}.{key}": "" for key in OCI_KEYS if f"{oci}.{key}" not in labels})
+    labels.update(
+        {key: "" for key in base_labels if key.startswith(f"{oci}.") and key not in labels}
+    )
     labels.update(settings.labels)
     return tuple(labels.items())

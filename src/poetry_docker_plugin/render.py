@@ -28,6 +28,7 @@ WHEELS_DIR = "dist"
 LOCAL_WHEELS_DIR = "local-wheels"
 LOCAL_SOURCES_DIR = "local-sources"
 SOURCES_DIR = "project"
+INCLUDED_DIR = "included"
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def render(plan: BuildPlan) -> RenderedFiles:
         "local_wheels_dir": LOCAL_WHEELS_DIR,
         "local_sources_dir": LOCAL_SOURCES_DIR,
         "sources_dir": SOURCES_DIR,
+        "included_dir": INCLUDED_DIR,
     }
     dependencies = plan.dependencies
     return RenderedFiles(

@@ -82,6 +82,7 @@ class Settings:
     extras: tuple[str, ...] = ()
     user: str | None = None
     ca_bundle: str | None = None
+    include: tuple[str, ...] = ()
 
     def override(self, **values: Any) -> Settings:
         """Returns a copy with command-line values (already validated) winning over these."""
@@ -160,6 +161,22 @@ def _workdir(value: object) -> str:
     return text
 
 
+def _include_pattern(value: object) -> str:
+    """A pattern of files beside the package, with .dockerignore's syntax, inside the project."""
+    from poetry_docker_plugin.dockerignore import Pattern, PatternError
+
+    text = _string(value)
+    try:
+        pattern = Pattern.parse(text)
+    except PatternError as error:
+        raise ValueError(f"{text!r} is not a valid pattern: {error}") from None
+    if pattern is None or pattern.exception:
+        raise ValueError(f"{text!r} is not a path or pattern of files to include")
+    if pattern.text == ".." or pattern.text.startswith("../"):
+        raise ValueError(f"{text!r} lies outside the project")
+    return text
+
+
 def _port(value: object) -> str:
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else _string(value)
     match = PORT_RE.fullmatch(text)
@@ -228,6 +245,7 @@ CONVERTERS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "extras": ("extras", group_names),
     "user": ("user", _matching(USER_RE, "a user name or a uid[:gid]")),
     "ca-bundle": ("ca_bundle", _string),
+    "include": ("include", _list_of(_include_pattern)),
 }
 
 

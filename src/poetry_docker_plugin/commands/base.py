@@ -189,7 +189,11 @@ class DockerCommand(GroupCommand):
         rendered = render(plan)
         root = self.poetry.pyproject_path.parent
         # The development image holds no sources (they are mounted), so edits keep it current.
-        sources = [Path("pyproject.toml")] if self.development else project_sources(self.poetry)
+        sources = (
+            [Path("pyproject.toml")]
+            if self.development
+            else project_sources(self.poetry, settings.include)
+        )
         sources += local_package_files(plan)
         options = {**self.fingerprint_options(), "base-image-id": plan.environment.base.id or ""}
         return Prepared(plan, rendered, fingerprint(rendered, root, sources, options))
