@@ -394,3 +394,63 @@ def test_verbose_says_what_changed_and_very_verbose_shows_the_engine(
     )
     assert re.search(r"^\$ \S*docker build --file \S+/Dockerfile", settings.stderr, re.M)
     assert "$ " not in edited.stderr, "command lines only with -vv"
+
+
+def test_included_files_beside_the_package(tmp_path: Path, base: Base, image_tag: str) -> None:
+    """A script and a config beside the package reach the workdir, root's and readable; an
+    edit of one rebuilds its layer alone."""
+    project = copy_fixture("flat-script", tmp_path)
+    (project / "demo_script.py").write_text(
+        "import hello_app, pathlib\n"
+        "print('script sees', pathlib.Path('configs/app.toml').read_text())\n"
+    )
+    (project / "configs").mkdir()
+    (project / "configs" / "app.toml").write_text("mode = 'demo'\n")
+    (project / "configs" / ".env").write_text("SECRET=1\n")
+    configure(project, include=["demo_script.py", "configs/"])
+    build(project, base, image_tag)
+    ran = docker("run", "--rm", image_tag, "python", "demo_script.py").stdout
+    assert ran.strip() == "script sees mode = 'demo'"
+    listing = docker(
+        "run", "--rm", image_tag, "sh", "-c", "stat -c '%U %a %n' demo_script.py configs configs/*"
+    )
+    assert listing.stdout.splitlines() == [
+        "root 644 demo_script.py",
+        "root 755 configs",
+        "root 644 configs/app.toml",
+    ], "the .env is never copied"
+    before = docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", image_tag).stdout
+    (project / "demo_script.py").write_text("print('edited')\n")
+    build(project, base, image_tag)
+    after = docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", image_tag).stdout
+    old, new = json.loads(before), json.loads(after)
+    assert [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b] == [len(new) - 1]
+    configure(project, include=["demo_script.py", "notebooks/*.ipynb"])
+    refused = run_poetry(project, "docker", "build", "--tag", image_tag)
+    assert refused.returncode == 1
+    assert "The pattern 'notebooks/*.ipynb' of `include`" in refused.stderr
+
+
+def test_labels_are_the_projects_own(tmp_path: Path, base_image: str, image_tag: str) -> None:
+    """A base's OCI description does not pass for the project's; pip stays quiet about root."""
+    labelled = f"{image_tag.split(':')[0]}-base:labelled"
+    dockerfile = (
+        f"FROM {base_image}\n"
+        'LABEL org.opencontainers.image.description="the base image" '
+        'org.opencontainers.image.vendor="Base Corp" org.example.kept="yes"\n'
+    )
+    docker("build", "--tag", labelled, "-", input=dockerfile)
+    project = copy_fixture("no-package", tmp_path)
+    try:
+        configure(project, base_image=labelled)
+        result = run_poetry(project, "docker", "build", "--tag", image_tag)
+        assert result.returncode == 0, result.output
+        assert "Running pip as the 'root' user" not in result.output
+        labels = json.loads(
+            docker("image", "inspect", "--format", "{{json .Config.Labels}}", image_tag).stdout
+        )
+        assert labels["org.opencontainers.image.description"] == ""
+        assert labels["org.opencontainers.image.vendor"] == ""
+        assert labels["org.example.kept"] == "yes", "only OCI keys are the project's to say"
+    finally:
+        docker("image", "rm", "--force", labelled, check=False)

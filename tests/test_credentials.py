@@ -161,6 +161,7 @@ def test_ca_bundle_is_mounted_for_installs_only(
         refused = run_poetry(project, *options)
         assert refused.returncode != 0, "the proxy's certificate is not trusted without the bundle"
         assert "CERTIFICATE_VERIFY_FAILED" in refused.output, refused.output
+        assert "set `ca-bundle` in [tool.poetry-docker]" in refused.stderr, "the fix is named"
 
         bundle = tmp_path / "proxy-ca.pem"
         bundle.write_bytes(Path("/etc/ssl/certs/ca-certificates.crt").read_bytes())
