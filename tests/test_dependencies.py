@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import shutil
 import socket
 import subprocess
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, copy_fixture, docker, pip_freeze, run_poetry
+from conftest import FIXTURES, Base, configure, copy_fixture, docker, pip_freeze, run_poetry
 from poetry.core.factory import Factory
 from poetry.core.masonry.builders.sdist import SdistBuilder
 from poetry.core.masonry.builders.wheel import WheelBuilder
@@ -197,3 +198,17 @@ def test_a_project_built_by_another_backend(
     shell = run_poetry(project, "docker", "shell", "-c", "true")
     assert shell.returncode == 1
     assert "editable" in shell.stderr and "package-mode = false" in shell.stderr
+
+
+def test_a_tampered_wheel_hash_fails_the_build(tmp_path: Path, base: Base, image_tag: str) -> None:
+    """pip must not fall back to the sdist (genuine hash, unhashed build tools) of a wheel."""
+    project = copy_fixture("no-package", tmp_path)
+    configure(project, **base.settings)
+    lock = project / "poetry.lock"
+    wheel = re.search(r'six-[^"]+\.whl", hash = "sha256:([0-9a-f]{64})"', lock.read_text())
+    assert wheel, "the fixture locks six's wheel"
+    lock.write_text(lock.read_text().replace(wheel.group(1), "0" * 64))
+    assert run_poetry(project, "check", "--lock").returncode == 0, "the lock is still fresh"
+    result = run_poetry(project, "docker", "build", "--tag", image_tag)
+    assert result.returncode != 0, result.output
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in result.output, result.output
