@@ -212,3 +212,53 @@ def test_a_tampered_wheel_hash_fails_the_build(tmp_path: Path, base: Base, image
     result = run_poetry(project, "docker", "build", "--tag", image_tag)
     assert result.returncode != 0, result.output
     assert "THESE PACKAGES DO NOT MATCH THE HASHES" in result.output, result.output
+
+
+def make_c_extension(directory: Path) -> Path:
+    """A setuptools project with a C extension: it needs a compiler and Python's headers."""
+    project = directory / "cspeed"
+    (project / "cspeed").mkdir(parents=True)
+    (project / "cspeed" / "__init__.py").write_text("from cspeed._speed import add\n")
+    (project / "cspeed" / "_speed.c").write_text(
+        "#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n\n"
+        "static PyObject *add(PyObject *self, PyObject *args) {\n"
+        "    long a, b;\n"
+        '    if (!PyArg_ParseTuple(args, "ll", &a, &b)) return NULL;\n'
+        "    return PyLong_FromLong(a + b);\n}\n\n"
+        'static PyMethodDef methods[] = {{"add", add, METH_VARARGS, NULL},\n'
+        "    {NULL, NULL, 0, NULL}};\n"
+        'static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speed", NULL, -1, methods};\n'
+        "PyMODINIT_FUNC PyInit__speed(void) { return PyModule_Create(&module); }\n"
+    )
+    (project / "setup.py").write_text(
+        "from setuptools import Extension, setup\n\n"
+        'setup(ext_modules=[Extension("cspeed._speed", ["cspeed/_speed.c"])])\n'
+    )
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "cspeed"\nversion = "1.0.0"\nrequires-python = ">=3.9"\n\n'
+        '[tool.setuptools]\npackages = ["cspeed"]\n\n'
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    return project
+
+
+def test_a_c_extension_is_compiled_against_the_environments_python(
+    tmp_path: Path, base: Base, image_tag: str
+) -> None:
+    """Debian's python3 keeps Python.h in python3.X-dev: the wheels stage must get it."""
+    make_c_extension(tmp_path)
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.poetry]\npackage-mode = false\n\n[tool.poetry.dependencies]\npython = ">=3.9,<4"\n'
+        'cspeed = { path = "../cspeed" }\n'
+    )
+    locked = run_poetry(project, "lock")
+    assert locked.returncode == 0, locked.output
+    configure(project, command=["python", "-c", "import cspeed; print(cspeed.add(2, 3))"])
+    configure(project, **base.settings)
+    result = run_poetry(project, "docker", "build", "--tag", image_tag)
+    assert result.returncode == 0, result.output
+    assert docker("run", "--rm", image_tag).stdout.strip() == "5"
+    leftovers = "command -v gcc || ls /usr/include/python3*/Python.h 2>/dev/null || echo none"
+    assert docker("run", "--rm", image_tag, "sh", "-c", leftovers).stdout.strip() == "none"
