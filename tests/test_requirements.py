@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, copy_fixture, run_poetry
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
@@ -162,3 +162,36 @@ def test_pypi_stays_the_index_without_a_primary_source(tmp_path: Path) -> None:
     assert index_options(poetry, []) == ()
     used = [LockedRequirement("a", "1", "", (), (), "*", source_url="https://extra.example/simple")]
     assert index_options(poetry, used) == (("--extra-index-url", "https://extra.example/simple"),)
+
+
+@pytest.mark.parametrize(
+    ("requires", "also_locked", "cause"),
+    [
+        pytest.param({"vanished": ">=1.0"}, None, "walk failed at vanished", id="missing"),
+        pytest.param({"six": "<1.17"}, "1.16.0", "elected `six (1.17.0)`", id="conflict"),
+    ],
+)
+def test_a_lock_whose_walk_fails_is_one_clear_error(
+    tmp_path: Path, requires: dict[str, str], also_locked: str | None, cause: str
+) -> None:
+    """Poetry 1.x locks are walked by poetry-plugin-export, which raises on broken ones:
+    a required package missing from the lock, or two versions of one elected."""
+    import tomlkit
+
+    project = copy_fixture("lock-2.0", tmp_path)
+    lock = project / "poetry.lock"
+    document = tomlkit.parse(lock.read_text())
+    packages = document["package"]
+    attrs = next(p for p in packages if p["name"] == "attrs")
+    attrs["dependencies"] = requires
+    if also_locked:
+        six = next(p for p in packages if p["name"] == "six")
+        packages.append({**six, "version": also_locked, "files": []})
+    lock.write_text(tomlkit.dumps(document))
+    for verbosity in ((), ("-v",)):
+        result = run_poetry(project, "docker", "build", "--print", *verbosity)
+        assert result.returncode == 1
+        assert "Traceback" not in result.output and "│" not in result.output, result.output
+        message = result.stderr.strip()
+        assert "\n" not in message, "one paragraph"
+        assert str(lock) in message and "run `poetry lock`" in message and cause in message

@@ -204,6 +204,7 @@ def locked_requirements(
     from poetry.core.packages.utils.utils import create_nested_marker
     from poetry.core.version.markers import parse_marker
     from poetry_plugin_export.walker import (
+        DependencyWalkerError,
         get_project_dependency_packages,
         get_project_dependency_packages2,
     )
@@ -227,8 +228,19 @@ def locked_requirements(
             project_python_marker=python_marker,
             extras=chosen_extras,
         )
+    try:
+        walked = list(walk)
+    except (DependencyWalkerError, RuntimeError) as error:
+        # Locks without groups and markers (Poetry 1.x) are walked package by package; a lock
+        # that misses a required package or elects two versions of one fails the walk.
+        detail = " ".join(str(error).split()).rstrip(".")
+        raise DockerPluginError(
+            f"The dependencies locked in {locker.lock} cannot be followed from the project's "
+            f"requirements ({detail}). The lock was probably written by an "
+            "older Poetry or edited by hand: run `poetry lock` to write it anew."
+        ) from None
     requirements = []
-    for dependency_package in walk:
+    for dependency_package in walked:
         package = dependency_package.package
         kind = {None: "index", "legacy": "index"}.get(package.source_type, package.source_type)
         if kind not in ("index", "url", "git", "directory", "file"):
