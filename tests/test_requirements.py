@@ -58,6 +58,50 @@ def test_markers_are_evaluated_for_linux() -> None:
     assert not requirement(marker='python_version < "3.10"').applies_to("3.12", "x86_64")
 
 
+@pytest.mark.parametrize(
+    ("marker", "python", "expected"),
+    [
+        ('python_full_version >= "3.8.1"', "3.8", True),
+        ('python_full_version < "3.8.1"', "3.8", True),
+        ('python_full_version >= "3.8.1" and python_version < "3.9"', "3.8", True),
+        ('python_full_version == "3.11.4"', "3.11", True),
+        ('python_full_version > "3.11.2" and python_full_version < "3.11.4"', "3.11", True),
+        ('python_full_version != "3.11.4"', "3.11", True),
+        ('implementation_version >= "3.12.3"', "3.12", True),
+        ('python_full_version >= "3.9.1"', "3.8", False),
+        ('python_full_version < "3.8.1"', "3.9", False),
+        ('python_full_version >= "3.8.1" and sys_platform == "win32"', "3.8", False),
+        ('python_full_version == "3.11.4" and python_full_version != "3.11.4"', "3.11", False),
+    ],
+)
+def test_patch_level_markers_apply_when_some_patch_release_matches(
+    marker: str, python: str, expected: bool
+) -> None:
+    """The image's patch release is not known when the plan is made: pip decides in it."""
+    assert requirement(marker=marker).applies_to(python, "x86_64") is expected
+
+
+def test_packages_built_in_the_image_are_pinned_with_their_markers() -> None:
+    """Two locked versions that both may apply are both planned; pip installs the right one."""
+    from poetry_docker_plugin.plan import _dependencies
+
+    old, new = (
+        LockedRequirement("pkg", version, marker, ("sha256:00",), ("pkg.tar.gz",), "*")
+        for version, marker in (
+            ("1.0", 'python_full_version < "3.8.1"'),
+            ("2.0", 'python_full_version >= "3.8.1"'),
+        )
+    )
+    plan = _dependencies(
+        (old, new), "3.8", "x86_64", False, groups=(), extras=(), indexes=(), ca_bundle=False
+    )
+    assert plan.built == (old, new)
+    assert [r.pin for r in plan.built_in_image] == [
+        'pkg==1.0 ; python_full_version < "3.8.1"',
+        'pkg==2.0 ; python_full_version >= "3.8.1"',
+    ]
+
+
 def test_python_range_of_a_package() -> None:
     assert requirement(python_versions=">=3.9").allows_python("3.9")
     assert not requirement(python_versions=">=3.10").allows_python("3.9")

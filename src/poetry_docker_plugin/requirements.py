@@ -8,6 +8,7 @@ the file names and Python range that decide which Python the image can have.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,6 +30,10 @@ HASH_ALGORITHMS = ("sha256", "sha384", "sha512")
 # The newest glibc that generated images are assumed to carry (Debian bookworm's); wheels that
 # need a newer one are not counted as installable.
 GLIBC_MAX_MINOR = 36
+# A patch release above any that CPython makes, standing for "the newest" in markers.
+HIGHEST_PATCH = 999
+# Marker variables whose value depends on the patch release, which the plan does not know.
+PATCH_LEVEL_VARIABLES = ("python_full_version", "implementation_version")
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,17 @@ class LockedRequirement:
 
     @property
     def pin(self) -> str:
-        """``name==version``, to install the package from a directory of wheels."""
-        return f"{self.name}=={self.version}"
+        """``name==version``, to install the package from a directory of wheels.
+
+        A marker that tells patch releases apart stays on it: the plan keeps the packages that
+        may apply on the image's Python (see ``applies_to``), and pip skips those that do not,
+        whose wheels the wheels stage did not build either. Other markers hold for every
+        package planned, and are left out.
+        """
+        pin = f"{self.name}=={self.version}"
+        if any(variable in self.marker for variable in PATCH_LEVEL_VARIABLES):
+            pin += f" ; {self.marker}"
+        return pin
 
     @property
     def is_local(self) -> bool:
@@ -104,10 +118,19 @@ class LockedRequirement:
         return any(tags & supported for tags in map(_wheel_tags, self.files) if tags)
 
     def applies_to(self, python: str, machine: str) -> bool:
-        """Whether the marker selects this package on Linux ``machine`` with Python ``python``."""
+        """Whether the marker may select this package on Linux ``machine`` with Python ``python``.
+
+        The image's patch release is not known when the plan is made, so a marker that tells
+        patch releases apart (``python_full_version >= "3.8.1"``) applies when it does for
+        any of them; the package keeps its marker, and pip in the image decides.
+        """
         if not self.marker:
             return True
-        return Marker(self.marker).evaluate(linux_environment(python, machine))
+        marker = Marker(self.marker)
+        return any(
+            marker.evaluate(linux_environment(python, machine, patch))
+            for patch in patch_releases(self.marker, python)
+        )
 
     def allows_python(self, python: str) -> bool:
         from poetry.core.constraints.version import parse_constraint
@@ -290,18 +313,31 @@ def check_extras(poetry: Poetry, extras: Iterable[str]) -> tuple[NormalizedName,
     return chosen
 
 
-def linux_environment(python: str, machine: str) -> dict[str, str]:
-    """The PEP 508 marker environment of a CPython ``python`` on Linux ``machine``."""
+def patch_releases(marker: str, python: str) -> set[int]:
+    """Patch releases of ``python`` for which ``marker`` gives every answer it can give.
+
+    A marker compares full versions with the ones it names, so evaluating it at each named
+    patch of this ``X.Y``, the next one, ``0`` and a patch above any release covers every
+    range it tells apart.
+    """
+    patches = {0, HIGHEST_PATCH}
+    for found in re.finditer(rf"(?<![\d.]){re.escape(python)}\.(\d+)", marker):
+        patches |= {int(found.group(1)), int(found.group(1)) + 1}
+    return patches
+
+
+def linux_environment(python: str, machine: str, patch: int = 0) -> dict[str, str]:
+    """The PEP 508 marker environment of a CPython ``python``.``patch`` on Linux ``machine``."""
     return {
         "implementation_name": "cpython",
-        "implementation_version": f"{python}.0",
+        "implementation_version": f"{python}.{patch}",
         "os_name": "posix",
         "platform_machine": machine,
         "platform_python_implementation": "CPython",
         "platform_release": "",
         "platform_system": "Linux",
         "platform_version": "",
-        "python_full_version": f"{python}.0",
+        "python_full_version": f"{python}.{patch}",
         "python_version": python,
         "sys_platform": "linux",
         "extra": "",
