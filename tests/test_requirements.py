@@ -239,3 +239,48 @@ def test_a_lock_whose_walk_fails_is_one_clear_error(
         message = result.stderr.strip()
         assert "\n" not in message, "one paragraph"
         assert str(lock) in message and "run `poetry lock`" in message and cause in message
+
+
+def test_http_indexes_are_trusted_hosts() -> None:
+    """pip ignores a plain-http index unless its host is trusted (127.0.0.1 aside)."""
+    text = requirements_text(
+        [requirement("pkg-1.0-py3-none-any.whl")],
+        (
+            ("--index-url", "http://pypi.corp.example:8080/simple"),
+            ("--extra-index-url", "https://extra.example/simple"),
+            ("--extra-index-url", "http://mirror.example/simple"),
+        ),
+    )
+    options = [line for line in text.splitlines() if line.startswith("--")]
+    assert options == [
+        "--index-url http://pypi.corp.example:8080/simple",
+        "--extra-index-url https://extra.example/simple",
+        "--extra-index-url http://mirror.example/simple",
+        "--trusted-host pypi.corp.example:8080",
+        "--trusted-host mirror.example",
+    ]
+
+
+def test_hashes_without_an_algorithm_are_sha256(tmp_path: Path) -> None:
+    """The oldest locks keep bare sha256 digests under [metadata.hashes], without file names."""
+    import tomlkit
+
+    project = copy_fixture("lock-1.1", tmp_path)
+    lock = project / "poetry.lock"
+    document = tomlkit.parse(lock.read_text())
+    metadata = document["metadata"]
+    files = metadata.pop("files")
+    metadata["lock-version"] = "1.0"
+    metadata["hashes"] = {
+        name: [entry["hash"].removeprefix("sha256:") for entry in entries]
+        for name, entries in files.items()
+    }
+    metadata["hashes"]["six"].append("md5:0123456789abcdef0123456789abcdef")
+    lock.write_text(tomlkit.dumps(document))
+    poetry = Factory().create_poetry(project)
+    check_lock(poetry)
+    by_name = {r.name: r for r in locked_requirements(poetry, ["main"], [])}
+    assert by_name["six"].hashes == tuple(sorted(entry["hash"] for entry in files["six"])), (
+        "bare digests read as sha256, md5 (which pip refuses) dropped"
+    )
+    assert by_name["attrs"].hashes == tuple(sorted(entry["hash"] for entry in files["attrs"]))
