@@ -284,3 +284,24 @@ def test_hashes_without_an_algorithm_are_sha256(tmp_path: Path) -> None:
         "bare digests read as sha256, md5 (which pip refuses) dropped"
     )
     assert by_name["attrs"].hashes == tuple(sorted(entry["hash"] for entry in files["attrs"]))
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("git@github.com:org/repo.git", "git+ssh://git@github.com/org/repo.git"),
+        ("ssh://git@git.example:2222/org/repo.git", "git+ssh://git@git.example:2222/org/repo.git"),
+        ("https://github.com/org/repo.git", "git+https://github.com/org/repo.git"),
+        ("git://127.0.0.1:9418/repo.git", "git+git://127.0.0.1:9418/repo.git"),
+    ],
+)
+def test_git_requirements_are_pep_508(url: str, expected: str) -> None:
+    """An scp-like SSH address becomes the ``git+ssh://`` URL poetry-core writes for it."""
+    from packaging.requirements import Requirement
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    locked = LockedRequirement(
+        "repo", "1.0", "", (), (), "*", source_url=url, kind="git", reference=commit
+    )
+    assert Requirement(locked.line()).url == f"{expected}@{commit}"
+    assert locked.uses_ssh is expected.startswith("git+ssh://")

@@ -59,7 +59,7 @@ class LockedRequirement:
     def line(self) -> str:
         """The requirement as a pip requirements-file entry (hashed, except git commits)."""
         if self.kind == "git":
-            text = f"{self.name} @ git+{self.source_url}@{self.reference}"
+            text = f"{self.name} @ git+{self.git_url}@{self.reference}"
             if self.subdirectory:
                 text += f"#subdirectory={self.subdirectory}"
         elif self.kind == "url":
@@ -83,6 +83,23 @@ class LockedRequirement:
         if any(variable in self.marker for variable in PATCH_LEVEL_VARIABLES):
             pin += f" ; {self.marker}"
         return pin
+
+    @property
+    def git_url(self) -> str:
+        """The repository as a URL for pip's ``git+`` requirements, as poetry-core writes it.
+
+        An scp-like ``git@github.com:org/repo.git`` is no URL to pip (nor to PEP 508): it
+        becomes ``ssh://git@github.com/org/repo.git``.
+        """
+        from poetry.core.vcs.git import ParsedUrl
+
+        url = self.source_url.removeprefix("git+")
+        return url if "://" in url else ParsedUrl.parse(url).url
+
+    @property
+    def uses_ssh(self) -> bool:
+        """Whether it is a git dependency fetched over SSH (with the user's key, as a rule)."""
+        return self.kind == "git" and self.git_url.startswith("ssh://")
 
     @property
     def is_local(self) -> bool:
