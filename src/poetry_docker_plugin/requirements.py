@@ -309,8 +309,8 @@ def locked_requirements(
         detail = " ".join(str(error).split()).rstrip(".")
         raise DockerPluginError(
             f"The dependencies locked in {locker.lock} cannot be followed from the project's "
-            f"requirements ({detail}). The lock was probably written by an "
-            "older Poetry or edited by hand: run `poetry lock` to write it anew."
+            f"requirements ({detail}). The lock was probably written by an older Poetry or "
+            "edited by hand: run `poetry lock` to write it anew."
         ) from None
     requirements = []
     for dependency_package in walked:
