@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, copy_fixture, docker, pip_freeze, run_poetry
+from conftest import DOCKER, FIXTURES, Base, configure, copy_fixture, docker, pip_freeze, run_poetry
 from poetry.core.factory import Factory
 from poetry.core.masonry.builders.sdist import SdistBuilder
 from poetry.core.masonry.builders.wheel import WheelBuilder
@@ -98,21 +100,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A git repository (git daemon) and a wheel and an sdist (HTTP), all on 127.0.0.1."""
-    repositories = tmp_path / "git"
-    source = make_package(tmp_path, "gitpkg", "0.3.0")
+def bare_repository(source: Path, bare: Path) -> str:
+    """Commits ``source`` on branch main and clones it bare to ``bare``; the commit's hash."""
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=source, check=True)
     subprocess.run([*git, "add", "."], cwd=source, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "first"], cwd=source, check=True)
-    commit = subprocess.run(
+    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(bare)], check=True)
+    return subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True
     ).stdout.strip()
-    subprocess.run(
-        ["git", "clone", "-q", "--bare", str(source), str(repositories / "gitpkg.git")], check=True
-    )
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A git repository (git daemon) and a wheel and an sdist (HTTP), all on 127.0.0.1."""
+    repositories = tmp_path / "git"
+    commit = bare_repository(make_package(tmp_path, "gitpkg", "0.3.0"), repositories / "gitpkg.git")
     git_port = free_port()
     daemon = subprocess.Popen(
         ["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={repositories}",
@@ -197,3 +201,205 @@ def test_a_project_built_by_another_backend(
     shell = run_poetry(project, "docker", "shell", "-c", "true")
     assert shell.returncode == 1
     assert "editable" in shell.stderr and "package-mode = false" in shell.stderr
+
+
+def test_a_tampered_wheel_hash_fails_the_build(tmp_path: Path, base: Base, image_tag: str) -> None:
+    """pip must not fall back to the sdist (genuine hash, unhashed build tools) of a wheel."""
+    project = copy_fixture("no-package", tmp_path)
+    configure(project, **base.settings)
+    lock = project / "poetry.lock"
+    wheel = re.search(r'six-[^"]+\.whl", hash = "sha256:([0-9a-f]{64})"', lock.read_text())
+    assert wheel, "the fixture locks six's wheel"
+    lock.write_text(lock.read_text().replace(wheel.group(1), "0" * 64))
+    assert run_poetry(project, "check", "--lock").returncode == 0, "the lock is still fresh"
+    result = run_poetry(project, "docker", "build", "--tag", image_tag)
+    assert result.returncode != 0, result.output
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in result.output, result.output
+
+
+def make_c_extension(directory: Path) -> Path:
+    """A setuptools project with a C extension: it needs a compiler and Python's headers."""
+    project = directory / "cspeed"
+    (project / "cspeed").mkdir(parents=True)
+    (project / "cspeed" / "__init__.py").write_text("from cspeed._speed import add\n")
+    (project / "cspeed" / "_speed.c").write_text(
+        "#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n\n"
+        "static PyObject *add(PyObject *self, PyObject *args) {\n"
+        "    long a, b;\n"
+        '    if (!PyArg_ParseTuple(args, "ll", &a, &b)) return NULL;\n'
+        "    return PyLong_FromLong(a + b);\n}\n\n"
+        'static PyMethodDef methods[] = {{"add", add, METH_VARARGS, NULL},\n'
+        "    {NULL, NULL, 0, NULL}};\n"
+        'static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speed", NULL, -1, methods};\n'
+        "PyMODINIT_FUNC PyInit__speed(void) { return PyModule_Create(&module); }\n"
+    )
+    (project / "setup.py").write_text(
+        "from setuptools import Extension, setup\n\n"
+        'setup(ext_modules=[Extension("cspeed._speed", ["cspeed/_speed.c"])])\n'
+    )
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "cspeed"\nversion = "1.0.0"\nrequires-python = ">=3.9"\n\n'
+        '[tool.setuptools]\npackages = ["cspeed"]\n\n'
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    return project
+
+
+def test_a_c_extension_is_compiled_against_the_environments_python(
+    tmp_path: Path, base: Base, image_tag: str
+) -> None:
+    """Debian's python3 keeps Python.h in python3.X-dev: the wheels stage must get it."""
+    make_c_extension(tmp_path)
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.poetry]\npackage-mode = false\n\n[tool.poetry.dependencies]\npython = ">=3.9,<4"\n'
+        'cspeed = { path = "../cspeed" }\n'
+    )
+    locked = run_poetry(project, "lock")
+    assert locked.returncode == 0, locked.output
+    configure(project, command=["python", "-c", "import cspeed; print(cspeed.add(2, 3))"])
+    configure(project, **base.settings)
+    result = run_poetry(project, "docker", "build", "--tag", image_tag)
+    assert result.returncode == 0, result.output
+    assert docker("run", "--rm", image_tag).stdout.strip() == "5"
+    leftovers = "command -v gcc || ls /usr/include/python3*/Python.h 2>/dev/null || echo none"
+    assert docker("run", "--rm", image_tag, "sh", "-c", leftovers).stdout.strip() == "none"
+
+
+SSH_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def ssh_git_project(directory: Path, url: str, commit: str = SSH_COMMIT) -> Path:
+    """A project with one git dependency over SSH, locked by hand (nothing to clone here)."""
+    from poetry.factory import Factory as PoetryFactory
+
+    project = directory / "ssh-git"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.poetry]\npackage-mode = false\n\n[tool.poetry.dependencies]\npython = ">=3.9,<4"\n'
+        f'sshpkg = {{ git = "{url}", rev = "main" }}\n\n'
+        '[tool.poetry-docker]\ncommand = ["python", "-c", "import sshpkg; print(sshpkg.WHO)"]\n'
+    )
+    content_hash = PoetryFactory().create_poetry(project).locker._get_content_hash()
+    (project / "poetry.lock").write_text(
+        '[[package]]\nname = "sshpkg"\nversion = "0.3.0"\ndescription = ""\noptional = false\n'
+        'python-versions = "*"\ngroups = ["main"]\nfiles = []\ndevelop = false\n\n'
+        f'[package.source]\ntype = "git"\nurl = "{url}"\nreference = "main"\n'
+        f'resolved_reference = "{commit}"\n\n'
+        '[metadata]\nlock-version = "2.1"\npython-versions = ">=3.9,<4"\n'
+        f'content-hash = "{content_hash}"\n'
+    )
+    assert run_poetry(project, "check", "--lock").returncode == 0
+    return project
+
+
+def test_git_over_ssh_is_a_pep_508_url_fetched_through_the_ssh_agent(
+    tmp_path: Path, base_image: str
+) -> None:
+    from packaging.requirements import Requirement
+
+    project = ssh_git_project(tmp_path, "git@github.com:example-org/sshpkg.git")
+    output = tmp_path / "out"
+    written = run_poetry(
+        project, "docker", "build", "--base-image", base_image, "--output", str(output)
+    )
+    assert written.returncode == 0, written.output
+    lines = (output / "requirements-vcs.txt").read_text().splitlines()
+    requirement = Requirement(next(line for line in lines if line.startswith("sshpkg")))
+    assert requirement.url == f"git+ssh://git@github.com/example-org/sshpkg.git@{SSH_COMMIT}"
+    dockerfile = (output / "Dockerfile").read_text()
+    steps = dockerfile.split("\nRUN ")
+    with_ssh = [step for step in steps if "--mount=type=ssh" in step]
+    assert len(with_ssh) == 1 and "requirements-vcs.txt" in with_ssh[0], "the git step alone"
+    assert "GIT_SSH_COMMAND='ssh -o StrictHostKeyChecking=accept-new'" in with_ssh[0]
+    assert "--no-install-recommends git openssh-client" in dockerfile
+
+
+def test_git_over_ssh_without_an_agent_is_one_clear_error(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
+    project = ssh_git_project(tmp_path, "git@github.com:example-org/sshpkg.git")
+    log = tmp_path / "engine.log"
+    engine = tmp_path / "docker-no-builds"
+    engine.write_text(
+        f'#!/bin/sh\nif [ "$1" = build ]; then echo "$*" >> {log}; exit 1; fi\nexec {DOCKER} "$@"\n'
+    )
+    engine.chmod(0o755)
+    options = ("docker", "build", "--base-image", base_image, "--tag", image_tag)
+    refused = run_poetry(
+        project, *options, env={"SSH_AUTH_SOCK": "", "POETRY_DOCKER_ENGINE": str(engine)}
+    )
+    assert refused.returncode == 1
+    message = refused.stderr.strip()
+    assert "\n" not in message and "Traceback" not in refused.output, refused.output
+    assert "sshpkg" in message and "ssh-agent" in message and "ssh-add" in message
+    assert not log.exists(), "nothing was built"
+
+    agent = subprocess.run(["ssh-agent", "-s"], capture_output=True, text=True, check=True)
+    variables = dict(re.findall(r"(SSH_AUTH_SOCK|SSH_AGENT_PID)=([^;]+);", agent.stdout))
+    try:
+        run_poetry(project, *options, env={**variables, "POETRY_DOCKER_ENGINE": str(engine)})
+    finally:
+        subprocess.run(["ssh-agent", "-k"], env={**os.environ, **variables}, check=False)
+    assert "--ssh default" in log.read_text(), "the agent is forwarded to the build"
+
+
+SSHD_DOCKERFILE = """FROM {base}
+RUN apt-get update && apt-get install --yes --no-install-recommends openssh-server git \\
+    && ssh-keygen -A && mkdir -p /run/sshd && useradd --create-home --shell /bin/sh git \\
+    && install -d -o git -m 700 /home/git/.ssh
+"""
+
+
+@pytest.fixture
+def ssh_served(tmp_path: Path, base_image: str, image_tag: str) -> Iterator[dict[str, str]]:
+    """A git repository that only a key in a fresh SSH agent can read, served by sshd (in a
+    container on the host network) on 127.0.0.1; the agent's variables come with it."""
+    served_dir = tmp_path / "srv"
+    commit = bare_repository(make_package(tmp_path, "sshpkg", "0.3.0"), served_dir / "sshpkg.git")
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    shutil.copy(key.with_suffix(".pub"), served_dir / "authorized_keys")
+    image = f"{image_tag.split(':')[0]}-sshd:test"
+    docker("build", "--tag", image, "-", input=SSHD_DOCKERFILE.format(base=base_image))
+    port = free_port()
+    start = (
+        "install -o git -m 600 /srv/authorized_keys /home/git/.ssh/authorized_keys"
+        " && cp -r /srv/sshpkg.git /home/git/ && chown -R git /home/git/sshpkg.git"
+        f" && exec /usr/sbin/sshd -D -e -p {port} -o ListenAddress=127.0.0.1"
+    )
+    container = docker(
+        "run", "--detach", "--network", "host", "--volume", f"{served_dir}:/srv:ro",
+        image, "sh", "-c", start,
+    ).stdout.strip()  # fmt: skip
+    agent_output = subprocess.run(["ssh-agent", "-s"], capture_output=True, text=True, check=True)
+    agent = dict(re.findall(r"(SSH_AUTH_SOCK|SSH_AGENT_PID)=([^;]+);", agent_output.stdout))
+    try:
+        subprocess.run(["ssh-add", "-q", str(key)], env={**os.environ, **agent}, check=True)
+        for _ in range(50):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield {"url": f"ssh://git@127.0.0.1:{port}/home/git/sshpkg.git", "commit": commit, **agent}
+    finally:
+        subprocess.run(["ssh-agent", "-k"], env={**os.environ, **agent}, capture_output=True)
+        docker("rm", "--force", container, check=False)
+        docker("image", "rm", "--force", image, check=False)
+
+
+def test_a_private_git_dependency_builds_through_the_forwarded_agent(
+    tmp_path: Path, base_image: str, image_tag: str, ssh_served: dict[str, str]
+) -> None:
+    """The agent's key reads the repository; no key, agent or host key reaches the image."""
+    project = ssh_git_project(tmp_path, ssh_served["url"], ssh_served["commit"])
+    agent = {name: ssh_served[name] for name in ("SSH_AUTH_SOCK", "SSH_AGENT_PID")}
+    options = ("--base-image", base_image, "--tag", image_tag, "--network", "host")
+    result = run_poetry(project, "docker", "build", *options, env=agent)
+    assert result.returncode == 0, result.output
+    assert docker("run", "--rm", image_tag).stdout.strip() == "sshpkg 0.3.0"
+    check = "command -v ssh git; ls -A /root/.ssh ~/.ssh 2>/dev/null; env | grep -c SSH_"
+    assert docker(
+        "run", "--rm", "--user", "0", image_tag, "sh", "-c", check, check=False
+    ).stdout.split() == ["0"]

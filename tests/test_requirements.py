@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, copy_fixture, run_poetry
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
@@ -56,6 +56,50 @@ def test_markers_are_evaluated_for_linux() -> None:
     assert not requirement(marker='sys_platform == "win32"').applies_to("3.12", "x86_64")
     assert requirement(marker='sys_platform == "linux"').applies_to("3.12", "x86_64")
     assert not requirement(marker='python_version < "3.10"').applies_to("3.12", "x86_64")
+
+
+@pytest.mark.parametrize(
+    ("marker", "python", "expected"),
+    [
+        ('python_full_version >= "3.8.1"', "3.8", True),
+        ('python_full_version < "3.8.1"', "3.8", True),
+        ('python_full_version >= "3.8.1" and python_version < "3.9"', "3.8", True),
+        ('python_full_version == "3.11.4"', "3.11", True),
+        ('python_full_version > "3.11.2" and python_full_version < "3.11.4"', "3.11", True),
+        ('python_full_version != "3.11.4"', "3.11", True),
+        ('implementation_version >= "3.12.3"', "3.12", True),
+        ('python_full_version >= "3.9.1"', "3.8", False),
+        ('python_full_version < "3.8.1"', "3.9", False),
+        ('python_full_version >= "3.8.1" and sys_platform == "win32"', "3.8", False),
+        ('python_full_version == "3.11.4" and python_full_version != "3.11.4"', "3.11", False),
+    ],
+)
+def test_patch_level_markers_apply_when_some_patch_release_matches(
+    marker: str, python: str, expected: bool
+) -> None:
+    """The image's patch release is not known when the plan is made: pip decides in it."""
+    assert requirement(marker=marker).applies_to(python, "x86_64") is expected
+
+
+def test_packages_built_in_the_image_are_pinned_with_their_markers() -> None:
+    """Two locked versions that both may apply are both planned; pip installs the right one."""
+    from poetry_docker_plugin.plan import _dependencies
+
+    old, new = (
+        LockedRequirement("pkg", version, marker, ("sha256:00",), ("pkg.tar.gz",), "*")
+        for version, marker in (
+            ("1.0", 'python_full_version < "3.8.1"'),
+            ("2.0", 'python_full_version >= "3.8.1"'),
+        )
+    )
+    plan = _dependencies(
+        (old, new), "3.8", "x86_64", False, groups=(), extras=(), indexes=(), ca_bundle=False
+    )
+    assert plan.built == (old, new)
+    assert [r.pin for r in plan.built_in_image] == [
+        'pkg==1.0 ; python_full_version < "3.8.1"',
+        'pkg==2.0 ; python_full_version >= "3.8.1"',
+    ]
 
 
 def test_python_range_of_a_package() -> None:
@@ -162,3 +206,102 @@ def test_pypi_stays_the_index_without_a_primary_source(tmp_path: Path) -> None:
     assert index_options(poetry, []) == ()
     used = [LockedRequirement("a", "1", "", (), (), "*", source_url="https://extra.example/simple")]
     assert index_options(poetry, used) == (("--extra-index-url", "https://extra.example/simple"),)
+
+
+@pytest.mark.parametrize(
+    ("requires", "also_locked", "cause"),
+    [
+        pytest.param({"vanished": ">=1.0"}, None, "walk failed at vanished", id="missing"),
+        pytest.param({"six": "<1.17"}, "1.16.0", "elected `six (1.17.0)`", id="conflict"),
+    ],
+)
+def test_a_lock_whose_walk_fails_is_one_clear_error(
+    tmp_path: Path, requires: dict[str, str], also_locked: str | None, cause: str
+) -> None:
+    """Poetry 1.x locks are walked by poetry-plugin-export, which raises on broken ones:
+    a required package missing from the lock, or two versions of one elected."""
+    import tomlkit
+
+    project = copy_fixture("lock-2.0", tmp_path)
+    lock = project / "poetry.lock"
+    document = tomlkit.parse(lock.read_text())
+    packages = document["package"]
+    attrs = next(p for p in packages if p["name"] == "attrs")
+    attrs["dependencies"] = requires
+    if also_locked:
+        six = next(p for p in packages if p["name"] == "six")
+        packages.append({**six, "version": also_locked, "files": []})
+    lock.write_text(tomlkit.dumps(document))
+    for verbosity in ((), ("-v",)):
+        result = run_poetry(project, "docker", "build", "--print", *verbosity)
+        assert result.returncode == 1
+        assert "Traceback" not in result.output and "│" not in result.output, result.output
+        message = result.stderr.strip()
+        assert "\n" not in message, "one paragraph"
+        assert str(lock) in message and "run `poetry lock`" in message and cause in message
+
+
+def test_http_indexes_are_trusted_hosts() -> None:
+    """pip ignores a plain-http index unless its host is trusted (127.0.0.1 aside)."""
+    text = requirements_text(
+        [requirement("pkg-1.0-py3-none-any.whl")],
+        (
+            ("--index-url", "http://pypi.corp.example:8080/simple"),
+            ("--extra-index-url", "https://extra.example/simple"),
+            ("--extra-index-url", "http://mirror.example/simple"),
+        ),
+    )
+    options = [line for line in text.splitlines() if line.startswith("--")]
+    assert options == [
+        "--index-url http://pypi.corp.example:8080/simple",
+        "--extra-index-url https://extra.example/simple",
+        "--extra-index-url http://mirror.example/simple",
+        "--trusted-host pypi.corp.example:8080",
+        "--trusted-host mirror.example",
+    ]
+
+
+def test_hashes_without_an_algorithm_are_sha256(tmp_path: Path) -> None:
+    """The oldest locks keep bare sha256 digests under [metadata.hashes], without file names."""
+    import tomlkit
+
+    project = copy_fixture("lock-1.1", tmp_path)
+    lock = project / "poetry.lock"
+    document = tomlkit.parse(lock.read_text())
+    metadata = document["metadata"]
+    files = metadata.pop("files")
+    metadata["lock-version"] = "1.0"
+    metadata["hashes"] = {
+        name: [entry["hash"].removeprefix("sha256:") for entry in entries]
+        for name, entries in files.items()
+    }
+    metadata["hashes"]["six"].append("md5:0123456789abcdef0123456789abcdef")
+    lock.write_text(tomlkit.dumps(document))
+    poetry = Factory().create_poetry(project)
+    check_lock(poetry)
+    by_name = {r.name: r for r in locked_requirements(poetry, ["main"], [])}
+    assert by_name["six"].hashes == tuple(sorted(entry["hash"] for entry in files["six"])), (
+        "bare digests read as sha256, md5 (which pip refuses) dropped"
+    )
+    assert by_name["attrs"].hashes == tuple(sorted(entry["hash"] for entry in files["attrs"]))
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("git@github.com:org/repo.git", "git+ssh://git@github.com/org/repo.git"),
+        ("ssh://git@git.example:2222/org/repo.git", "git+ssh://git@git.example:2222/org/repo.git"),
+        ("https://github.com/org/repo.git", "git+https://github.com/org/repo.git"),
+        ("git://127.0.0.1:9418/repo.git", "git+git://127.0.0.1:9418/repo.git"),
+    ],
+)
+def test_git_requirements_are_pep_508(url: str, expected: str) -> None:
+    """An scp-like SSH address becomes the ``git+ssh://`` URL poetry-core writes for it."""
+    from packaging.requirements import Requirement
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    locked = LockedRequirement(
+        "repo", "1.0", "", (), (), "*", source_url=url, kind="git", reference=commit
+    )
+    assert Requirement(locked.line()).url == f"{expected}@{commit}"
+    assert locked.uses_ssh is expected.startswith("git+ssh://")

@@ -111,8 +111,23 @@ class Engine:
         secrets: Mapping[str, Path] | None = None,
         network: str | None = None,
         quiet: bool = False,
+        ssh: Sequence[str] = (),
     ) -> str:
-        """Builds ``context`` with the engine's progress streamed to the terminal; the image id."""
+        """Builds ``context`` with the engine's progress streamed to the terminal; the image id.
+
+        ``ssh`` names the dependencies fetched over SSH: the user's SSH agent is forwarded to
+        the build (``--ssh default``), so that their keys authenticate without entering it.
+        """
+        if ssh and not os.environ.get("SSH_AUTH_SOCK"):
+            names = (
+                f"dependency {ssh[0]} is" if len(ssh) == 1 else f"dependencies {', '.join(ssh)} are"
+            )
+            raise DockerPluginError(
+                f"The git {names} fetched over SSH, which the build does through your SSH agent "
+                "(`docker build --ssh default`), but SSH_AUTH_SOCK is not set. Start an agent "
+                'and add the key that can read the repository (`eval "$(ssh-agent -s)"`, then '
+                "`ssh-add ~/.ssh/id_ed25519`), then build again; the key never enters the image."
+            )
         with tempfile.TemporaryDirectory(prefix="poetry-docker-iid-") as scratch:
             iidfile = Path(scratch) / "iid"
             command = ["build", "--file", str(context / "Dockerfile"), "--iidfile", str(iidfile)]
@@ -130,6 +145,8 @@ class Engine:
                 command += ["--secret", f"id={name},src={path}"]
             if network:
                 command += ["--network", network]
+            if ssh:
+                command += ["--ssh", "default"]
             if quiet:
                 command.append("--quiet")
             command.append(str(context))

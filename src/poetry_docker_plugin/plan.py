@@ -169,6 +169,11 @@ class DependenciesPlan:
         """The dependencies the wheels stage builds (sdists, git commits, path projects)."""
         return self.built + self.vcs + self.local_sources
 
+    @property
+    def ssh(self) -> tuple[str, ...]:
+        """The git dependencies fetched over SSH, through the SSH agent the build forwards."""
+        return tuple(r.name for r in self.vcs if r.uses_ssh)
+
 
 @dataclass(frozen=True)
 class ProjectPlan:
@@ -382,6 +387,8 @@ def _dependencies(
     tools = []
     if vcs:
         tools.append("git")
+    if any(r.uses_ssh for r in vcs):  # Debian's git only recommends ssh
+        tools.append("openssh-client")
     if sources or project_in_image or any(r.needs_compiler(python, machine) for r in built):
         tools.append("build-essential")
     hashed = [r for r in requirements if not r.is_local and r.kind != "git" and r not in built]

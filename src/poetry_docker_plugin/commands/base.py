@@ -376,6 +376,7 @@ def build_image(command: DockerCommand, prepared: Prepared) -> None:
             secrets=secrets,
             network=command.option("network"),
             quiet=command.io.output.is_quiet(),
+            ssh=plan.dependencies.ssh,
         )
 
 
