@@ -203,6 +203,7 @@ class Base:
 
     manager: str
     image: str
+    slim: bool = True  # conda: the environment copied into a runtime stage
 
     @property
     def settings(self) -> dict[str, object]:
@@ -214,6 +215,8 @@ class Base:
             "env_manager": "conda",
             "python": "3.11",
             "conda_packages": ["actdemo"],
+            # the runtime stage on the offline venv test base (debian:bookworm-slim offline)
+            "runtime_base": TEST_BASE_IMAGE if self.slim else "base",
         }
 
     def prefix(self, project_name: str) -> str:

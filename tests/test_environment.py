@@ -28,14 +28,16 @@ PROBE = (
 )
 
 
-@pytest.fixture(scope="module", params=["venv", "conda"])
+@pytest.fixture(scope="module", params=["venv", "conda", "conda-single-stage"])
 def built(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Base, str, Path]]:
-    """The flat-script project built once per manager; its image and project directory."""
-    image = request.getfixturevalue("base_image" if request.param == "venv" else "conda_base_image")
-    base = Base(request.param, image)
-    project = copy_fixture("flat-script", tmp_path_factory.mktemp(f"env-{base.manager}"))
+    """The flat-script project built once per manager (conda with and without its runtime
+    stage); its image and project directory."""
+    manager = request.param.split("-")[0]
+    image = request.getfixturevalue("base_image" if manager == "venv" else "conda_base_image")
+    base = Base(manager, image, slim=request.param == "conda")
+    project = copy_fixture("flat-script", tmp_path_factory.mktemp(f"env-{request.param}"))
     name = f"pdp-test-{uuid.uuid4().hex[:10]}"
     configure(project, image=name, **base.settings)
     result = run_poetry(project, "docker", "build")

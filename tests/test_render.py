@@ -164,8 +164,8 @@ def test_values_cannot_escape_their_instruction() -> None:
     instructions = [
         line.split()[0] for line in files.dockerfile.splitlines() if line and line[0].isupper()
     ]
-    # environment, user, compiled and pure-Python dependencies, project
-    assert instructions.count("RUN") == 5
+    # environment; in the runtime stage tini, user, compiled and pure-Python dependencies, project
+    assert instructions.count("RUN") == 6
 
 
 def test_dockerfile_word() -> None:

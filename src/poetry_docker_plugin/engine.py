@@ -282,7 +282,9 @@ class Engine:
             config = self._config_of(reference)
         identity, environment, labels = config or ("", {}, {})
         facts: dict[str, Any] = {"id": identity, "label_keys": sorted(labels)}
-        if manager == "venv":
+        if manager == "runtime":  # the runtime stage's base: only its id and labels matter
+            pass
+        elif manager == "venv":
             facts["python"] = self._probe(reference, "python3", PYTHON_PROBE, manager).strip()
         elif manager == "conda":
             info = self._probe(reference, "conda", ["info", "--json"], manager)

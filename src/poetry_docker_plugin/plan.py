@@ -38,6 +38,8 @@ DEFAULT_BASE_IMAGES = {
 # Where conda and micromamba keep environments in the images they publish; used only when the
 # base image could not be looked at (rendering with --print while it is not pulled yet).
 CONVENTIONAL_ENVS_DIR = "/opt/conda/envs"
+# The small image the conda and micromamba environments are copied into (`runtime-base`).
+DEFAULT_RUNTIME_BASE = "debian:bookworm-slim"
 VENV_PREFIX = "/opt/venv"
 POETRY_CORE = "poetry.core.masonry.api"
 LABEL_PREFIX = "dev.poetry-docker"
@@ -98,10 +100,18 @@ class EnvironmentPlan:
     apt_packages: tuple[str, ...]
     platform: str | None
     machine: str
+    # The base of the runtime stage, into which the environment is copied; None: the image is
+    # the environment's base itself (venv, the development image, `runtime-base = "base"`).
+    runtime_base: BaseImage | None = None
 
     @property
     def base_image(self) -> str:
         return self.base.reference
+
+    @property
+    def bases(self) -> tuple[BaseImage, ...]:
+        """Every image the build starts from: inputs of the image like its sources."""
+        return (self.base,) if self.runtime_base is None else (self.base, self.runtime_base)
 
     @property
     def bin_dir(self) -> str:
@@ -297,6 +307,7 @@ def make_plan(
     name = image_name_for(poetry)
     version = declared_name_and_version(poetry)[1] or "latest"
     env_name = "venv" if manager == "venv" else name
+    runtime_base = _runtime_base(settings, manager, editable, probe_base, poetry)
     envs_dir = base.envs_dir or CONVENTIONAL_ENVS_DIR
     prefix = VENV_PREFIX if manager == "venv" else f"{envs_dir.rstrip('/')}/{env_name}"
     _check_workdir(settings.workdir, prefix, poetry)
@@ -313,6 +324,7 @@ def make_plan(
         apt_packages=settings.apt_packages,
         platform=platform,
         machine=machine,
+        runtime_base=runtime_base,
     )
     return BuildPlan(
         environment=environment,
@@ -343,9 +355,36 @@ def make_plan(
         ),
         metadata=ImageMetadata(
             tags=tags or _default_tags(settings, name, version, editable),
-            labels=_labels(poetry, settings, base.label_keys),
+            labels=_labels(poetry, settings, environment.bases[-1].label_keys),
         ),
     )
+
+
+def _runtime_base(
+    settings: Settings,
+    manager: str,
+    editable: bool,
+    probe_base: BaseProbe | None,
+    poetry: Poetry,
+) -> BaseImage | None:
+    """The runtime stage's base: conda and micromamba environments run without their maker.
+
+    The development image keeps the full base (people ``conda install`` there), and
+    ``runtime-base = "base"`` keeps a single-stage image.
+    """
+    if manager == "venv":
+        if settings.runtime_base not in (None, "base"):
+            raise DockerPluginError(
+                f"Invalid value for `runtime-base` in [tool.poetry-docker] of "
+                f"{poetry.pyproject_path}: a runtime stage is made for the conda and micromamba "
+                "managers; the venv manager runs on its base image's own Python. Remove the key, "
+                "or choose the base image with `base-image`."
+            )
+        return None
+    if editable or settings.runtime_base == "base":
+        return None
+    reference = settings.runtime_base or DEFAULT_RUNTIME_BASE
+    return probe_base(reference, "runtime") if probe_base else BaseImage(reference)
 
 
 def _check_workdir(workdir: str, prefix: str, poetry: Poetry) -> None:

@@ -83,6 +83,7 @@ class Settings:
     user: str | None = None
     ca_bundle: str | None = None
     include: tuple[str, ...] = ()
+    runtime_base: str | None = None
 
     def override(self, **values: Any) -> Settings:
         """Returns a copy with command-line values (already validated) winning over these."""
@@ -177,6 +178,13 @@ def _include_pattern(value: object) -> str:
     return text
 
 
+def runtime_base(value: object) -> str:
+    text = _string(value)
+    if text != "base" and not IMAGE_REFERENCE_RE.fullmatch(text):
+        raise ValueError(f'{text!r} is neither "base" nor a valid image reference')
+    return text
+
+
 def _port(value: object) -> str:
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else _string(value)
     match = PORT_RE.fullmatch(text)
@@ -246,6 +254,7 @@ CONVERTERS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "user": ("user", _matching(USER_RE, "a user name or a uid[:gid]")),
     "ca-bundle": ("ca_bundle", _string),
     "include": ("include", _list_of(_include_pattern)),
+    "runtime-base": ("runtime_base", runtime_base),
 }
 
 

@@ -61,6 +61,12 @@ class DockerCommand(GroupCommand):
         option("all-groups", None, "Install dependencies from all groups."),
         option("python", None, "The image's Python version (X.Y).", flag=False),
         option("base-image", None, "The image to build on.", flag=False),
+        option(
+            "runtime-base",
+            None,
+            'The runtime stage\'s base for conda environments ("base": none).',
+            flag=False,
+        ),
         option("env-manager", None, "conda, micromamba or venv.", flag=False),
         option("platform", None, "The target platform, e.g. linux/amd64.", flag=False),
         option("build-arg", None, "A build-time variable, KEY=VALUE.", flag=False, multiple=True),
@@ -136,6 +142,7 @@ class DockerCommand(GroupCommand):
         overrides: dict[str, Any] = {
             "python": self._option("python", settings_module.python_version),
             "base_image": self._option("base-image", settings_module.image_reference),
+            "runtime_base": self._option("runtime-base", settings_module.runtime_base),
             "env_manager": self._option("env-manager", settings_module.env_manager),
         }
         extras = [e for value in self.option("extras") for e in value.replace(",", " ").split()]
@@ -195,7 +202,8 @@ class DockerCommand(GroupCommand):
             else project_sources(self.poetry, settings.include)
         )
         sources += local_package_files(plan)
-        options = {**self.fingerprint_options(), "base-image-id": plan.environment.base.id or ""}
+        base_ids = " ".join(base.id or "" for base in plan.environment.bases)
+        options = {**self.fingerprint_options(), "base-image-id": base_ids}
         return Prepared(plan, rendered, fingerprint(rendered, root, sources, options))
 
     def base_image(self, reference: str, manager: str, *, pull: bool, refresh: bool) -> BaseImage:
@@ -219,15 +227,16 @@ class DockerCommand(GroupCommand):
         """
         from poetry_docker_plugin.plan import FINGERPRINT_LABEL
 
-        base = prepared.plan.environment.base
-        images = self.engine.inspect(*references, base.reference)
+        bases = prepared.plan.environment.bases
+        images = self.engine.inspect(*references, *(base.reference for base in bases))
         if images is None:
-            if self.engine.image_id(base.reference) != base.id:
+            if any(self.engine.image_id(base.reference) != base.id for base in bases):
                 prepared = self.prepare(refresh_base=True)
             return prepared, None
-        if images[-1].id != base.id:
+        images, found = images[: len(references)], images[len(references) :]
+        if [image.id for image in found] != [base.id for base in bases]:
             prepared = self.prepare(refresh_base=True)
-        stale = [i for i in images[:-1] if i.labels.get(FINGERPRINT_LABEL) != prepared.fingerprint]
+        stale = [i for i in images if i.labels.get(FINGERPRINT_LABEL) != prepared.fingerprint]
         for image in stale[:1]:
             self.say_what_changed(prepared, image.labels)
         return prepared, not stale
