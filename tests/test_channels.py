@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import configure, copy_fixture, docker, run_poetry
+from conftest import TEST_BASE_IMAGE, configure, copy_fixture, docker, run_poetry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -84,6 +84,7 @@ def conda_project(tmp_path: Path, conda_base_image: str, project_image: str) -> 
         base_image=conda_base_image,
         env_manager="conda",
         python="3.11",
+        runtime_base=TEST_BASE_IMAGE,
     )
     return project
 

@@ -97,3 +97,21 @@ def test_a_source_edit_rebuilds_the_project_layer_alone(slim: tuple[str, Path]) 
     old, new = json.loads(before), json.loads(docker(*layers).stdout)
     assert [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b] == [len(new) - 1]
     assert docker("run", "--rm", image).stdout.startswith("hello again from hello-app")
+
+
+def test_a_runtime_base_rebuilt_under_the_same_tag_is_noticed(
+    conda_base_image: str, base_image: str, tmp_path: Path, image_tag: str
+) -> None:
+    moving = f"{image_tag.split(':')[0]}-runtime:moving"
+    docker("tag", base_image, moving)
+    project = copy_fixture("flat-script", tmp_path)
+    try:
+        configure(project, **{**Base("conda", conda_base_image).settings, "runtime_base": moving})
+        assert run_poetry(project, "docker", "build", "--tag", image_tag).returncode == 0
+        docker("build", "--tag", moving, "-", input=f"FROM {base_image}\nRUN touch /marker\n")
+        rebuilt = run_poetry(project, "docker", "build", "--tag", image_tag)
+        assert rebuilt.returncode == 0, rebuilt.output
+        assert "is up to date" not in rebuilt.stderr
+        docker("run", "--rm", image_tag, "test", "-e", "/marker")
+    finally:
+        docker("image", "rm", "--force", moving, check=False)

@@ -118,16 +118,6 @@ class Engine:
         ``ssh`` names the dependencies fetched over SSH: the user's SSH agent is forwarded to
         the build (``--ssh default``), so that their keys authenticate without entering it.
         """
-        if ssh and not os.environ.get("SSH_AUTH_SOCK"):
-            names = (
-                f"dependency {ssh[0]} is" if len(ssh) == 1 else f"dependencies {', '.join(ssh)} are"
-            )
-            raise DockerPluginError(
-                f"The git {names} fetched over SSH, which the build does through your SSH agent "
-                "(`docker build --ssh default`), but SSH_AUTH_SOCK is not set. Start an agent "
-                'and add the key that can read the repository (`eval "$(ssh-agent -s)"`, then '
-                "`ssh-add ~/.ssh/id_ed25519`), then build again; the key never enters the image."
-            )
         with tempfile.TemporaryDirectory(prefix="poetry-docker-iid-") as scratch:
             iidfile = Path(scratch) / "iid"
             command = ["build", "--file", str(context / "Dockerfile"), "--iidfile", str(iidfile)]
@@ -191,6 +181,23 @@ class Engine:
                 sys.stderr.buffer.flush()
                 untrusted = untrusted or b"CERTIFICATE_VERIFY_FAILED" in line
         return process.returncode, untrusted
+
+    @staticmethod
+    def check_ssh_agent(ssh: Sequence[str]) -> None:
+        """Refuses, before anything is staged, a build that needs the SSH agent without one.
+
+        ``ssh`` names the dependencies fetched over SSH.
+        """
+        if ssh and not os.environ.get("SSH_AUTH_SOCK"):
+            names = (
+                f"dependency {ssh[0]} is" if len(ssh) == 1 else f"dependencies {', '.join(ssh)} are"
+            )
+            raise DockerPluginError(
+                f"The git {names} fetched over SSH, which the build does through your SSH agent "
+                "(`docker build --ssh default`), but SSH_AUTH_SOCK is not set. Start an agent "
+                'and add the key that can read the repository (`eval "$(ssh-agent -s)"`, then '
+                "`ssh-add ~/.ssh/id_ed25519`), then build again; the key never enters the image."
+            )
 
     def run(self, arguments: Sequence[str], name: str) -> int:
         """Runs ``docker run ARGUMENTS`` in the foreground; returns the container's exit code.
@@ -278,7 +285,7 @@ class Engine:
         if config is None:
             if not pull:
                 return BaseImage(reference)
-            self._pull(reference)
+            self._pull(reference, "runtime-base" if manager == "runtime" else "base-image")
             config = self._config_of(reference)
         identity, environment, labels = config or ("", {}, {})
         facts: dict[str, Any] = {"id": identity, "label_keys": sorted(labels)}
@@ -315,15 +322,15 @@ class Engine:
         pairs = (item.partition("=") for item in config.get("Env") or [])
         return identity, {k: v for k, _, v in pairs}, config.get("Labels") or {}
 
-    def _pull(self, reference: str) -> None:
+    def _pull(self, reference: str, setting: str) -> None:
         result = self._capture(["pull", "--quiet", reference])
         if result.returncode != 0:
             self.diagnose()
             detail = (result.stderr.strip().splitlines() or ["no answer"])[-1]
             raise DockerPluginError(
                 f"The base image {reference} is not on this machine and could not be pulled "
-                f"({detail}). Pull or build it first, or set `base-image` in "
-                "[tool.poetry-docker] (or --base-image) to an image you have."
+                f"({detail}). Pull or build it first, or set `{setting}` in "
+                f"[tool.poetry-docker] (or --{setting}) to an image you have."
             )
 
     def _probe(self, image: str, program: str, arguments: list[str], manager: str) -> str:

@@ -358,6 +358,7 @@ def build_image(command: DockerCommand, prepared: Prepared) -> None:
     plan = prepared.plan
     engine = command.engine
     ca_bundle = command.ca_bundle()  # checked before anything is staged
+    engine.check_ssh_agent(plan.dependencies.ssh)
     command.line_error(
         f"Building <info>{plan.image}</info> (Python {plan.python}, "
         f"{plan.environment.manager} on {plan.environment.base_image})"
