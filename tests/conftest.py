@@ -29,6 +29,11 @@ TEST_BASE_IMAGE = os.environ.get("TEST_BASE_IMAGE", "poetry-docker-test-base:boo
 # A conda base: the offline stand-in for Miniforge that scripts/dev builds, or, on a machine
 # that can pull it, the real one (CONDA_TEST_BASE_IMAGE=condaforge/miniforge3:25.3.1-0).
 CONDA_TEST_BASE_IMAGE = os.environ.get("CONDA_TEST_BASE_IMAGE", "miniforge-standin:25.3.1")
+# A conda base whose channel also holds Python 3.8, for projects whose wheels stop at 3.8: the
+# stand-in built with EXTRA_PYTHONS=3.8, or a conda image you have (CONDA_PY38_TEST_BASE_IMAGE).
+CONDA_PY38_TEST_BASE_IMAGE = os.environ.get(
+    "CONDA_PY38_TEST_BASE_IMAGE", "miniforge-standin:25.3.1-py38"
+)
 CONDA_STANDIN = REPO.parent / "shared" / "conda-standin" / "make-base.sh"
 
 
@@ -195,6 +200,19 @@ def conda_base_image(base_image: str) -> str:
             stdout=subprocess.DEVNULL,
         )
     return CONDA_TEST_BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def conda_py38_base_image(base_image: str) -> str:
+    """A conda base with Python 3.8 in its channel (and 3.11), built once per machine."""
+    if docker("image", "inspect", CONDA_PY38_TEST_BASE_IMAGE, check=False).returncode != 0:
+        subprocess.run(
+            ["bash", str(CONDA_STANDIN), base_image, CONDA_PY38_TEST_BASE_IMAGE],
+            check=True,
+            env={**os.environ, "DOCKER": DOCKER, "EXTRA_PYTHONS": "3.8"},
+            stdout=subprocess.DEVNULL,
+        )
+    return CONDA_PY38_TEST_BASE_IMAGE
 
 
 @dataclass(frozen=True)
