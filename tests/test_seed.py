@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import tomllib
-from conftest import Result, configure, copy_fixture, docker, run_poetry
+from conftest import TEST_BASE_IMAGE, Result, configure, copy_fixture, docker, run_poetry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -49,6 +49,7 @@ def seed(conda_py38_base_image: str, tmp_path_factory: pytest.TempPathFactory) -
         base_image=conda_py38_base_image,
         env_manager="conda",
         ca_bundle=HOST_CA_BUNDLE,
+        runtime_base=TEST_BASE_IMAGE,  # the offline stand-in for debian:bookworm-slim
     )
     build = run_poetry(project, "docker", "build", "-v")
     try:
