@@ -11,7 +11,7 @@ from conftest import FIXTURES
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.plan import BaseImage, choose_env_manager, make_plan
+from poetry_docker_plugin.plan import BaseImage, choose_env_manager, make_plan, uninstallable
 from poetry_docker_plugin.settings import Settings
 
 if TYPE_CHECKING:
@@ -146,3 +146,16 @@ def test_the_workdir_may_not_hold_the_environment() -> None:
         make_plan(
             poetry_of("flat-script"), Settings(base_image="python:3.12", workdir="/opt"), ["main"]
         )
+
+
+def test_wheels_must_run_on_the_glibc_of_the_last_stage() -> None:
+    """A lock whose only wheels need glibc 2.38 is not installable on bookworm's 2.36."""
+    from poetry_docker_plugin.requirements import LockedRequirement
+
+    new = LockedRequirement(
+        "fresh", "1.0", "", (), ("fresh-1.0-cp312-cp312-manylinux_2_38_x86_64.whl",), "*"
+    )
+    assert uninstallable([new], "3.12", "x86_64", glibc=36) == ["fresh 1.0"]
+    assert uninstallable([new], "3.12", "x86_64", glibc=39) == []
+    assert BaseImage("x", glibc="2.39").glibc_minor == 39
+    assert BaseImage("x").glibc_minor == 36, "bookworm's when the base was not looked at"

@@ -29,7 +29,11 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.plan import BaseImage
 
 ENGINE_VARIABLE = "POETRY_DOCKER_ENGINE"
-PYTHON_PROBE = ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+# The X.Y of python3, then the glibc version it runs on (empty on other C libraries).
+PYTHON_PROBE = [
+    "-c",
+    "import platform, sys; print('%d.%d' % sys.version_info[:2], platform.libc_ver()[1])",
+]
 # Seconds a container gets to stop after a signal before it is removed by force.
 STOP_TIMEOUT = 10
 
@@ -289,13 +293,21 @@ class Engine:
             config = self._config_of(reference)
         identity, environment, labels = config or ("", {}, {})
         facts: dict[str, Any] = {"id": identity, "label_keys": sorted(labels)}
-        if manager == "runtime":  # the runtime stage's base: only its id and labels matter
-            pass
+        if manager == "runtime":  # the runtime stage's base: its glibc, if it says
+            libc = self._capture(
+                ["run", "--rm", "--entrypoint", "getconf", reference, "GNU_LIBC_VERSION"]
+            )
+            facts["glibc"] = libc.stdout.split()[-1] if libc.returncode == 0 else ""
         elif manager == "venv":
-            facts["python"] = self._probe(reference, "python3", PYTHON_PROBE, manager).strip()
+            python, _, glibc = self._probe(reference, "python3", PYTHON_PROBE, manager).partition(
+                " "
+            )
+            facts["python"], facts["glibc"] = python, glibc.strip()
         elif manager == "conda":
-            info = self._probe(reference, "conda", ["info", "--json"], manager)
-            facts["envs_dir"] = json.loads(info)["envs_dirs"][0]
+            info = json.loads(self._probe(reference, "conda", ["info", "--json"], manager))
+            facts["envs_dir"] = info["envs_dirs"][0]
+            virtual = {name: version for name, version, *_ in info.get("virtual_pkgs", [])}
+            facts["glibc"] = virtual.get("__glibc", "")
         else:  # micromamba: its images say where the root prefix is
             root = environment.get("MAMBA_ROOT_PREFIX", "/opt/conda")
             facts["envs_dir"] = f"{root.rstrip('/')}/envs"
@@ -343,7 +355,7 @@ class Engine:
                 f"image with {program} on its PATH; choose such a base image (`base-image` in "
                 "[tool.poetry-docker]), or another manager (`env-manager`)."
             )
-        if program == "python3" and not re.fullmatch(r"3\.\d+", result.stdout.strip()):
+        if program == "python3" and not re.match(r"3\.\d+( |$)", result.stdout.strip()):
             raise DockerPluginError(
                 f"python3 in the base image {image} is not a Python 3 that the venv manager "
                 f"can use (it says {result.stdout.strip()!r}). Choose another base image."

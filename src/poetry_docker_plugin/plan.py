@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.requirements import (
+    GLIBC_MAX_MINOR,
     LockedRequirement,
     check_extras,
     index_options,
@@ -67,6 +68,13 @@ class BaseImage:
     python: str | None = None  # venv: the X.Y of the image's python3
     envs_dir: str | None = None  # conda, micromamba: where the base keeps its environments
     label_keys: tuple[str, ...] = ()  # the base's labels, which the image would inherit
+    glibc: str | None = None  # the version of its C library, when it is glibc ("2.36")
+
+    @property
+    def glibc_minor(self) -> int:
+        """The glibc 2.N the image's wheels must run on; bookworm's when not known."""
+        major, _, minor = (self.glibc or "").partition(".")
+        return int(minor) if major == "2" and minor.isdigit() else GLIBC_MAX_MINOR
 
     @classmethod
     def from_facts(cls, reference: str, facts: Mapping[str, Any]) -> BaseImage:
@@ -77,6 +85,7 @@ class BaseImage:
             python=facts.get("python"),
             envs_dir=facts.get("envs_dir"),
             label_keys=tuple(facts.get("label_keys", ())),
+            glibc=facts.get("glibc") or None,
         )
 
 
@@ -300,14 +309,16 @@ def make_plan(
         python, python_reason = choose_python(poetry, requirements, machine, settings.python)
         reference = f"python:{python}-slim-bookworm"
     base = probe_base(reference, manager) if probe_base else BaseImage(reference)
+    runtime_base = _runtime_base(settings, manager, editable, probe_base, poetry)
+    # Wheels must run on the C library of the image's last stage.
+    glibc = (runtime_base or base).glibc_minor
     if manager == "venv":
-        python, python_reason = _venv_python(poetry, settings, requirements, machine, base)
+        python, python_reason = _venv_python(poetry, settings, requirements, machine, base, glibc)
     else:
-        python, python_reason = choose_python(poetry, requirements, machine, settings.python)
+        python, python_reason = choose_python(poetry, requirements, machine, settings.python, glibc)
     name = image_name_for(poetry)
     version = declared_name_and_version(poetry)[1] or "latest"
     env_name = "venv" if manager == "venv" else name
-    runtime_base = _runtime_base(settings, manager, editable, probe_base, poetry)
     envs_dir = base.envs_dir or CONVENTIONAL_ENVS_DIR
     prefix = VENV_PREFIX if manager == "venv" else f"{envs_dir.rstrip('/')}/{env_name}"
     _check_workdir(settings.workdir, prefix, poetry)
@@ -333,6 +344,7 @@ def make_plan(
             python,
             machine,
             project_in_image,
+            glibc=glibc,
             groups=tuple(sorted(groups)),
             extras=extras,
             indexes=indexes,
@@ -403,6 +415,7 @@ def _dependencies(
     machine: str,
     project_in_image: bool,
     *,
+    glibc: int = GLIBC_MAX_MINOR,
     groups: tuple[str, ...],
     extras: tuple[str, ...],
     indexes: tuple[tuple[str, str], ...],
@@ -421,17 +434,17 @@ def _dependencies(
     local = [r for r in applying if r.is_local]
     wheels = tuple(r for r in local if _builds_on_host(r))
     sources = tuple(r for r in local if r not in wheels)
-    built = tuple(r for r in applying if r.kind != "git" and r.needs_build(python, machine))
+    built = tuple(r for r in applying if r.kind != "git" and r.needs_build(python, machine, glibc))
     vcs = tuple(r for r in applying if r.kind == "git")
     tools = []
     if vcs:
         tools.append("git")
     if any(r.uses_ssh for r in vcs):  # Debian's git only recommends ssh
         tools.append("openssh-client")
-    if sources or project_in_image or any(r.needs_compiler(python, machine) for r in built):
+    if sources or project_in_image or any(r.needs_compiler(python, machine, glibc) for r in built):
         tools.append("build-essential")
     hashed = [r for r in requirements if not r.is_local and r.kind != "git" and r not in built]
-    compiled = tuple(r for r in hashed if r in applying and r.is_compiled(python, machine))
+    compiled = tuple(r for r in hashed if r in applying and r.is_compiled(python, machine, glibc))
     return DependenciesPlan(
         compiled=compiled,
         pure=tuple(r for r in hashed if r not in compiled),
@@ -502,6 +515,7 @@ def choose_python(
     requirements: tuple[LockedRequirement, ...],
     machine: str,
     requested: str | None,
+    glibc: int = GLIBC_MAX_MINOR,
 ) -> tuple[str, str]:
     """The newest Python the project allows for which every locked package is installable.
 
@@ -528,7 +542,7 @@ def choose_python(
         )
     blockers: dict[str, list[str]] = {}
     for python in allowed:
-        missing = uninstallable(requirements, python, machine)
+        missing = uninstallable(requirements, python, machine, glibc)
         if not missing:
             reason = "the newest the project allows"
             if python != allowed[0]:
@@ -545,14 +559,17 @@ def choose_python(
 
 
 def uninstallable(
-    requirements: Iterable[LockedRequirement], python: str, machine: str
+    requirements: Iterable[LockedRequirement],
+    python: str,
+    machine: str,
+    glibc: int = GLIBC_MAX_MINOR,
 ) -> list[str]:
     """The packages that apply on this Python but could not be installed from the lock's files."""
     return [
         f"{r.name} {r.version}"
         for r in requirements
         if r.applies_to(python, machine)
-        and not (r.allows_python(python) and r.has_wheel_or_sdist_for(python, machine))
+        and not (r.allows_python(python) and r.has_wheel_or_sdist_for(python, machine, glibc))
     ]
 
 
@@ -568,6 +585,7 @@ def _venv_python(
     requirements: tuple[LockedRequirement, ...],
     machine: str,
     base: BaseImage,
+    glibc: int,
 ) -> tuple[str, str]:
     """The venv manager uses the base image's own Python, so that Python must fit the project."""
     tagged = re.match(r"(?:.*/)?python:(3\.\d+)", base.reference)
@@ -595,7 +613,7 @@ def _venv_python(
             f"python constraint {poetry.package.python_versions!r} in {poetry.pyproject_path} "
             "does not allow. Choose a base image with an allowed Python, or change the constraint."
         )
-    missing = uninstallable(requirements, python, machine)
+    missing = uninstallable(requirements, python, machine, glibc)
     if missing:
         raise DockerPluginError(
             f"The base image {base.reference} has Python {python}, but these locked packages "

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
 HASH_ALGORITHMS = ("sha256", "sha384", "sha512")
-# The newest glibc that generated images are assumed to carry (Debian bookworm's); wheels that
-# need a newer one are not counted as installable.
+# The glibc that images are assumed to carry (Debian bookworm's) when the base image could not
+# be looked at; wheels that need a newer one than the image's are not counted as installable.
 GLIBC_MAX_MINOR = 36
 # A patch release above any that CPython makes, standing for "the newest" in markers.
 HIGHEST_PATCH = 999
@@ -105,24 +105,24 @@ class LockedRequirement:
     def is_local(self) -> bool:
         return self.kind in ("directory", "file")
 
-    def needs_build(self, python: str, machine: str) -> bool:
+    def needs_build(self, python: str, machine: str, glibc: int = GLIBC_MAX_MINOR) -> bool:
         """Whether pip has to build it in the image: a git commit, or no wheel for this Python."""
         if self.kind == "git":
             return True
-        return self.kind in ("index", "url") and not self.has_wheel_for(python, machine)
+        return self.kind in ("index", "url") and not self.has_wheel_for(python, machine, glibc)
 
-    def needs_compiler(self, python: str, machine: str) -> bool:
+    def needs_compiler(self, python: str, machine: str, glibc: int = GLIBC_MAX_MINOR) -> bool:
         """Whether building it probably compiles code: it ships binary wheels, none for us.
 
         A package whose only files are an sdist or pure-Python wheels is taken as pure
         Python, so that images get a compiler only when the lock needs one.
         """
         binary = [t for t in map(_wheel_tags, self.files) if t and any(x.abi != "none" for x in t)]
-        return bool(binary) and self.needs_build(python, machine)
+        return bool(binary) and self.needs_build(python, machine, glibc)
 
-    def is_compiled(self, python: str, machine: str) -> bool:
+    def is_compiled(self, python: str, machine: str, glibc: int = GLIBC_MAX_MINOR) -> bool:
         """Whether the wheel pip picks for this Python holds compiled code (a binary wheel)."""
-        supported = supported_tags(python, machine)
+        supported = supported_tags(python, machine, glibc)
         return any(
             tag.abi != "none"
             for tags in map(_wheel_tags, self.files)
@@ -130,8 +130,9 @@ class LockedRequirement:
             for tag in tags & supported
         )
 
-    def has_wheel_for(self, python: str, machine: str) -> bool:
-        supported = supported_tags(python, machine)
+    def has_wheel_for(self, python: str, machine: str, glibc: int = GLIBC_MAX_MINOR) -> bool:
+        """Whether a wheel of the lock installs on this Python, machine and glibc 2.``glibc``."""
+        supported = supported_tags(python, machine, glibc)
         return any(tags & supported for tags in map(_wheel_tags, self.files) if tags)
 
     def applies_to(self, python: str, machine: str) -> bool:
@@ -158,7 +159,9 @@ class LockedRequirement:
             .is_empty()
         )
 
-    def has_wheel_or_sdist_for(self, python: str, machine: str) -> bool:
+    def has_wheel_or_sdist_for(
+        self, python: str, machine: str, glibc: int = GLIBC_MAX_MINOR
+    ) -> bool:
         """True when pip can install it without compiling, or it is meant to be built.
 
         A package that publishes wheels but none for this Python would be compiled from its
@@ -169,7 +172,7 @@ class LockedRequirement:
             return True
         if not any(map(_wheel_tags, self.files)):
             return bool(self.files)
-        return self.has_wheel_for(python, machine)
+        return self.has_wheel_for(python, machine, glibc)
 
 
 def requirements_text(
@@ -393,13 +396,12 @@ def linux_environment(python: str, machine: str, patch: int = 0) -> dict[str, st
 
 
 @cache
-def supported_tags(python: str, machine: str) -> frozenset[Tag]:
-    """The wheel tags pip accepts for CPython ``python`` on glibc Linux ``machine``."""
+def supported_tags(python: str, machine: str, glibc: int = GLIBC_MAX_MINOR) -> frozenset[Tag]:
+    """The wheel tags pip accepts for CPython ``python`` on Linux ``machine`` with glibc
+    2.``glibc``."""
     version = tuple(int(part) for part in python.split("."))
     lowest = 17 if machine in ("aarch64", "ppc64le", "s390x") else 5
-    platforms = [
-        f"manylinux_2_{minor}_{machine}" for minor in range(GLIBC_MAX_MINOR, lowest - 1, -1)
-    ]
+    platforms = [f"manylinux_2_{minor}_{machine}" for minor in range(glibc, lowest - 1, -1)]
     legacy = {"manylinux2014": 17, "manylinux2010": 12, "manylinux1": 5}
     platforms += [f"{name}_{machine}" for name, minor in legacy.items() if minor >= lowest]
     platforms.append(f"linux_{machine}")
