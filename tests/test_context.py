@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from poetry.factory import Factory
 
 from poetry_docker_plugin.context import (
     NEVER_COPIED,
+    StatCache,
     fingerprint,
     local_package_files,
     project_sources,
@@ -39,11 +43,59 @@ def add_secrets(project: Path) -> None:
     (project / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\0")
 
 
-def fingerprint_of(project: Path) -> str:
+def fingerprint_of(project: Path, cache: StatCache | None = None) -> str:
     """The digest of every input of the project's image, as ``build`` computes it."""
     poetry = Factory().create_poetry(project)
     plan = make_plan(poetry, Settings(), ["main"], platform="linux/amd64")
-    return fingerprint(render(plan), project, project_sources(poetry), {"platform": ""}).digest
+    sources = project_sources(poetry, (), cache)
+    digest = fingerprint(render(plan), project, sources, {"platform": ""}, cache).digest
+    if cache is not None:
+        cache.save()
+    return digest
+
+
+def age(project: Path, seconds: int = 60) -> None:
+    """Every file and directory of ``project`` last modified ``seconds`` ago."""
+    past = time.time() - seconds
+    for path in [project, *project.rglob("*")]:
+        os.utime(path, (past, past))
+
+
+def test_the_stat_cache_answers_as_a_full_read_does(tmp_path: Path) -> None:
+    """Cached: a no-change call reads no file, and every change is still seen."""
+    project = copy_fixture("flat-script", tmp_path)
+    age(project)
+    path = tmp_path / "cache.json"
+    first = fingerprint_of(project, StatCache(path))
+    assert first == fingerprint_of(project), "the same answer as without the cache"
+    recorded = json.loads(path.read_text())
+    assert recorded["listings"] and recorded["files"], "a no-change call can be answered"
+    assert fingerprint_of(project, StatCache(path)) == first
+
+    cli = project / "hello_app" / "cli.py"
+    cli.write_text(cli.read_text() + "# edited\n")
+    edited = fingerprint_of(project, StatCache(path))
+    assert edited != first and edited == fingerprint_of(project)
+
+    (project / "hello_app" / "extra.py").write_text("X = 1\n")  # a new file: a new listing
+    added = fingerprint_of(project, StatCache(path))
+    assert added != edited and added == fingerprint_of(project)
+
+
+def test_an_edit_in_the_same_clock_tick_is_never_missed(tmp_path: Path) -> None:
+    """Racy git's rule: what changed just now is not recorded, so the same size and time
+    with other content (an edit within one tick of the clock) is read again."""
+    project = copy_fixture("flat-script", tmp_path)
+    age(project)
+    path = tmp_path / "cache.json"
+    cli = project / "hello_app" / "cli.py"
+    now = time.time()
+    cli.write_text(cli.read_text().replace("hello", "HELLO"))
+    os.utime(cli, (now, now))
+    before = fingerprint_of(project, StatCache(path))
+    cli.write_text(cli.read_text().replace("HELLO", "hallo"))  # same size
+    os.utime(cli, (now, now))
+    assert fingerprint_of(project, StatCache(path)) != before
 
 
 def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path) -> None:

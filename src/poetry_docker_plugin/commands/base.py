@@ -17,6 +17,7 @@ from poetry.core.packages.dependency_group import MAIN_GROUP
 from poetry_docker_plugin import settings as settings_module
 from poetry_docker_plugin.context import (
     Fingerprint,
+    StatCache,
     fingerprint,
     local_package_files,
     project_sources,
@@ -196,15 +197,18 @@ class DockerCommand(GroupCommand):
         rendered = render(plan)
         root = self.poetry.pyproject_path.parent
         # The development image holds no sources (they are mounted), so edits keep it current.
+        cache = StatCache(self.cache_dir / "projects" / f"{_path_key(root)}.json")
         sources = (
             [Path("pyproject.toml")]
             if self.development
-            else project_sources(self.poetry, settings.include)
+            else project_sources(self.poetry, settings.include, cache)
         )
         sources += local_package_files(plan)
         base_ids = " ".join(base.id or "" for base in plan.environment.bases)
         options = {**self.fingerprint_options(), "base-image-id": base_ids}
-        return Prepared(plan, rendered, fingerprint(rendered, root, sources, options))
+        inputs = fingerprint(rendered, root, sources, options, cache)
+        cache.save()
+        return Prepared(plan, rendered, inputs)
 
     def base_image(self, reference: str, manager: str, *, pull: bool, refresh: bool) -> BaseImage:
         """The engine's look at the base image; without an engine, when only files are
@@ -399,11 +403,9 @@ def project_lock(root: Path, command: DockerCommand) -> Iterator[None]:
     cached.
     """
     import fcntl
-    import hashlib
 
-    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
     command.cache_dir.mkdir(parents=True, exist_ok=True)
-    path = command.cache_dir / f"build-{key}.lock"
+    path = command.cache_dir / f"build-{_path_key(root)}.lock"
     with path.open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -438,3 +440,10 @@ def bind_mount(source: Path, target: str) -> str:
         ["type=bind", f"source={source}", f"target={target}"]
     )
     return line.getvalue()
+
+
+def _path_key(root: Path) -> str:
+    """A short name for a project directory, for the files the plugin keeps about it."""
+    import hashlib
+
+    return hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
