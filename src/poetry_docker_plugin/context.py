@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -33,11 +33,13 @@ from poetry_docker_plugin.render import (
     LOCAL_WHEELS_DIR,
     SOURCES_DIR,
     WHEELS_DIR,
+    SourceDigests,
+    without_input_digests,
 )
 
 if TYPE_CHECKING:
     import zipfile
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from poetry.core.poetry import Poetry as CorePoetry
     from poetry.poetry import Poetry
@@ -150,12 +152,12 @@ NEVER_COPIED = (
 GENERATED_MTIME = 315532800
 
 
-def project_sources(poetry: Poetry, include: tuple[str, ...] = ()) -> list[Path]:
+def project_sources(poetry: Poetry) -> list[Path]:
     """The project files whose content goes into the image, sorted, relative to the project.
 
     For a package: what poetry-core puts into its wheel, plus pyproject.toml (metadata and
-    settings) and the files of the ``include`` setting. Otherwise: the source tree, minus
-    git-ignored, never-copied and ``.dockerignore``-d files.
+    settings). Otherwise: the source tree, minus git-ignored, never-copied and
+    ``.dockerignore``-d files. The ``include`` setting's files are ``included_files``.
     """
     root = poetry.pyproject_path.parent
     if poetry.is_package_mode and poetry.pyproject.build_system.build_backend == POETRY_CORE:
@@ -165,7 +167,6 @@ def project_sources(poetry: Poetry, include: tuple[str, ...] = ()) -> list[Path]
             raise _not_a_package(poetry, error) from None
         files = {f.path.relative_to(root) for f in found}
         files.add(Path("pyproject.toml"))
-        files.update(included_files(poetry, include))
         return sorted(files)
     return sorted(_source_tree(root))
 
@@ -196,9 +197,53 @@ def local_package_files(plan: BuildPlan) -> list[Path]:
     """The files of the path dependencies (absolute): inputs of the image like the sources."""
     files = []
     for requirement in (*plan.dependencies.local_wheels, *plan.dependencies.local_sources):
-        path = Path(requirement.source_url)
-        files += [path] if path.is_file() else [path / f for f in sorted(_source_tree(path))]
+        root, relative = _package_files(requirement)
+        files += [root / path for path in relative]
     return files
+
+
+def source_digests(poetry: Poetry, plan: BuildPlan) -> SourceDigests:
+    """The digests of the project's files that reach the image, by how they get there.
+
+    Taken before rendering, which names them in the steps that mount the files.
+    """
+    root = poetry.pyproject_path.parent
+    project = plan.project
+    # The development image holds no sources (they are mounted), so edits keep it current.
+    sources = [Path("pyproject.toml")] if project.editable else project_sources(poetry)
+    included = included_files(poetry, project.include) if project.copies_included_files else []
+    return SourceDigests(
+        project=digest_files(root, sources),
+        included=digest_files(root, included),
+        local_wheels=_packages_digest(plan.dependencies.local_wheels),
+        local_sources=_packages_digest(plan.dependencies.local_sources),
+    )
+
+
+def digest_files(root: Path, files: Iterable[Path]) -> str:
+    """The sha256 (hex) of the files' paths, relative to ``root``, and contents, in order."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256((root / path).read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _packages_digest(requirements: Iterable[LockedRequirement]) -> str:
+    """The digest of path dependencies: each one's name and files (wherever it lies)."""
+    digest = hashlib.sha256()
+    for requirement in requirements:
+        root, files = _package_files(requirement)
+        digest.update(f"{requirement.name}\0{digest_files(root, files)}\0".encode())
+    return digest.hexdigest()
+
+
+def _package_files(requirement: LockedRequirement) -> tuple[Path, list[Path]]:
+    """A path dependency's folder and its files in it: an archive alone, or its source tree."""
+    path = Path(requirement.source_url)
+    if path.is_file():
+        return path.parent, [Path(path.name)]
+    return path, sorted(_source_tree(path))
 
 
 @dataclass(frozen=True)
@@ -221,19 +266,21 @@ class Fingerprint:
 
 
 def fingerprint(
-    rendered: RenderedFiles, root: Path, sources: list[Path], options: Mapping[str, str]
+    rendered: RenderedFiles, sources: SourceDigests, options: Mapping[str, str]
 ) -> Fingerprint:
     """The digests of every input of the image: generated files, sources and build options.
 
-    ``sources`` are relative to ``root`` (the project's files) or absolute (path dependencies).
+    The Dockerfile counts without the digests of the files it mounts (those files are inputs
+    of their own), so that a source edit shows as that alone.
     """
     generated, requirements = hashlib.sha256(), hashlib.sha256()
     for name, text in sorted(rendered.files().items()):
+        if name == "Dockerfile":
+            text = without_input_digests(text)
         (requirements if name.endswith(".txt") else generated).update(f"{name}\0{text}\0".encode())
     files = hashlib.sha256()
-    for source in sources:
-        files.update(source.as_posix().encode() + b"\0")
-        files.update(hashlib.sha256((root / source).read_bytes()).digest())
+    for kind, digest in sorted(asdict(sources).items()):
+        files.update(f"{kind}={digest}\0".encode())
     settings = hashlib.sha256()
     for key in sorted(options):
         settings.update(f"{key}={options[key]}\0".encode())

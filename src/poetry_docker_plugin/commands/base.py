@@ -15,12 +15,7 @@ from poetry.console.commands.group_command import GroupCommand
 from poetry.core.packages.dependency_group import MAIN_GROUP
 
 from poetry_docker_plugin import settings as settings_module
-from poetry_docker_plugin.context import (
-    Fingerprint,
-    fingerprint,
-    local_package_files,
-    project_sources,
-)
+from poetry_docker_plugin.context import Fingerprint, fingerprint, source_digests
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan import BaseImage, BuildPlan, HostUser, make_plan
 from poetry_docker_plugin.render import RenderedFiles, render
@@ -186,17 +181,11 @@ class DockerCommand(GroupCommand):
             f"{environment.base_image}",
             verbosity=self._verbose(),
         )
-        rendered = render(plan)
-        root = self.poetry.pyproject_path.parent
-        # The development image holds no sources (they are mounted), so edits keep it current.
-        sources = (
-            [Path("pyproject.toml")]
-            if self.development
-            else project_sources(self.poetry, settings.include)
-        )
-        sources += local_package_files(plan)
+        # The files' digests come first: the Dockerfile names them in the steps that mount them.
+        sources = source_digests(self.poetry, plan)
+        rendered = render(plan, sources)
         options = {**self.fingerprint_options(), "base-image-id": plan.environment.base.id or ""}
-        return Prepared(plan, rendered, fingerprint(rendered, root, sources, options))
+        return Prepared(plan, rendered, fingerprint(rendered, sources, options))
 
     def base_image(self, reference: str, manager: str, *, pull: bool, refresh: bool) -> BaseImage:
         """The engine's look at the base image; without an engine, when only files are
