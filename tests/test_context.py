@@ -10,6 +10,7 @@ import subprocess
 import time
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from conftest import FIXTURES, REPO, copy_fixture, run_poetry
@@ -21,12 +22,18 @@ from poetry_docker_plugin.context import (
     fingerprint,
     local_package_files,
     project_sources,
+    source_digests,
     staged_context,
 )
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan import make_plan
-from poetry_docker_plugin.render import LOCAL_SOURCES_DIR, SOURCES_DIR, render
+from poetry_docker_plugin.render import LOCAL_SOURCES_DIR, SOURCES_DIR, RenderedFiles, render
 from poetry_docker_plugin.settings import Settings
+
+if TYPE_CHECKING:
+    from poetry.poetry import Poetry
+
+    from poetry_docker_plugin.plan import BuildPlan
 
 
 def add_secrets(project: Path) -> None:
@@ -43,15 +50,19 @@ def add_secrets(project: Path) -> None:
     (project / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\0")
 
 
+def rendered(poetry: Poetry, plan: BuildPlan) -> RenderedFiles:
+    """The plan's files, rendered with the digests of the project's files as ``build`` does."""
+    return render(plan, source_digests(poetry, plan))
+
+
 def fingerprint_of(project: Path, cache: StatCache | None = None) -> str:
     """The digest of every input of the project's image, as ``build`` computes it."""
     poetry = Factory().create_poetry(project)
     plan = make_plan(poetry, Settings(), ["main"], platform="linux/amd64")
-    sources = project_sources(poetry, (), cache)
-    digest = fingerprint(render(plan), project, sources, {"platform": ""}, cache).digest
+    sources = source_digests(poetry, plan, cache)
     if cache is not None:
         cache.save()
-    return digest
+    return fingerprint(render(plan, sources), sources, {"platform": ""}).digest
 
 
 def age(project: Path, seconds: int = 60) -> None:
@@ -103,7 +114,7 @@ def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path
     add_secrets(project)
     poetry = Factory().create_poetry(project)
     plan = make_plan(poetry, Settings(), ["main"])
-    with staged_context(poetry, plan, render(plan)) as context:
+    with staged_context(poetry, plan, rendered(poetry, plan)) as context:
         files = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
         assert files == [
             "Dockerfile",
@@ -237,7 +248,7 @@ def test_the_staged_sources_are_the_listed_ones(tmp_path: Path) -> None:
     add_dockerignored(project)
     poetry = Factory().create_poetry(project)
     plan = make_plan(poetry, Settings(), ["main"])
-    with staged_context(poetry, plan, render(plan)) as context:
+    with staged_context(poetry, plan, rendered(poetry, plan)) as context:
         root = context / SOURCES_DIR
         staged = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     assert staged == KEPT
@@ -270,7 +281,7 @@ def test_a_path_dependency_built_in_the_image_honours_its_own_dockerignore(
     plan = make_plan(poetry, Settings(), ["main"])
     inputs = [p.relative_to(lib).as_posix() for p in local_package_files(plan) if lib in p.parents]
     assert inputs == ["legacylib/__init__.py", "pyproject.toml"]
-    with staged_context(poetry, plan, render(plan)) as context:
+    with staged_context(poetry, plan, rendered(poetry, plan)) as context:
         staged = context / LOCAL_SOURCES_DIR / "legacylib"
         files = sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())
     assert files == inputs
@@ -301,7 +312,7 @@ def test_a_package_gets_what_poetry_build_puts_in_its_wheel(tmp_path: Path) -> N
     def wheel_files() -> list[str]:
         poetry = Factory().create_poetry(project)
         plan = make_plan(poetry, Settings(), ["main"])
-        with staged_context(poetry, plan, render(plan)) as context:
+        with staged_context(poetry, plan, rendered(poetry, plan)) as context:
             (path,) = (context / "dist").glob("*.whl")
             with zipfile.ZipFile(path) as wheel:
                 return wheel.namelist()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +16,13 @@ from conftest import FIXTURES
 from poetry.factory import Factory
 
 from poetry_docker_plugin.plan import BaseImage, HostUser, make_plan
-from poetry_docker_plugin.render import RenderedFiles, dockerfile_word, render
+from poetry_docker_plugin.render import (
+    INPUTS_MARKER,
+    RenderedFiles,
+    SourceDigests,
+    dockerfile_word,
+    render,
+)
 from poetry_docker_plugin.settings import Settings, load_settings
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -23,6 +32,10 @@ BUILT_FIXTURES = sorted(
     for path in [*FIXTURES.glob("*/pyproject.toml"), *FIXTURES.glob("*/app/pyproject.toml")]
 )
 HADOLINT = str(Path(sys.executable).parent / "hadolint")
+# Digests of the project's files, fixed: the golden files pin the templates, not the fixtures.
+SOURCES = SourceDigests(
+    *(hashlib.sha256(kind.encode()).hexdigest() for kind in ("project", "in", "wheels", "src"))
+)
 
 
 def probe(reference: str, manager: str) -> BaseImage:
@@ -30,13 +43,13 @@ def probe(reference: str, manager: str) -> BaseImage:
     return BaseImage(reference, python=None if "python:" in reference else "3.11")
 
 
-def rendered(name: str, **overrides: object) -> RenderedFiles:
+def rendered(name: str, sources: SourceDigests = SOURCES, **overrides: object) -> RenderedFiles:
     poetry = Factory().create_poetry(FIXTURES / name)
     table = poetry.pyproject.data.get("tool", {}).get("poetry-docker")
     settings = load_settings(table, poetry.pyproject_path).override(**overrides)
     groups = ["main", "dev"] if name == "groups-extras" else ["main"]
     plan = make_plan(poetry, settings, groups, platform="linux/amd64", probe_base=probe)
-    return render(plan)
+    return render(plan, sources)
 
 
 @pytest.mark.parametrize("name", BUILT_FIXTURES)
@@ -132,6 +145,35 @@ def test_rendering_twice_gives_identical_bytes() -> None:
     assert rendered("flat-script") == rendered("flat-script")
 
 
+def instructions(dockerfile: str) -> list[str]:
+    """The Dockerfile's instructions, continuation lines joined."""
+    return dockerfile.replace("\\\n", " ").splitlines()
+
+
+@pytest.mark.parametrize("name", BUILT_FIXTURES)
+def test_every_step_that_mounts_files_names_their_digest(name: str) -> None:
+    """buildah (podman) caches a RUN step on its text alone, so the text names what it mounts."""
+    files = rendered(name)
+    mounting = [line for line in instructions(files.dockerfile) if "--mount=type=bind" in line]
+    assert mounting
+    for step in mounting:
+        marker = INPUTS_MARKER.search(step)
+        assert marker, f"no digest in {step}"
+        mounted = re.search(r"--mount=type=bind,source=(requirements[-a-z]*\.txt)", step)
+        if mounted:  # a requirements file: the digest of its text
+            digest = hashlib.sha256(files.files()[mounted.group(1)].encode()).hexdigest()
+            assert marker.group(0) == f": inputs={digest[:12]} && "
+
+
+def test_a_source_edit_changes_only_the_steps_that_mount_the_project() -> None:
+    edited = dataclasses.replace(SOURCES, project=hashlib.sha256(b"edited").hexdigest())
+    before = instructions(rendered("monorepo/app").dockerfile)
+    after = instructions(rendered("monorepo/app", sources=edited).dockerfile)
+    changed = [old for old, new in zip(before, after, strict=True) if old != new]
+    assert len(changed) == 1
+    assert "--mount=type=bind,source=dist," in changed[0]
+
+
 def test_layers_run_from_base_to_labels() -> None:
     dockerfile = rendered("flat-script", env_manager="conda", apt_packages=("curl",)).dockerfile
     steps = [
@@ -177,7 +219,7 @@ def test_the_development_image_has_an_account_for_the_host_user(tmp_path: Path) 
     plan = make_plan(
         poetry, Settings(), ["main"], editable=True, host_user=HostUser(4242, 4243, "ada")
     )
-    dockerfile = render(plan).dockerfile
+    dockerfile = render(plan, SOURCES).dockerfile
     assert "groupadd --gid 4243 ada" in dockerfile
     assert "useradd --create-home --uid 4242 --gid 4243 --shell /bin/bash ada" in dockerfile
     assert dockerfile.splitlines()[-3] == "USER 4242:4243"
@@ -190,4 +232,4 @@ def test_the_development_image_has_an_account_for_the_host_user(tmp_path: Path) 
     )
     assert hadolint.returncode == 0, hadolint.stdout
     root = make_plan(poetry, Settings(), ["main"], editable=True, host_user=HostUser(0, 0, "root"))
-    assert render(root).dockerfile.splitlines()[-3] == "USER 0"
+    assert render(root, SOURCES).dockerfile.splitlines()[-3] == "USER 0"

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -35,11 +35,13 @@ from poetry_docker_plugin.render import (
     LOCAL_WHEELS_DIR,
     SOURCES_DIR,
     WHEELS_DIR,
+    SourceDigests,
+    without_input_digests,
 )
 
 if TYPE_CHECKING:
     import zipfile
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from poetry.core.poetry import Poetry as CorePoetry
     from poetry.poetry import Poetry
@@ -152,23 +154,17 @@ NEVER_COPIED = (
 GENERATED_MTIME = 315532800
 
 
-def project_sources(
-    poetry: Poetry, include: tuple[str, ...] = (), cache: StatCache | None = None
-) -> list[Path]:
+def project_sources(poetry: Poetry, cache: StatCache | None = None) -> list[Path]:
     """The project files whose content goes into the image, sorted, relative to the project.
 
     For a package: what poetry-core puts into its wheel, plus pyproject.toml (metadata and
-    settings) and the files of the ``include`` setting. Otherwise: the source tree, minus
-    git-ignored, never-copied and ``.dockerignore``-d files. With ``cache``, the list is
-    taken from the last call while no directory of the project changed.
+    settings). Otherwise: the source tree, minus git-ignored, never-copied and
+    ``.dockerignore``-d files. The ``include`` setting's files are ``included_files``.
+    With ``cache``, the list is the last call's while no directory of the project changed.
     """
-    if cache is None:
-        return _project_sources(poetry, include)
-    root = poetry.pyproject_path.parent
-    return cache.listing(root, repr(include), lambda: _project_sources(poetry, include))
-
-
-def _project_sources(poetry: Poetry, include: tuple[str, ...]) -> list[Path]:
+    if cache is not None:
+        root = poetry.pyproject_path.parent
+        return cache.listing(root, "sources", lambda: project_sources(poetry))
     root = poetry.pyproject_path.parent
     if poetry.is_package_mode and poetry.pyproject.build_system.build_backend == POETRY_CORE:
         try:
@@ -177,7 +173,6 @@ def _project_sources(poetry: Poetry, include: tuple[str, ...]) -> list[Path]:
             raise _not_a_package(poetry, error) from None
         files = {f.path.relative_to(root) for f in found}
         files.add(Path("pyproject.toml"))
-        files.update(included_files(poetry, include))
         return sorted(files)
     return sorted(_source_tree(root))
 
@@ -208,9 +203,65 @@ def local_package_files(plan: BuildPlan) -> list[Path]:
     """The files of the path dependencies (absolute): inputs of the image like the sources."""
     files = []
     for requirement in (*plan.dependencies.local_wheels, *plan.dependencies.local_sources):
-        path = Path(requirement.source_url)
-        files += [path] if path.is_file() else [path / f for f in sorted(_source_tree(path))]
+        root, relative = _package_files(requirement)
+        files += [root / path for path in relative]
     return files
+
+
+def source_digests(
+    poetry: Poetry, plan: BuildPlan, cache: StatCache | None = None
+) -> SourceDigests:
+    """The digests of the project's files that reach the image, by how they get there.
+
+    Taken before rendering, which names them in the steps that mount the files.
+    """
+    root = poetry.pyproject_path.parent
+    project = plan.project
+    # The development image holds no sources (they are mounted), so edits keep it current.
+    sources = [Path("pyproject.toml")] if project.editable else project_sources(poetry, cache)
+    included = included_files(poetry, project.include) if project.copies_included_files else []
+    if cache is not None:
+        project_digest = cache.files_digest(root, sources, "project")
+        included_digest = cache.files_digest(root, included, "included")
+    else:
+        project_digest, included_digest = digest_files(root, sources), digest_files(root, included)
+    return SourceDigests(
+        project=project_digest,
+        included=included_digest,
+        local_wheels=_packages_digest(plan.dependencies.local_wheels),
+        local_sources=_packages_digest(plan.dependencies.local_sources),
+    )
+
+
+def digest_files(
+    root: Path, files: Iterable[Path], digest_of: Callable[[Path], bytes] | None = None
+) -> str:
+    """The sha256 (hex) of the files' paths, relative to ``root``, and contents, in order.
+
+    ``digest_of`` gives a file's content digest (a cache's), else the file is read.
+    """
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.as_posix().encode() + b"\0")
+        digest.update(digest_of(root / path) if digest_of else _digest(root / path))
+    return digest.hexdigest()
+
+
+def _packages_digest(requirements: Iterable[LockedRequirement]) -> str:
+    """The digest of path dependencies: each one's name and files (wherever it lies)."""
+    digest = hashlib.sha256()
+    for requirement in requirements:
+        root, files = _package_files(requirement)
+        digest.update(f"{requirement.name}\0{digest_files(root, files)}\0".encode())
+    return digest.hexdigest()
+
+
+def _package_files(requirement: LockedRequirement) -> tuple[Path, list[Path]]:
+    """A path dependency's folder and its files in it: an archive alone, or its source tree."""
+    path = Path(requirement.source_url)
+    if path.is_file():
+        return path.parent, [Path(path.name)]
+    return path, sorted(_source_tree(path))
 
 
 @dataclass(frozen=True)
@@ -233,44 +284,35 @@ class Fingerprint:
 
 
 def fingerprint(
-    rendered: RenderedFiles,
-    root: Path,
-    sources: list[Path],
-    options: Mapping[str, str],
-    cache: StatCache | None = None,
+    rendered: RenderedFiles, sources: SourceDigests, options: Mapping[str, str]
 ) -> Fingerprint:
     """The digests of every input of the image: generated files, sources and build options.
 
-    ``sources`` are relative to ``root`` (the project's files) or absolute (path dependencies).
-    With ``cache``, a file whose size and modification time are as recorded is not read again.
+    The Dockerfile counts without the digests of the files it mounts (those files are inputs
+    of their own), so that a source edit shows as that alone.
     """
     generated, requirements = hashlib.sha256(), hashlib.sha256()
     for name, text in sorted(rendered.files().items()):
+        if name == "Dockerfile":
+            text = without_input_digests(text)
         (requirements if name.endswith(".txt") else generated).update(f"{name}\0{text}\0".encode())
-    files = cache.files_digest(root, sources) if cache else files_digest(root, sources, _digest)
+    files = hashlib.sha256()
+    for kind, digest in sorted(asdict(sources).items()):
+        files.update(f"{kind}={digest}\0".encode())
     settings = hashlib.sha256()
     for key in sorted(options):
         settings.update(f"{key}={options[key]}\0".encode())
     parts = {
-        "the Dockerfile (settings, options or the plugin)": generated.hexdigest(),
-        "the locked requirements": requirements.hexdigest(),
+        "the Dockerfile (settings, options or the plugin)": generated,
+        "the locked requirements": requirements,
         "the project's files": files,
-        "the build options or the base image": settings.hexdigest(),
+        "the build options or the base image": settings,
     }
-    return Fingerprint(tuple((name, part[:16]) for name, part in parts.items()))
+    return Fingerprint(tuple((name, part.hexdigest()[:16]) for name, part in parts.items()))
 
 
 def _digest(path: Path) -> bytes:
     return hashlib.sha256(path.read_bytes()).digest()
-
-
-def files_digest(root: Path, sources: list[Path], digest_of: Callable[[Path], bytes]) -> str:
-    """One digest of the files' names and contents (``digest_of`` gives each content's)."""
-    files = hashlib.sha256()
-    for source in sources:
-        files.update(source.as_posix().encode() + b"\0")
-        files.update(digest_of(root / source))
-    return files.hexdigest()
 
 
 class StatCache:
@@ -289,7 +331,7 @@ class StatCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.data: dict[str, Any] = {"listings": {}, "digests": {}}
+        self.data: dict[str, Any] = {"listings": {}, "digests": {}, "files": {}}
         self.changed = False
         with contextlib.suppress(OSError, ValueError):
             loaded = json.loads(path.read_text())
@@ -309,8 +351,9 @@ class StatCache:
             self.changed = True
         return files
 
-    def files_digest(self, root: Path, sources: list[Path]) -> str:
-        """The digest of ``sources``: the recorded one while every size and time is the same.
+    def files_digest(self, root: Path, sources: list[Path], key: str) -> str:
+        """``digest_files`` of ``sources``, recorded under ``key``: the recorded one while
+        every size and time is the same.
 
         Looking at each file's ``stat`` is all a call that changes nothing costs.
         """
@@ -322,12 +365,12 @@ class StatCache:
             status = os.stat(os.path.join(top, source))  # noqa: PTH116, PTH118
             newest = max(newest, status.st_mtime_ns)
             stamps.update(f"{source}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
-        recorded = self.data.get("files")
+        recorded = self.data["files"].get(key)
         if recorded and recorded[0] == stamps.hexdigest():
             return str(recorded[1])
-        files = files_digest(root, sources, self.digest)
+        files = digest_files(root, sources, self.digest)
         if newest < self.now - self.RACY_NS:
-            self.data["files"] = [stamps.hexdigest(), files]
+            self.data["files"][key] = [stamps.hexdigest(), files]
             self.changed = True
         return files
 

@@ -1,12 +1,14 @@
 """Engine: the docker (or podman) command line, and nothing else.
 
 The engine is found through ``POETRY_DOCKER_ENGINE`` (a command name or path) or as
-``docker`` on PATH. Builds run with BuildKit (``DOCKER_BUILDKIT=1``) for cache and bind mounts.
+``docker`` on PATH. Builds run with BuildKit (``DOCKER_BUILDKIT=1``) for cache and bind mounts;
+podman builds with buildah, whose cache the Dockerfile's ``: inputs=DIGEST`` no-ops serve.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -16,10 +18,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from poetry_docker_plugin.errors import DockerPluginError
 
@@ -36,6 +39,8 @@ PYTHON_PROBE = [
 ]
 # Seconds a container gets to stop after a signal before it is removed by force.
 STOP_TIMEOUT = 10
+# What podman prints when the init binary of `run --init` (catatonit) is missing.
+PODMAN_INIT_MISSING = re.compile(rb"container-init binary not found on the host: ([^\n]*)")
 
 
 @dataclass(frozen=True)
@@ -212,7 +217,14 @@ class Engine:
         the command.
         """
         self._show(["run", "--name", name, *arguments])
-        process = subprocess.Popen([self.executable, "run", "--name", name, *arguments])
+        # The client's stderr is passed through as it comes, its end kept to tell why a run
+        # failed; stdin and stdout (the terminal, with --tty) are the client's own.
+        process = subprocess.Popen(
+            [self.executable, "run", "--name", name, *arguments], stderr=subprocess.PIPE
+        )
+        tail = bytearray()
+        relay = threading.Thread(target=_relay, args=(process.stderr, tail), daemon=True)
+        relay.start()
         received: list[int] = []
 
         def forward(signum: int, _frame: object) -> None:
@@ -237,11 +249,34 @@ class Engine:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+            relay.join(timeout=5)
         if received:
             self._capture(["rm", "--force", name])
-        if returncode == 125:  # docker's own failure, not the command's
+        if returncode == 125:  # the engine's own failure, not the command's
+            missing = PODMAN_INIT_MISSING.search(tail)
+            if missing and "--init" in arguments and self.is_podman():
+                self._no_init_binary(missing.group(1).decode(errors="replace").strip())
             self.diagnose()
         return 128 - returncode if returncode < 0 else returncode
+
+    def is_podman(self) -> bool:
+        """Whether the client is podman: by its name, or ``docker`` being podman's docker shim
+        (its ``version`` says Podman). Asked only when something failed, never up front."""
+        if "podman" in Path(self.executable).name:
+            return True
+        return "podman" in self._capture(["version"]).stdout.lower()
+
+    def _no_init_binary(self, detail: str) -> None:
+        client = "podman" if "podman" in Path(self.executable).name else self.executable
+        shim = "" if client == "podman" else " (podman's docker shim)"
+        raise DockerPluginError(
+            f"{client}{shim} could not start the container because its init binary is missing "
+            f"({detail}). `poetry docker run` and `poetry docker shell` start containers with "
+            "--init, so that signals reach the command and zombies are reaped, and podman's "
+            "--init runs catatonit: install catatonit (Debian/Ubuntu: apt-get install "
+            "catatonit), or point `init_path` in containers.conf at it, then try again.",
+            exit_code=125,
+        )
 
     def inspect(self, *references: str) -> list[InspectedImage] | None:
         """The id and labels of local images, one per reference; None when any is missing."""
@@ -371,3 +406,16 @@ class Engine:
         return subprocess.run(
             [self.executable, *arguments], capture_output=True, text=True, check=False
         )
+
+
+def _relay(stream: IO[bytes] | None, tail: bytearray) -> None:
+    """Copies what a client writes to its stderr to ours as it comes (a prompt without a
+    newline included), keeping its last few KiB in ``tail``; closes ``stream`` at its end."""
+    assert isinstance(stream, io.BufferedReader)
+    with stream:
+        while chunk := stream.read1(65536):
+            tail += chunk
+            del tail[:-4096]
+            with contextlib.suppress(OSError, ValueError):  # our stderr closed: drain on
+                sys.stderr.buffer.write(chunk)
+                sys.stderr.buffer.flush()

@@ -7,7 +7,9 @@ and in the entrypoint), so that no value can end an instruction or start a comma
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -29,6 +31,22 @@ LOCAL_WHEELS_DIR = "local-wheels"
 LOCAL_SOURCES_DIR = "local-sources"
 SOURCES_DIR = "project"
 INCLUDED_DIR = "included"
+# The no-op that starts every RUN step which bind-mounts files from the build context, naming
+# their digest (see the Dockerfile template): ``: inputs=3f9a1c2b7d4e && ``.
+INPUTS_MARKER = re.compile(r": inputs=[0-9a-f]{12} && ")
+
+
+@dataclass(frozen=True)
+class SourceDigests:
+    """Digests (sha256, hex) of the project's files that reach the image, by how they get there.
+
+    They are known before rendering: the Dockerfile names the digest of what each step mounts.
+    """
+
+    project: str  # what the project's wheel (or the sources the wheels stage builds) is made of
+    included: str  # the files of the `include` setting, copied beside the package
+    local_wheels: str  # path dependencies built on the host
+    local_sources: str  # path dependencies built in the wheels stage
 
 
 @dataclass(frozen=True)
@@ -71,8 +89,21 @@ def dockerfile_word(value: str) -> str:
     return f'"{dockerfile_text(value)}"'
 
 
-def render(plan: BuildPlan) -> RenderedFiles:
-    """Renders the Dockerfile, the entrypoint and the requirements file of ``plan``."""
+def without_input_digests(dockerfile: str) -> str:
+    """The Dockerfile with the digests of mounted files blanked: what settings, options and
+    the plugin made of it, whatever the content of the files."""
+    return INPUTS_MARKER.sub(": inputs=... && ", dockerfile)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
+    """Renders the Dockerfile, the entrypoint and the requirements files of ``plan``.
+
+    ``sources`` are the digests of the project's files that steps mount (see SourceDigests).
+    """
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     from poetry_docker_plugin.credentials import (
@@ -117,6 +148,24 @@ def render(plan: BuildPlan) -> RenderedFiles:
     if plan.environment.credentialed_channels:
         conda_mounts.append(f"--mount=type=secret,id={CONDA_AUTH_SECRET},target={conda_auth}")
         conda_env.append(f"CONDARC={conda_auth}")
+    dependencies = plan.dependencies
+    requirements = {
+        COMPILED_REQUIREMENTS_FILE: requirements_text(dependencies.compiled, dependencies.indexes),
+        REQUIREMENTS_FILE: requirements_text(dependencies.pure, dependencies.indexes),
+        BUILT_REQUIREMENTS_FILE: requirements_text(dependencies.built, dependencies.indexes),
+        VCS_REQUIREMENTS_FILE: requirements_text(dependencies.vcs),
+    }
+    # What each step that bind-mounts files mounts, by digest; the wheels stage's /wheels is
+    # made of the sdist, git and path-source requirements.
+    mounted = {
+        **{name: _digest(text) for name, text in requirements.items()},
+        "project": sources.project,
+        "local_wheels": sources.local_wheels,
+        "local_sources": sources.local_sources,
+    }
+    mounted["wheels"] = _digest(
+        mounted[BUILT_REQUIREMENTS_FILE], mounted[VCS_REQUIREMENTS_FILE], sources.local_sources
+    )
     values = {
         "plan": plan,
         "environment": plan.environment,
@@ -129,6 +178,7 @@ def render(plan: BuildPlan) -> RenderedFiles:
         "pip_env": "".join(f"{item} " for item in pip_env),
         "conda_mounts": conda_mounts,
         "conda_env": "".join(f"{item} " for item in conda_env),
+        "inputs": {name: f": inputs={digest[:12]} && " for name, digest in mounted.items()},
         "bashrc_line": BASHRC_LINE,
         "activate_path": ACTIVATE_PATH,
         "entrypoint_path": ENTRYPOINT_PATH,
@@ -142,13 +192,12 @@ def render(plan: BuildPlan) -> RenderedFiles:
         "sources_dir": SOURCES_DIR,
         "included_dir": INCLUDED_DIR,
     }
-    dependencies = plan.dependencies
     return RenderedFiles(
         dockerfile=templates.get_template("Dockerfile.j2").render(values),
         entrypoint=templates.get_template("entrypoint.sh.j2").render(values),
         activate=templates.get_template("activate.sh.j2").render(values),
-        compiled_requirements=requirements_text(dependencies.compiled, dependencies.indexes),
-        requirements=requirements_text(dependencies.pure, dependencies.indexes),
-        built_requirements=requirements_text(dependencies.built, dependencies.indexes),
-        vcs_requirements=requirements_text(dependencies.vcs),
+        compiled_requirements=requirements[COMPILED_REQUIREMENTS_FILE],
+        requirements=requirements[REQUIREMENTS_FILE],
+        built_requirements=requirements[BUILT_REQUIREMENTS_FILE],
+        vcs_requirements=requirements[VCS_REQUIREMENTS_FILE],
     )

@@ -15,13 +15,7 @@ from poetry.console.commands.group_command import GroupCommand
 from poetry.core.packages.dependency_group import MAIN_GROUP
 
 from poetry_docker_plugin import settings as settings_module
-from poetry_docker_plugin.context import (
-    Fingerprint,
-    StatCache,
-    fingerprint,
-    local_package_files,
-    project_sources,
-)
+from poetry_docker_plugin.context import Fingerprint, StatCache, fingerprint, source_digests
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan import BaseImage, BuildPlan, HostUser, make_plan
 from poetry_docker_plugin.render import RenderedFiles, render
@@ -194,21 +188,15 @@ class DockerCommand(GroupCommand):
             f"{environment.base_image}",
             verbosity=self._verbose(),
         )
-        rendered = render(plan)
         root = self.poetry.pyproject_path.parent
-        # The development image holds no sources (they are mounted), so edits keep it current.
         cache = StatCache(self.cache_dir / "projects" / f"{_path_key(root)}.json")
-        sources = (
-            [Path("pyproject.toml")]
-            if self.development
-            else project_sources(self.poetry, settings.include, cache)
-        )
-        sources += local_package_files(plan)
+        # The files' digests come first: the Dockerfile names them in the steps that mount them.
+        sources = source_digests(self.poetry, plan, cache)
+        cache.save()
+        rendered = render(plan, sources)
         base_ids = " ".join(base.id or "" for base in plan.environment.bases)
         options = {**self.fingerprint_options(), "base-image-id": base_ids}
-        inputs = fingerprint(rendered, root, sources, options, cache)
-        cache.save()
-        return Prepared(plan, rendered, inputs)
+        return Prepared(plan, rendered, fingerprint(rendered, sources, options))
 
     def base_image(self, reference: str, manager: str, *, pull: bool, refresh: bool) -> BaseImage:
         """The engine's look at the base image; without an engine, when only files are
