@@ -456,3 +456,11 @@ def test_labels_are_the_projects_own(tmp_path: Path, base_image: str, image_tag:
         assert labels["org.example.kept"] == "yes", "only OCI keys are the project's to say"
     finally:
         docker("image", "rm", "--force", labelled, check=False)
+
+
+def test_errors_show_even_with_quiet(tmp_path: Path) -> None:
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, workdir="/etc")
+    result = run_poetry(project, "docker", "build", "-q")
+    assert result.returncode == 1
+    assert "Invalid value for `workdir`" in result.stderr

@@ -328,14 +328,20 @@ class StatCache:
     """
 
     RACY_NS = 2_000_000_000
+    VERSION = 1  # of the file's layout: a file of another layout is ignored, not misread
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.data: dict[str, Any] = {"listings": {}, "digests": {}, "files": {}}
+        self.data: dict[str, Any] = {
+            "version": self.VERSION,
+            "listings": {},
+            "digests": {},
+            "files": {},
+        }
         self.changed = False
         with contextlib.suppress(OSError, ValueError):
             loaded = json.loads(path.read_text())
-            if isinstance(loaded, dict):
+            if isinstance(loaded, dict) and loaded.get("version") == self.VERSION:
                 self.data.update(loaded)
         self.now = time.time_ns()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import option
+from cleo.io.outputs.output import Verbosity
 from poetry.console.commands.group_command import GroupCommand
 from poetry.core.packages.dependency_group import MAIN_GROUP
 
@@ -88,19 +89,21 @@ class DockerCommand(GroupCommand):
             self.check_option_combinations()
             return self.handle_docker()
         except KeyboardInterrupt:
-            self.line_error(
-                "<error>Interrupted: nothing was tagged, and any previous image of the project "
-                "is unchanged.</error>"
+            self.error(
+                "Interrupted: nothing was tagged, and any previous image of the project is "
+                "unchanged."
             )
             return 130
         except DockerPluginError as error:
-            self.line_error(f"<error>{error}</error>")
+            self.error(str(error))
             return error.exit_code
         except GroupNotFoundError as error:
-            self.line_error(
-                f"<error>{error}. Check the --with, --without and --only options.</error>"
-            )
+            self.error(f"{error}. Check the --with, --without and --only options.")
             return 1
+
+    def error(self, message: str) -> None:
+        """An error, on stderr even with -q: quiet silences progress, never failures."""
+        self.line_error(f"<error>{message}</error>", verbosity=Verbosity.QUIET)
 
     def handle_docker(self) -> int:
         raise NotImplementedError
@@ -336,8 +339,6 @@ class DockerCommand(GroupCommand):
 
     @staticmethod
     def _verbose() -> Any:
-        from cleo.io.outputs.output import Verbosity
-
         return Verbosity.VERBOSE
 
 
