@@ -10,6 +10,7 @@ import base64
 import contextlib
 import hashlib
 import http.server
+import os
 import secrets
 import ssl
 import threading
@@ -149,6 +150,71 @@ def test_private_index_password_never_enters_the_image(
     )  # fmt: skip
     assert anonymous.returncode != 0, "without credentials the private index refuses the build"
     assert ("/simple/secretpkg/", False) in server.requests
+
+
+# A keyring backend that keeps passwords in the JSON file PDP_TEST_KEYRING names: a stand-in
+# for the system keyring (Secret Service, macOS Keychain), which this machine has none of.
+KEYRING_BACKEND = """
+import json, os, pathlib
+from keyring.backend import KeyringBackend
+
+class FileKeyring(KeyringBackend):
+    priority = 1
+
+    def _entries(self):
+        path = pathlib.Path(os.environ["PDP_TEST_KEYRING"])
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def get_password(self, service, username):
+        return self._entries().get(service, {}).get(username)
+
+    def set_password(self, service, username, password):
+        entries = self._entries()
+        entries.setdefault(service, {})[username] = password
+        pathlib.Path(os.environ["PDP_TEST_KEYRING"]).write_text(json.dumps(entries))
+
+    def delete_password(self, service, username):
+        entries = self._entries()
+        entries.get(service, {}).pop(username, None)
+        pathlib.Path(os.environ["PDP_TEST_KEYRING"]).write_text(json.dumps(entries))
+"""
+
+
+def test_keyring_credentials_reach_the_build(
+    tmp_path: Path, base_image: str, image_tag: str, private_index: tuple[PrivateIndex, str]
+) -> None:
+    """``poetry config http-basic.private USER PASSWORD`` keeps the password in the keyring:
+    the build gets it from there."""
+    server, password = private_index
+    backend = tmp_path / "keyring-backend"
+    backend.mkdir()
+    (backend / "pdp_test_keyring.py").write_text(KEYRING_BACKEND)
+    paths = [str(backend), *filter(None, [os.environ.get("PYTHONPATH")])]
+    keyring = {
+        "PYTHONPATH": os.pathsep.join(paths),
+        "PYTHON_KEYRING_BACKEND": "pdp_test_keyring.FileKeyring",
+        "PDP_TEST_KEYRING": str(tmp_path / "keyring.json"),
+        "POETRY_CONFIG_DIR": str(tmp_path / "poetry-config"),  # not the machine's
+    }
+    project = private_project(tmp_path, server.url)
+    configure(project, base_image=base_image)
+    stored = run_poetry(project, "config", "http-basic.private", USERNAME, password, env=keyring)
+    assert stored.returncode == 0, stored.output
+    assert password in (tmp_path / "keyring.json").read_text(), "Poetry used the keyring"
+    assert password not in (tmp_path / "poetry-config" / "auth.toml").read_text()
+    locked = run_poetry(project, "lock", env=keyring)
+    assert locked.returncode == 0, locked.output
+
+    server.requests.clear()
+    build = run_poetry(
+        project, "docker", "build", "--network", "host", "--tag", image_tag, env=keyring
+    )
+    assert build.returncode == 0, build.output
+    download = (f"/files/{server.wheel.name}", True)
+    assert download in server.requests, "pip in the build used the keyring's password"
+    assert docker("run", "--rm", image_tag).stdout.strip() == "from the private index"
+    assert password not in docker("history", "--no-trunc", image_tag).stdout
+    assert password not in docker("image", "inspect", image_tag).stdout
 
 
 def private_project(directory: Path, index_url: str, priority: str = "explicit") -> Path:
