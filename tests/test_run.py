@@ -307,7 +307,7 @@ def test_name_names_the_container(built_hello: tuple[Path, str], tmp_path: Path)
     project, _ = built_hello
     name = f"pdp-named-{uuid.uuid4().hex[:8]}"
     started = Started(
-        project, "--name", name, "--", "sh", "-c", "echo up; sleep 5", stderr=tmp_path / "err"
+        project, "--name", name, "--", "sh", "-c", "echo up; sleep 3", stderr=tmp_path / "err"
     )
     try:
         started.wait_for("up")
