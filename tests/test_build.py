@@ -11,7 +11,17 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import POETRY, Base, configure, copy_fixture, docker, locked, pip_freeze, run_poetry
+from conftest import (
+    POETRY,
+    Base,
+    LoggingEngine,
+    configure,
+    copy_fixture,
+    docker,
+    locked,
+    pip_freeze,
+    run_poetry,
+)
 from test_context import add_secrets
 
 pytestmark = pytest.mark.docker
@@ -464,3 +474,46 @@ def test_errors_show_even_with_quiet(tmp_path: Path) -> None:
     result = run_poetry(project, "docker", "build", "-q")
     assert result.returncode == 1
     assert "Invalid value for `workdir`" in result.stderr
+
+
+def test_user_setting_root_a_name_and_a_uid(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
+    """``user`` replaces the default account (uid 10001): root, a named account, a bare uid."""
+    project = copy_fixture("flat-script", tmp_path)
+    for user, check, expected in (
+        ("root", "id -u", "0"),
+        ("svc", "id -un", "svc"),  # `id -un` names only an account that exists
+        ("4321", "id -u", "4321"),
+    ):
+        configure(project, user=user)
+        build(project, Base("venv", base_image), image_tag)
+        said = docker("run", "--rm", image_tag, "sh", "-c", check).stdout.strip()
+        assert said == expected, f"user = {user!r}"
+
+
+def test_all_extras_installs_every_extra(tmp_path: Path, base_image: str, image_tag: str) -> None:
+    project = copy_fixture("groups-extras", tmp_path)
+    build(project, Base("venv", base_image), image_tag, "--all-extras")
+    assert pip_freeze(image_tag) == {
+        **locked(project, "six", "markupsafe"),  # markupsafe: the extra `fast`
+        "extras-demo": "2.0.0",
+    }
+
+
+def test_platform_and_build_args_reach_docker_build(
+    tmp_path: Path, base_image: str, image_tag: str, logging_engine: LoggingEngine
+) -> None:
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, base_image=base_image)
+    options = ("--platform", "linux/amd64", "--build-arg", "PDP_STAGE=test")
+    result = run_poetry(
+        project, "docker", "build", "--tag", image_tag, *options,
+        env={"POETRY_DOCKER_ENGINE": str(logging_engine.path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.output
+    [call] = logging_engine.builds()
+    assert " --platform linux/amd64 " in call
+    assert " --build-arg PDP_STAGE=test " in call
+    platform = docker("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image_tag)
+    assert platform.stdout.strip() == "linux/amd64"

@@ -15,6 +15,8 @@ import signal
 import socket
 import subprocess
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -219,35 +221,74 @@ def test_interrupted_build(how: str, built: tuple[Path, str], tmp_path: Path) ->
     assert_nothing_left_behind(scratch, image, image_id, before)
 
 
-def test_two_builds_at_once_leave_one_consistent_image(
-    built: tuple[Path, str], tmp_path: Path
+def test_a_build_started_during_another_waits_and_the_edit_wins(
+    base_image: str, tmp_path: Path
 ) -> None:
-    original, image = built
-    project = tmp_path / "project"
-    shutil.copytree(original, project)
-    cli = project / "hello_app" / "cli.py"
-    cli.write_text(cli.read_text().replace("hello from", "hello (concurrently) from"))
-    processes = [
-        subprocess.Popen(
+    """The case the project lock is for: build A runs from the old source, the source is
+    edited, build B starts. Unserialised, A (slower) would tag last and leave the image of
+    the old source; serialised, B waits for A and every tag ends on the edited source.
+
+    A's engine holds its ``docker build`` at a gate until B says it waits, so that A keeps the
+    lock as long as a slow build would.
+    """
+    project = copy_fixture("flat-script", tmp_path)
+    name = f"pdp-test-{uuid.uuid4().hex[:10]}"
+    configure(project, image=name, base_image=base_image)
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    slow = tmp_path / "docker-slow"
+    slow.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = build ]; then\n'
+        f"  touch {gate}/holding; i=0\n"
+        f"  while [ ! -e {gate}/release ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done\n"
+        "fi\n"
+        f'exec {DOCKER} "$@"\n'
+    )
+    slow.chmod(0o755)
+
+    def start(engine: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             [POETRY, "--no-ansi", "docker", "build"],
             cwd=project,
-            env={**os.environ, "POETRY_DOCKER_ENGINE": DOCKER},
+            env={**os.environ, "POETRY_DOCKER_ENGINE": engine},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
-    ]
-    results = [(process.wait(timeout=600), process.communicate()[0]) for process in processes]
-    for code, output in results:
-        assert code == 0, output
-    latest = image.rsplit(":", 1)[0] + ":latest"
-    ids = {
-        docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
-        for ref in (image, latest)
-    }
-    assert len(ids) == 1, "both tags name the same image"
-    assert docker("run", "--rm", image).stdout.startswith("hello (concurrently) from")
-    # restore the previous image for the other tests of this module
-    assert run_poetry(original, "docker", "build").returncode == 0
+
+    first = start(str(slow))
+    second: subprocess.Popen[str] | None = None
+    try:
+        deadline = time.monotonic() + 120
+        while not (gate / "holding").exists():  # A has staged the old source, holds the lock
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "build A never reached docker build"
+            time.sleep(0.1)
+        cli = project / "hello_app" / "cli.py"
+        cli.write_text(cli.read_text().replace("hello from", "hello (edited) from"))
+        second = start(DOCKER)
+        assert second.stderr is not None
+        waited = ""
+        for line in second.stderr:  # until B waits, or ends without waiting
+            waited += line
+            if "Waiting for another build of this project to finish..." in line:
+                break
+    finally:
+        (gate / "release").touch()
+        outputs = [(*p.communicate(timeout=600), p.returncode) for p in (first, second) if p]
+    try:
+        assert "Waiting for another build of this project to finish..." in waited, waited
+        for stdout, stderr, code in outputs:
+            assert code == 0, stdout + stderr
+        ids = {
+            docker("image", "inspect", "--format", "{{.Id}}", f"{name}:{tag}").stdout.strip()
+            for tag in ("0.3.1", "latest")
+        }
+        assert len(ids) == 1, "every tag names the same image"
+        assert docker("run", "--rm", f"{name}:0.3.1").stdout.startswith("hello (edited) from")
+        fresh = run_poetry(project, "docker", "build")
+        assert "is up to date" in fresh.stderr, "its fingerprint is the edited project's"
+    finally:
+        docker("image", "rm", "--force", f"{name}:0.3.1", f"{name}:latest", check=False)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
+import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -203,3 +207,180 @@ def test_volumes_relative_and_the_v_mistake(hello_venv: Path) -> None:
     mistaken = run(hello_venv, "-v", "./data:/mnt/data")
     assert mistaken.returncode == 1
     assert "Write --volume ./data:/mnt/data instead" in mistaken.stderr
+
+
+@pytest.fixture(scope="module")
+def built_hello(
+    base_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, str]]:
+    """The flat-script fixture on the venv base, built once for the tests of options and
+    signals below (none of which changes its inputs)."""
+    project = copy_fixture("flat-script", tmp_path_factory.mktemp("run-options"))
+    name = f"pdp-test-{uuid.uuid4().hex[:10]}"
+    configure(project, image=name, base_image=base_image)
+    built = run_poetry(project, "docker", "build")
+    assert built.returncode == 0, built.output
+    yield project, f"{name}:0.3.1"
+    images = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name, check=False)
+    for reference in images.stdout.split():
+        docker("image", "rm", "--force", reference, check=False)
+
+
+def container_runs(engine: LoggingEngine) -> list[str]:
+    """The engine's ``run`` calls that start the project's container (not base probes)."""
+    return [call for call in engine.calls() if call.startswith("run --name ")]
+
+
+def test_rebuild_forces_a_build(
+    built_hello: tuple[Path, str], logging_engine: LoggingEngine
+) -> None:
+    project, _ = built_hello
+    engine = str(logging_engine.path)
+    current = run(project, "--", "true", engine=engine)
+    assert current.returncode == 0, current.stderr
+    assert logging_engine.builds() == [], "the image is current: no build"
+    forced = run(project, "--rebuild", "--", "true", engine=engine)
+    assert forced.returncode == 0, forced.stderr
+    assert len(logging_engine.builds()) == 1, "--rebuild builds although nothing changed"
+
+
+class Started:
+    """``poetry docker run`` in the background, its stdout read line by line."""
+
+    def __init__(self, project: Path, *arguments: str, stderr: Path) -> None:
+        self.stderr = stderr
+        with stderr.open("w") as errors:
+            self.process = subprocess.Popen(
+                [POETRY, "--no-ansi", "docker", "run", *arguments],
+                cwd=project,
+                env={**os.environ, "POETRY_DOCKER_ENGINE": DOCKER},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+            )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_for(self, line: str, timeout: float = 120) -> None:
+        """Waits until the command prints ``line``; fails if it ends or times out first."""
+        deadline = time.monotonic() + timeout
+        while line not in self.seen:
+            try:
+                got = self.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                pytest.fail(f"{line!r} never came; stdout: {self.seen}")
+            if got is None:
+                pytest.fail(f"ended before {line!r}: {self.seen}\n{self.stderr.read_text()}")
+            self.seen.append(got)
+
+    def rest(self) -> list[str]:
+        """Every line after the command has ended."""
+        while (got := self.lines.get(timeout=30)) is not None:
+            self.seen.append(got)
+        return self.seen
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def project_containers(project_image: str) -> list[str]:
+    label = f"label=dev.poetry-docker.image={project_image}"
+    return docker("ps", "--all", "--quiet", "--filter", label).stdout.split()
+
+
+def remove_containers(project_image: str) -> None:
+    for container in project_containers(project_image):
+        docker("rm", "--force", container, check=False)
+
+
+def test_name_names_the_container(built_hello: tuple[Path, str], tmp_path: Path) -> None:
+    project, _ = built_hello
+    name = f"pdp-named-{uuid.uuid4().hex[:8]}"
+    started = Started(
+        project, "--name", name, "--", "sh", "-c", "echo up; sleep 3", stderr=tmp_path / "err"
+    )
+    try:
+        started.wait_for("up")
+        names = docker("ps", "--format", "{{.Names}}").stdout.split()
+        assert name in names, f"docker ps shows the container as {name}"
+        assert started.process.wait(timeout=60) == 0
+    finally:
+        started.stop()
+        docker("rm", "--force", name, check=False)
+    assert name not in docker("ps", "--all", "--format", "{{.Names}}").stdout.split()
+
+
+def test_gpus_reach_docker_run_and_its_exit_code_comes_back(
+    built_hello: tuple[Path, str], logging_engine: LoggingEngine
+) -> None:
+    """Without GPUs (or their runtime) the engine refuses: its exit code is the command's."""
+    project, image = built_hello
+    result = run(project, "--gpus", "all", "--", "true", engine=str(logging_engine.path))
+    [call] = container_runs(logging_engine)
+    assert " --gpus all " in call
+    direct = docker("run", "--rm", "--gpus", "all", image, "true", check=False)
+    assert result.returncode == direct.returncode, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# Traps SIGTERM and SIGHUP: says which came and exits 42.
+TRAP = """
+import signal, sys, time
+def stop(signum, frame):
+    print("got " + signal.Signals(signum).name, flush=True)
+    sys.exit(42)
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGHUP, stop)
+print("ready", flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_reach_the_command(
+    built_hello: tuple[Path, str], tmp_path: Path, signum: signal.Signals
+) -> None:
+    project, image = built_hello
+    started = Started(project, "--", "python", "-c", TRAP, stderr=tmp_path / "err")
+    try:
+        started.wait_for("ready")
+        started.process.send_signal(signum)
+        returncode = started.process.wait(timeout=30)
+    finally:
+        started.stop()
+        leftover = project_containers(image)
+        remove_containers(image)
+    assert started.rest()[-1] == f"got {signum.name}", "the command in the container saw it"
+    assert returncode == 42, "the command's exit code comes back"
+    assert leftover == [], "the container is removed"
+
+
+def test_a_command_that_ignores_sigterm_is_removed_after_10_seconds(
+    built_hello: tuple[Path, str], tmp_path: Path
+) -> None:
+    project, image = built_hello
+    command = "trap '' TERM; echo ready; sleep 300"
+    started = Started(project, "--", "sh", "-c", command, stderr=tmp_path / "err")
+    try:
+        started.wait_for("ready")
+        started.process.send_signal(signal.SIGTERM)
+        begin = time.monotonic()
+        returncode = started.process.wait(timeout=30)
+        elapsed = time.monotonic() - begin
+    finally:
+        started.stop()
+        leftover = project_containers(image)
+        remove_containers(image)
+    assert returncode != 0
+    assert 9 < elapsed < 15, f"given 10 s to stop, then removed: it took {elapsed:.1f} s"
+    assert leftover == [], "no container is left behind"

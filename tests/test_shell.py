@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -9,7 +10,16 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER, POETRY, Base, LoggingEngine, configure, copy_fixture, run_poetry
+from conftest import (
+    DOCKER,
+    POETRY,
+    Base,
+    LoggingEngine,
+    configure,
+    copy_fixture,
+    docker,
+    run_poetry,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -35,6 +45,21 @@ def test_development_group_is_installed(extras: Path) -> None:
     assert "dev group ok" in output
     runtime = run_poetry(extras, "docker", "run", "--", "python", "-c", "import iniconfig")
     assert runtime.returncode == 1, "the runtime image has no development group"
+
+
+def test_the_development_image_is_tagged_dev(
+    tmp_path: Path, base_image: str, project_image: str
+) -> None:
+    project = copy_fixture("groups-extras", tmp_path)
+    configure(project, image=project_image, base_image=base_image)
+    code, output = shell(project, "true")
+    assert code == 0, output
+    development = f"{project_image}:dev"
+    tags = docker("image", "inspect", "--format", "{{json .RepoTags}}", development).stdout
+    assert json.loads(tags) == [development], "tagged <name>:dev, and only that"
+    check = "import iniconfig; print('dev group ok')"
+    ran = docker("run", "--rm", development, "python", "-c", check)
+    assert ran.stdout.strip() == "dev group ok", "the dev group is installed in it"
 
 
 def test_edits_are_seen_without_a_rebuild(extras: Path, logging_engine: LoggingEngine) -> None:
