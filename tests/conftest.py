@@ -189,30 +189,28 @@ def base_image(engine: str) -> str:
     return TEST_BASE_IMAGE
 
 
-@pytest.fixture(scope="session")
-def conda_base_image(base_image: str) -> str:
-    """A real conda base, built once per machine from the venv test base when missing."""
-    if docker("image", "inspect", CONDA_TEST_BASE_IMAGE, check=False).returncode != 0:
+def conda_stand_in(base_image: str, image: str, extra_pythons: str = "") -> str:
+    """``image``, built from the venv test base by the offline conda stand-in when missing."""
+    if docker("image", "inspect", image, check=False).returncode != 0:
         subprocess.run(
-            ["bash", str(CONDA_STANDIN), base_image, CONDA_TEST_BASE_IMAGE],
+            ["bash", str(CONDA_STANDIN), base_image, image],
             check=True,
-            env={**os.environ, "DOCKER": DOCKER},
+            env={**os.environ, "DOCKER": DOCKER, "EXTRA_PYTHONS": extra_pythons},
             stdout=subprocess.DEVNULL,
         )
-    return CONDA_TEST_BASE_IMAGE
+    return image
+
+
+@pytest.fixture(scope="session")
+def conda_base_image(base_image: str) -> str:
+    """A real conda base, built once per machine."""
+    return conda_stand_in(base_image, CONDA_TEST_BASE_IMAGE)
 
 
 @pytest.fixture(scope="session")
 def conda_py38_base_image(base_image: str) -> str:
     """A conda base with Python 3.8 in its channel (and 3.11), built once per machine."""
-    if docker("image", "inspect", CONDA_PY38_TEST_BASE_IMAGE, check=False).returncode != 0:
-        subprocess.run(
-            ["bash", str(CONDA_STANDIN), base_image, CONDA_PY38_TEST_BASE_IMAGE],
-            check=True,
-            env={**os.environ, "DOCKER": DOCKER, "EXTRA_PYTHONS": "3.8"},
-            stdout=subprocess.DEVNULL,
-        )
-    return CONDA_PY38_TEST_BASE_IMAGE
+    return conda_stand_in(base_image, CONDA_PY38_TEST_BASE_IMAGE, "3.8")
 
 
 @dataclass(frozen=True)
