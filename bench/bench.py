@@ -7,9 +7,10 @@ image and .venv first)::
 
 Every row is measured in this run and printed as the median of its repetitions, divided by a
 baseline measured in the same run, so that the ratio holds on any machine. The build rows are
-measured once per environment manager (venv on the offline test base, conda on the offline
-Miniforge stand-in), each row saying which. bench/README.md says what each row compares and
-why. Work happens in bench/work/ (git-ignored), on copies of
+measured once per environment manager (venv on the offline test base; conda on the offline
+Miniforge stand-in with its runtime stage on the test base), each row saying which; conda
+single-stage (runtime-base = "base") adds its cold build and sizes only. bench/README.md says
+what each row compares and why. Work happens in bench/work/ (git-ignored), on copies of
 examples/sample-app: the example itself is never touched. A missed target is reported, not
 failed: the exit status is non-zero only when something crashes.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -66,11 +68,12 @@ ENV REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
 @dataclass(frozen=True)
 class Manager:
-    """An environment manager on its base image: the build rows are measured once per manager,
-    each on a copy of the example whose [tool.poetry-docker] names both, and an image name of
-    its own."""
+    """An environment manager on its base image(s): the build rows are measured once per
+    manager, each on a copy of the example whose [tool.poetry-docker] names them, and an image
+    name of its own."""
 
-    name: str
+    key: str  # names the manager's working copy, logs and --output context under bench/work
+    name: str  # the env-manager setting
     base: str
     image: str
     env_step: str  # what the environment's RUN step runs: a lock change must leave it CACHED
@@ -78,23 +81,53 @@ class Manager:
     # Variables that only the entrypoint's activation sets (activate.d scripts): a check that
     # it ran, beside the activation row's timing.
     activated: tuple[tuple[str, str], ...] = ()
+    # The runtime-base setting (conda): an image for the runtime stage, or "base" for a single
+    # stage; empty: not set (venv images have one stage anyway).
+    runtime_base: str = ""
+    # Only the cold build and the sizes, not every row: a variant compared by size.
+    cold_only: bool = False
+
+    @property
+    def final_base(self) -> str:
+        """The base of the image's final stage: what its size over its base is counted from."""
+        return self.base if self.runtime_base in ("", "base") else self.runtime_base
 
     @property
     def label(self) -> str:
+        if self.runtime_base == "base":
+            return f"{self.name} single-stage, {self.base}"
+        if self.runtime_base:
+            return f"{self.name}, {self.base} -> {self.runtime_base}"
         return f"{self.name}, {self.base}"
 
 
-VENV = Manager("venv", BASE_IMAGE, IMAGE, "-m venv")
+VENV = Manager("venv", "venv", BASE_IMAGE, IMAGE, "-m venv")
+# The stand-in's channel has only 3.11; actdemo shows that activation ran its activate.d.
+CONDA_SETTINGS = {"python": PYTHON, "conda-packages": ["actdemo"]}
+# The default layout: the environment made FROM the conda base, copied into a runtime stage.
+# Its default runtime base (debian:bookworm-slim) cannot be pulled here: the test base instead.
 CONDA = Manager(
+    "conda",
     "conda",
     CONDA_BASE_IMAGE,
     f"{IMAGE}-conda",
     "conda create",
-    # The stand-in's channel has only 3.11; actdemo shows that activation ran its activate.d.
-    {"python": PYTHON, "conda-packages": ["actdemo"]},
+    CONDA_SETTINGS,
     activated=(("ACTDEMO", "1"),),
+    runtime_base=BASE_IMAGE,
 )
-MANAGERS = (VENV, CONDA)
+# runtime-base = "base": one stage FROM the conda base, the layout before the runtime stage.
+CONDA_SINGLE = Manager(
+    "conda-single",
+    "conda",
+    CONDA_BASE_IMAGE,
+    f"{IMAGE}-conda-single",
+    "conda create",
+    CONDA_SETTINGS,
+    runtime_base="base",
+    cold_only=True,
+)
+MANAGERS = (VENV, CONDA, CONDA_SINGLE)
 
 
 @dataclass
@@ -205,6 +238,8 @@ def configure(project: Path, manager: Manager) -> None:
     table["env-manager"] = manager.name
     for key, value in manager.settings.items():
         table[key] = value
+    if manager.runtime_base:
+        table["runtime-base"] = manager.runtime_base
     write_toml(project / "pyproject.toml", pyproject)
 
 
@@ -362,13 +397,14 @@ def measure_commands(project: Path, samples: int) -> list[Row]:
 def measure_builds(
     reps: int, manager: Manager, changed: Path, output: Path, built: set[str]
 ) -> dict[str, Any]:
-    """Cold, no-change, source-edit and dependency-change builds, the fresh run and the cost of
-    activation, with one manager on its base.
+    """Cold, no-change, source-edit and dependency-change builds, the fresh run, the cost of
+    activation and the image's sizes, with one manager on its base(s); only the cold build and
+    the sizes for a ``cold_only`` manager.
 
     Each repetition starts cold (build cache pruned, fresh image name, fresh copy), so that
     the source edit and the lock change are real changes every time. ``output`` is the
-    manager's ``--output`` context (the no-change baseline). ``built`` collects the ids of the
-    images, for ``clean_ours``.
+    manager's ``--output`` context (the no-change baseline; unused when ``cold_only``).
+    ``built`` collects the ids of the images, for ``clean_ours``.
     """
     times: dict[str, list[float]] = {}
     checks: dict[str, set[str]] = {
@@ -379,7 +415,7 @@ def measure_builds(
         "activation": set(),
     }
     run_error = ""
-    logs = WORK / "run" / "logs" / manager.name
+    logs = WORK / "run" / "logs" / manager.key
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
 
@@ -392,7 +428,7 @@ def measure_builds(
 
     for rep in range(reps):
         print(f"  our builds ({manager.label}), repetition {rep + 1}/{reps}", flush=True)
-        project = copy_sample(WORK / "run" / manager.name, manager)
+        project = copy_sample(WORK / "run" / manager.key, manager)
 
         def poetry_docker(command: str, *args: str, project: Path = project) -> tuple[float, str]:
             result = timed(POETRY, "docker", command, *args, cwd=project)
@@ -405,12 +441,17 @@ def measure_builds(
 
         sh(DOCKER, "builder", "prune", "--all", "--force")
         add("cold", poetry_docker("build", "--tag", f"{manager.image}:cold-{rep}")[0])
+        if manager.cold_only:
+            final = f"{manager.image}:cold-{rep}"
+            add("size", image_size(final))
+            continue
+        final = f"{manager.image}:latest"
         poetry_docker("build")  # under the default tags, which `run` looks for
         seconds, log = poetry_docker("build")
         add("no-change", seconds)
         skipped = "Building " not in log  # the plugin's sources edited meanwhile, for one
         check("no-change build", skipped, "it rebuilt: an input changed", log, rep)
-        baseline = f"{BASELINE_IMAGE}:{manager.name}-{rep}"
+        baseline = f"{BASELINE_IMAGE}:{manager.key}-{rep}"
         timed(DOCKER, "build", "--tag", baseline, output)  # warm-up: the same steps, cached
         seconds, log = timed(DOCKER, "build", "--tag", baseline, output)
         add("docker build", seconds)
@@ -424,16 +465,14 @@ def measure_builds(
                 poetry_docker("run", "--", "true")  # warm-up, and: is `run` there yet?
                 seconds, log = poetry_docker("run", "--", "true")
                 add("run", seconds)
-                add(
-                    "docker run", timed(DOCKER, "run", "--rm", f"{manager.image}:latest", "true")[0]
-                )
+                add("docker run", timed(DOCKER, "run", "--rm", final, "true")[0])
                 check("run", "Building " not in log, "run rebuilt an up-to-date image", log, rep)
             except RuntimeError as error:
                 lines = str(error).splitlines()
                 run_error = next((x for x in lines if "ERROR" in x), lines[-1])[:200]
-        for key, seconds in measure_activation(manager, f"{manager.image}:latest", rep, check):
+        for key, seconds in measure_activation(manager, final, rep, check):
             add(key, seconds)
-        add("size", image_size(f"{manager.image}:latest"))
+        add("size", image_size(final))
 
         source = project / "src" / "sample_app" / "stats.py"
         source.write_text(source.read_text() + f"# benchmark edit {rep} {time.time()}\n")
@@ -452,9 +491,29 @@ def measure_builds(
         ok = not all(cached(log, "--require-hashes"))
         check("dependency change", ok, "nothing installed: not a change?", log, rep)
     medians = {key: statistics.median(values) for key, values in times.items()}
-    medians["base size"] = image_size(manager.base)
+    medians["base size"] = image_size(manager.final_base)
+    medians["content"], content = content_size(final)  # the last repetition's image
     problems = {row: "; ".join(sorted(found)) for row, found in checks.items()}
-    return {"medians": medians, "checks": problems, "run_error": run_error}
+    return {"medians": medians, "checks": problems, "run_error": run_error, "content": content}
+
+
+def content_size(image: str) -> tuple[float, str]:
+    """What the image holds of the project: the environment's prefix (the locked dependencies
+    and the project's installed wheel; for conda also the environment's own Python) and the
+    working directory (the project's ``include``d files: none in the example), in bytes, as
+    ``du --apparent-size`` counts them (hard-linked files once), the way layers count bytes.
+    Also says what it measured."""
+    config = json.loads(
+        sh(DOCKER, "image", "inspect", "--format", "{{json .Config}}", image).stdout
+    )
+    variables = dict(item.partition("=")[::2] for item in config.get("Env") or [])
+    prefix = variables.get("CONDA_PREFIX") or variables.get("VIRTUAL_ENV")
+    if not prefix:
+        raise RuntimeError(f"{image}: neither CONDA_PREFIX nor VIRTUAL_ENV in its Env")
+    paths = [prefix, config.get("WorkingDir") or "/app"]
+    du = sh(DOCKER, "run", "--rm", "--user", "0", "--entrypoint", "du", image, "-sbc", *paths)
+    total = next(line for line in du.stdout.splitlines() if line.endswith("\ttotal"))
+    return float(total.split()[0]), " + ".join(paths)
 
 
 def measure_activation(
@@ -625,86 +684,106 @@ def machine() -> str:
     )
 
 
-def build_rows(manager: Manager, builds: dict[str, Any], dockerize: dict[str, float]) -> list[Row]:
-    """The build rows of one manager. poetry-dockerize's numbers go beside the venv rows only:
-    both build on the same Debian Python, the like-for-like comparison; its image is the
-    baseline of both managers' sizes, totals and over each image's own base, so that a larger
-    base is not counted against (or for) a manager."""
-    ours, checks, label = builds["medians"], builds["checks"], manager.label
-    theirs = dockerize if manager is VENV else {}
+def table_rows(builds: dict[str, dict[str, Any]], dockerize: dict[str, float]) -> list[Row]:
+    """The build and size rows, each kind once per manager that measured it, in the order of
+    MANAGERS (venv, conda with its runtime stage, then conda single-stage, which has only the
+    cold build and the sizes). poetry-dockerize's numbers go beside the venv rows only: both
+    build on the same Debian Python, the like-for-like comparison; its image is the baseline
+    of every manager's sizes, totals and over each image's own base, so that a larger base is
+    not counted against (or for) a manager."""
+    ours = {m.key: builds[m.key]["medians"] for m in MANAGERS}
+    checks = {m.key: builds[m.key]["checks"] for m in MANAGERS}
+    extra = {m.key: ours[m.key]["size"] - ours[m.key]["base size"] for m in MANAGERS}
     their_extra = dockerize["size"] - dockerize["base size"]
-    return [
+    full = [m for m in MANAGERS if not m.cold_only]
+    rows = [
         Row(
-            "cold build", ours["cold"], None, "", None, dockerize=theirs.get("cold"), manager=label
-        ),
-        Row(
-            "no-change build",
-            ours["no-change"],
-            ours["docker build"],
-            "docker build",
-            1.3,
-            check=checks["no-change build"],
-            dockerize=theirs.get("no-change"),
-            manager=label,
-        ),
-        Row(
-            "source edit",
-            ours["edit"],
-            ours["cold"],
             "cold build",
-            0.10,
-            check=checks["source edit"],
-            dockerize=theirs.get("edit"),
-            manager=label,
-        ),
-        Row(
-            "dependency change",
-            ours["dependency"],
-            ours["cold"],
-            "cold build",
-            0.5,
-            check=checks["dependency change"],
-            manager=label,
-        ),
-        Row(
-            "fresh run",
-            ours.get("run"),
-            ours.get("docker run"),
-            "docker run --rm",
-            1.3,
-            check=checks["run"],
-            manager=label,
-        ),
-        Row(
-            "activation",
-            ours["activation"],
-            ours["entrypoint true"],
-            "--entrypoint true",
-            1.15,
-            check=checks["activation"],
-            manager=label,
-        ),
+            ours[m.key]["cold"],
+            None,
+            "",
+            None,
+            dockerize=dockerize["cold"] if m is VENV else None,
+            manager=m.label,
+        )
+        for m in MANAGERS
+    ]
+    # (row, measured, baseline, its name, target, poetry-dockerize's key): timed, every manager
+    # but the cold-only ones.
+    timed_rows = (
+        ("no-change build", "no-change", "docker build", "docker build", 1.3, "no-change"),
+        ("source edit", "edit", "cold", "cold build", 0.10, "edit"),
+        ("dependency change", "dependency", "cold", "cold build", 0.5, ""),
+        ("fresh run", "run", "docker run", "docker run --rm", 1.3, ""),
+        ("activation", "activation", "entrypoint true", "--entrypoint true", 1.15, ""),
+    )
+    check_of = {"fresh run": "run"}
+    for name, measured, baseline, baseline_name, target, theirs in timed_rows:
+        rows += [
+            Row(
+                name,
+                ours[m.key].get(measured),
+                ours[m.key].get(baseline),
+                baseline_name,
+                target,
+                check=checks[m.key][check_of.get(name, name)],
+                dockerize=dockerize[theirs] if theirs and m is VENV else None,
+                manager=m.label,
+            )
+            for m in full
+        ]
+    rows += [
         Row(
             "image size",
-            ours["size"],
+            ours[m.key]["size"],
             dockerize["size"],
             "poetry-dockerize",
             None,
             unit="B",
-            dockerize=theirs.get("size"),
-            manager=label,
-        ),
+            dockerize=dockerize["size"] if m is VENV else None,
+            manager=m.label,
+        )
+        for m in MANAGERS
+    ]
+    rows += [
         Row(
             "size over base",
-            ours["size"] - ours["base size"],
+            extra[m.key],
             their_extra,
             "poetry-dockerize over its base",
             None,
             unit="B",
-            dockerize=their_extra if theirs else None,
-            manager=label,
-        ),
+            dockerize=their_extra if m is VENV else None,
+            manager=m.label,
+        )
+        for m in MANAGERS
     ]
+    # What the runtime stage saves: the same environment, over the base of each final stage.
+    rows.append(
+        Row(
+            "size over base",
+            extra[CONDA.key],
+            extra[CONDA_SINGLE.key],
+            "conda single-stage over its base",
+            None,
+            unit="B",
+            manager=CONDA.label,
+        )
+    )
+    # The runtime stage's promise: little in the image but the environment and the project.
+    rows += [
+        Row(
+            "size over content",
+            extra[m.key],
+            ours[m.key]["content"],
+            "du: environment + workdir",
+            1.1 if m is CONDA else None,
+            unit="B",
+            manager=m.label,
+        )
+        for m in MANAGERS
+    ]
+    return rows
 
 
 def main() -> None:
@@ -715,10 +794,11 @@ def main() -> None:
     reps = 1 if options.quick else max(1, options.reps)
     started, sources = time.perf_counter(), plugin_digest()
     for manager in MANAGERS:
-        if sh(DOCKER, "image", "inspect", manager.base, check=False).returncode != 0:
-            raise SystemExit(
-                f"No base image {manager.base} ({manager.name}): run `bash scripts/dev bench`."
-            )
+        for base in dict.fromkeys((manager.base, manager.final_base)):
+            if sh(DOCKER, "image", "inspect", base, check=False).returncode != 0:
+                raise SystemExit(
+                    f"No base image {base} ({manager.label}): run `bash scripts/dev bench`."
+                )
     WORK.mkdir(parents=True, exist_ok=True)
     pins = plugin_pins()
     ensure_venv("poetry-plain", pins[0])
@@ -726,41 +806,45 @@ def main() -> None:
     ensure_venv("poetry18", *DOCKERIZE)
     ensure_stand_in()
 
-    outputs = {}
+    # The --output context of each manager with every row: the no-change build's baseline.
+    outputs = {
+        manager.key: WORK / "run" / f"docker-build-context-{manager.key}" for manager in MANAGERS
+    }
     for manager in MANAGERS:
-        project = copy_sample(WORK / "run" / manager.name, manager)
-        outputs[manager.name] = WORK / "run" / f"docker-build-context-{manager.name}"
-        shutil.rmtree(outputs[manager.name], ignore_errors=True)
-        sh(POETRY, "docker", "build", "--output", outputs[manager.name], cwd=project)
-    changed, dockerize_template = prepare(pins_for_image(outputs[VENV.name]))
+        shutil.rmtree(outputs[manager.key], ignore_errors=True)
+        if not manager.cold_only:
+            project = copy_sample(WORK / "run" / manager.key, manager)
+            sh(POETRY, "docker", "build", "--output", outputs[manager.key], cwd=project)
+    changed, dockerize_template = prepare(pins_for_image(outputs[VENV.key]))
 
     print(f"measuring: {reps} repetition(s), {8 * reps} samples of the sub-second rows", flush=True)
-    rows = measure_commands(copy_sample(WORK / "run" / VENV.name, VENV), samples=8 * reps)
+    rows = measure_commands(copy_sample(WORK / "run" / VENV.key, VENV), samples=8 * reps)
     built: set[str] = set()
     builds = {}
     try:
         for manager in MANAGERS:
-            builds[manager.name] = measure_builds(
-                reps, manager, changed, outputs[manager.name], built
+            builds[manager.key] = measure_builds(
+                reps, manager, changed, outputs[manager.key], built
             )
     finally:
         clean_ours(built)
     dockerize = measure_dockerize(reps, dockerize_template)
-    # Each kind of build row once per manager, the venv row first, the conda row beside it.
-    per_manager = [build_rows(m, builds[m.name], dockerize) for m in MANAGERS]
-    rows += [row for kind in zip(*per_manager, strict=True) for row in kind]
+    rows += table_rows(builds, dockerize)
     print()
     print(f"poetry-docker-plugin benchmark: medians of {reps} repetition(s), ratio = median/median")
     print_table(rows)
     print()
     for manager in MANAGERS:
-        if builds[manager.name]["run_error"]:
-            print(f"fresh run ({manager.name}): n/a, {builds[manager.name]['run_error']}")
+        if builds[manager.key]["run_error"]:
+            print(f"fresh run ({manager.label}): n/a, {builds[manager.key]['run_error']}")
     bases = [
-        f"{m.name} {m.base} {fmt(builds[m.name]['medians']['base size'], 'B')}" for m in MANAGERS
+        f"{m.key} {m.final_base} {fmt(builds[m.key]['medians']['base size'], 'B')}"
+        for m in MANAGERS
     ]
     bases.append(f"poetry-dockerize the stand-in {STAND_IN} {fmt(dockerize['base size'], 'B')}")
-    print(f"base images: {'; '.join(bases)}")
+    print(f"bases of the final stages (size over base): {'; '.join(bases)}")
+    contents = [f"{m.key} {builds[m.key]['content']}" for m in MANAGERS]
+    print(f"content (du -sbc in the image: size over content): {'; '.join(contents)}")
     print(
         f"poetry-dockerize: source edit / its cold build = "
         f"{dockerize['edit'] / dockerize['cold']:.2f}; it left "
