@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -227,26 +226,29 @@ class Engine:
         relay.start()
         received: list[int] = []
 
+        def force_stop() -> None:
+            self._capture(["rm", "--force", name])
+            process.kill()
+
+        # Started by the first signal: the container then has STOP_TIMEOUT seconds to stop.
+        deadline = threading.Timer(STOP_TIMEOUT, force_stop)
+        deadline.daemon = True
+
         def forward(signum: int, _frame: object) -> None:
             received.append(signum)
             if process.poll() is None:
                 process.send_signal(signum)
+            if len(received) == 1:
+                deadline.start()
 
         watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         previous = {signum: signal.signal(signum, forward) for signum in watched}
-        deadline: float | None = None
         try:
-            while True:
-                try:
-                    returncode = process.wait(timeout=0.25)
-                    break
-                except subprocess.TimeoutExpired:
-                    if received and deadline is None:
-                        deadline = time.monotonic() + STOP_TIMEOUT
-                    if deadline is not None and time.monotonic() > deadline:
-                        self._capture(["rm", "--force", name])
-                        process.kill()
+            # A blocking wait returns the moment the client exits (a polling one would add
+            # up to its interval to every run); signals still reach ``forward`` meanwhile.
+            returncode = process.wait()
         finally:
+            deadline.cancel()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             relay.join(timeout=5)
