@@ -684,6 +684,33 @@ def machine() -> str:
     )
 
 
+def floor_rows(builds: dict[str, dict[str, Any]], check_lock: float) -> list[Row]:
+    """The no-change build and the fresh run against the floor of any Poetry plugin: Poetry's
+    own start-up and project load (``poetry check --lock``) plus the one docker command it
+    stands for, both measured in this run. What is left above 1 is the plugin's own work."""
+    rows = []
+    for m in MANAGERS:
+        if m.cold_only:
+            continue
+        ours = builds[m.key]["medians"]
+        for name, measured, command in (
+            ("no-change build, floor", "no-change", "docker build"),
+            ("fresh run, floor", "run", "docker run"),
+        ):
+            floor = ours.get(command)
+            rows.append(
+                Row(
+                    name,
+                    ours.get(measured),
+                    None if floor is None else check_lock + floor,
+                    f"poetry check --lock + {command}",
+                    1.1,
+                    manager=m.label,
+                )
+            )
+    return rows
+
+
 def table_rows(builds: dict[str, dict[str, Any]], dockerize: dict[str, float]) -> list[Row]:
     """The build and size rows, each kind once per manager that measured it, in the order of
     MANAGERS (venv, conda with its runtime stage, then conda single-stage, which has only the
@@ -830,6 +857,7 @@ def main() -> None:
         clean_ours(built)
     dockerize = measure_dockerize(reps, dockerize_template)
     rows += table_rows(builds, dockerize)
+    rows += floor_rows(builds, next(row.baseline or 0.0 for row in rows if row.name == "render"))
     print()
     print(f"poetry-docker-plugin benchmark: medians of {reps} repetition(s), ratio = median/median")
     print_table(rows)
