@@ -20,7 +20,7 @@ from poetry_docker_plugin.context import (
     NEVER_COPIED,
     StatCache,
     fingerprint,
-    local_package_files,
+    package_files,
     project_sources,
     source_digests,
     staged_context,
@@ -279,7 +279,10 @@ def test_a_path_dependency_built_in_the_image_honours_its_own_dockerignore(
     (lib / ".npmrc").write_text("//registry.npmjs.org/:_authToken=secret\n")
     poetry = Factory().create_poetry(tmp_path / "monorepo" / "app")
     plan = make_plan(poetry, Settings(), ["main"])
-    inputs = [p.relative_to(lib).as_posix() for p in local_package_files(plan) if lib in p.parents]
+    (legacylib,) = [r for r in plan.dependencies.local_sources if r.name == "legacylib"]
+    root, files_read = package_files(legacylib)  # what the fingerprint and the Dockerfile read
+    assert root == lib
+    inputs = [path.as_posix() for path in files_read]
     assert inputs == ["legacylib/__init__.py", "pyproject.toml"]
     with staged_context(poetry, plan, rendered(poetry, plan)) as context:
         staged = context / LOCAL_SOURCES_DIR / "legacylib"

@@ -199,15 +199,6 @@ def included_files(poetry: Poetry, include: tuple[str, ...]) -> list[Path]:
     return [Path(path) for path in candidates if patterns.excludes(path)]
 
 
-def local_package_files(plan: BuildPlan) -> list[Path]:
-    """The files of the path dependencies (absolute): inputs of the image like the sources."""
-    files = []
-    for requirement in (*plan.dependencies.local_wheels, *plan.dependencies.local_sources):
-        root, relative = _package_files(requirement)
-        files += [root / path for path in relative]
-    return files
-
-
 def source_digests(
     poetry: Poetry, plan: BuildPlan, cache: StatCache | None = None
 ) -> SourceDigests:
@@ -251,12 +242,12 @@ def _packages_digest(requirements: Iterable[LockedRequirement]) -> str:
     """The digest of path dependencies: each one's name and files (wherever it lies)."""
     digest = hashlib.sha256()
     for requirement in requirements:
-        root, files = _package_files(requirement)
+        root, files = package_files(requirement)
         digest.update(f"{requirement.name}\0{digest_files(root, files)}\0".encode())
     return digest.hexdigest()
 
 
-def _package_files(requirement: LockedRequirement) -> tuple[Path, list[Path]]:
+def package_files(requirement: LockedRequirement) -> tuple[Path, list[Path]]:
     """A path dependency's folder and its files in it: an archive alone, or its source tree."""
     path = Path(requirement.source_url)
     if path.is_file():
