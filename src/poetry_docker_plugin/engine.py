@@ -421,3 +421,26 @@ def _relay(stream: IO[bytes] | None, tail: bytearray) -> None:
             with contextlib.suppress(OSError, ValueError):  # our stderr closed: drain on
                 sys.stderr.buffer.write(chunk)
                 sys.stderr.buffer.flush()
+
+
+def absolute_volume(value: str) -> str:
+    """A ``--volume`` whose source is a relative path (``./src:/mnt``), made absolute.
+
+    docker takes a source without a slash for a named volume, and refuses relative paths.
+    """
+    source, separator, rest = value.partition(":")
+    if separator and (source.startswith((".", "~")) or ("/" in source and source[0] != "/")):
+        source = str(Path(source).expanduser().resolve())
+    return f"{source}{separator}{rest}"
+
+
+def bind_mount(source: Path, target: str) -> str:
+    """A ``--mount`` value for a bind mount: unlike ``--volume``, it takes any path (a ``:``
+    in it included); its fields are CSV, so each is quoted as CSV quotes."""
+    import csv
+
+    line = io.StringIO()
+    csv.writer(line, lineterminator="").writerow(
+        ["type=bind", f"source={source}", f"target={target}"]
+    )
+    return line.getvalue()

@@ -11,13 +11,13 @@ from cleo.helpers import option
 from cleo.io.outputs.output import Verbosity
 
 from poetry_docker_plugin import settings as settings_module
-from poetry_docker_plugin.commands.base import DockerCommand, build_image
+from poetry_docker_plugin.commands.base import DockerCommand
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
 
-    from poetry_docker_plugin.commands.base import Prepared
+    from poetry_docker_plugin.builder import Prepared
 
 
 class BuildCommand(DockerCommand):
@@ -43,7 +43,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 
     def handle_docker(self) -> int:
         writes_files = self.option("print") or self.option("output")
-        prepared = self.prepare(pull=not writes_files)
+        prepared = self.builder.prepare(pull=not writes_files)
         if self.option("print"):
             self.io.write(prepared.rendered.dockerfile)
             self.io.write_line("# ---- entrypoint.sh ----")
@@ -54,13 +54,13 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         if self.option("output"):
             self.write_output(prepared, Path(self.option("output")))
             return 0
-        prepared, current = self.check_current(prepared, *prepared.plan.metadata.tags)
+        prepared, current = self.builder.check_current(prepared, *prepared.plan.metadata.tags)
         if current and not self.option("no-cache"):
             self.line_error(
                 f"{prepared.plan.image} is up to date: nothing changed since it was built."
             )
         else:
-            build_image(self, prepared)
+            self.builder.build(prepared)
         # The reference alone on stdout, even with -q: IMAGE=$(poetry docker build -q)
         self.io.write_line(prepared.plan.image, verbosity=Verbosity.QUIET)
         return 0

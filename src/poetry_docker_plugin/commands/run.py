@@ -34,7 +34,7 @@ Stdin, signals and the exit code pass through; a TTY is used when stdin and stdo
 terminals. Ports and environment from [tool.poetry-docker] apply."""
 
     def handle_docker(self) -> int:
-        prepared = self.ensure_image(self.prepare())
+        prepared = self.ensure_image()
         plan = prepared.plan
         options = self.run_options(plan)
         if sys.stdin.isatty() and sys.stdout.isatty():

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from cleo.helpers import option
 
-from poetry_docker_plugin.commands.base import DockerCommand, bind_mount
+from poetry_docker_plugin.commands.base import DockerCommand
 
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
@@ -33,8 +33,10 @@ NAME): the next shell rebuilds the image with it."""
     development = True
 
     def handle_docker(self) -> int:
-        prepared = self.ensure_image(self.prepare())
+        prepared = self.ensure_image()
         plan = prepared.plan
+        from poetry_docker_plugin.engine import bind_mount
+
         root = self.poetry.pyproject_path.parent.resolve()
         options = self.run_options(plan)
         workdir = plan.runtime.workdir
