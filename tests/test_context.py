@@ -27,7 +27,13 @@ from poetry_docker_plugin.context import (
 )
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan import make_plan
-from poetry_docker_plugin.render import LOCAL_SOURCES_DIR, SOURCES_DIR, RenderedFiles, render
+from poetry_docker_plugin.render import (
+    LOCAL_SOURCES_DIR,
+    SOURCES_DIR,
+    RenderedFiles,
+    render,
+    render_key,
+)
 from poetry_docker_plugin.settings import Settings
 
 if TYPE_CHECKING:
@@ -107,6 +113,59 @@ def test_an_edit_in_the_same_clock_tick_is_never_missed(tmp_path: Path) -> None:
     cli.write_text(cli.read_text().replace("HELLO", "hallo"))  # same size
     os.utime(cli, (now, now))
     assert fingerprint_of(project, StatCache(path)) != before
+
+
+def test_a_rendering_is_kept_for_its_plan_and_renderer_only(tmp_path: Path) -> None:
+    """The no-change path reuses the files rendered for the same plan, digests and plugin
+    code; any other plan, or an edited template, renders afresh."""
+    project = copy_fixture("flat-script", tmp_path)
+    poetry = Factory().create_poetry(project)
+    plans = [
+        make_plan(poetry, Settings(user=user), ["main"], platform="linux/amd64")
+        for user in ("root", "svc")
+    ]
+    sources = source_digests(poetry, plans[0])
+    path = tmp_path / "cache.json"
+    made: list[str] = []
+
+    def rendering(plan: BuildPlan) -> RenderedFiles:
+        cache = StatCache(path)
+
+        def make() -> RenderedFiles:
+            made.append("svc" if plan is plans[1] else "root")
+            return render(plan, sources)
+
+        files = cache.rendered(render_key(plan, sources), make)
+        cache.save()
+        return files
+
+    assert rendering(plans[0]) == render(plans[0], sources)
+    assert rendering(plans[0]) == render(plans[0], sources) and made == ["root"]
+    assert "USER svc" in rendering(plans[1]).dockerfile and made == ["root", "svc"]
+    template = Path(render.__code__.co_filename).parent / "templates" / "Dockerfile.j2"
+    stamp = template.stat()
+    try:
+        os.utime(template, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1))
+        rendering(plans[1])
+    finally:
+        os.utime(template, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert made == ["root", "svc", "svc"], "a changed template is a new renderer"
+
+
+def test_the_stat_cache_forgets_deleted_files(tmp_path: Path) -> None:
+    """Files deleted since are dropped when the cache is written, so churn does not grow it."""
+    project = copy_fixture("flat-script", tmp_path)
+    doomed = project / "hello_app" / "doomed.py"
+    doomed.write_text("X = 1\n")
+    age(project)
+    path = tmp_path / "cache.json"
+    fingerprint_of(project, StatCache(path))
+    assert str(doomed) in json.loads(path.read_text())["digests"]
+    doomed.unlink()
+    age(project)
+    fingerprint_of(project, StatCache(path))
+    kept = json.loads(path.read_text())["digests"]
+    assert str(doomed) not in kept and str(project / "hello_app" / "cli.py") in kept
 
 
 def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from cleo.io.outputs.output import Verbosity
 from poetry_docker_plugin.context import Fingerprint, StatCache, fingerprint, source_digests
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan import BaseImage, BuildPlan, HostUser, make_plan
-from poetry_docker_plugin.render import RenderedFiles, render
+from poetry_docker_plugin.render import RenderedFiles, render, render_key
 from poetry_docker_plugin.requirements import check_lock
 
 if TYPE_CHECKING:
@@ -120,8 +120,8 @@ class Builder:
         cache = StatCache(self.cache_dir / "projects" / f"{path_key(self.root)}.json")
         # The files' digests come first: the Dockerfile names them in the steps that mount them.
         sources = source_digests(self.poetry, plan, cache)
+        rendered = cache.rendered(render_key(plan, sources), lambda: render(plan, sources))
         cache.save()
-        rendered = render(plan, sources)
         base_ids = " ".join(base.id or "" for base in plan.environment.bases)
         options = {**request.fingerprint_options(), "base-image-id": base_ids}
         return Prepared(plan, rendered, fingerprint(rendered, sources, options))

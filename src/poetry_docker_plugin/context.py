@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -320,6 +320,7 @@ class StatCache:
 
     RACY_NS = 2_000_000_000
     VERSION = 1  # of the file's layout: a file of another layout is ignored, not misread
+    RENDERINGS = 4  # kept per project: the image, the development image, and a few options
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -328,6 +329,7 @@ class StatCache:
             "listings": {},
             "digests": {},
             "files": {},
+            "rendered": {},
         }
         self.changed = False
         with contextlib.suppress(OSError, ValueError):
@@ -384,9 +386,36 @@ class StatCache:
             self.changed = True
         return value
 
+    def rendered(self, key: str, make: Callable[[], RenderedFiles]) -> RenderedFiles:
+        """The files rendered for ``key`` (``render_key``) at an earlier call, or ``make()``'s.
+
+        A few renderings are kept, the latest last; one that does not fit the fields of
+        RenderedFiles (another version's) is made again.
+        """
+        from poetry_docker_plugin.render import RenderedFiles
+
+        kept = self.data["rendered"].get(key)
+        names = [field.name for field in fields(RenderedFiles)]
+        if isinstance(kept, list) and len(kept) == len(names):
+            return RenderedFiles(*map(str, kept))
+        rendered = make()
+        renderings = self.data["rendered"]
+        renderings.pop(key, None)
+        renderings[key] = [getattr(rendered, name) for name in names]
+        for old in list(renderings)[: -self.RENDERINGS]:
+            del renderings[old]
+        self.changed = True
+        return rendered
+
     def save(self) -> None:
+        """Writes the cache when a call changed it, first dropping the digests of files that
+        no longer exist (so that churn does not grow it); a call that changed nothing writes
+        nothing."""
         if not self.changed:
             return
+        digests = self.data["digests"]
+        for name in [name for name in digests if not os.path.exists(name)]:  # noqa: PTH110
+            del digests[name]
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             scratch = self.path.with_suffix(".tmp")

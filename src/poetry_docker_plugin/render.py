@@ -99,6 +99,23 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
+def render_key(plan: BuildPlan, sources: SourceDigests) -> str:
+    """What the rendered files are a function of: the plan, the digests it names, and the
+    renderer itself (this package's modules and templates, by size and time), so that a kept
+    rendering is never one of other code. Rendering is most of what a call that changes
+    nothing would spend after Poetry's own start-up; a key costs a few stats."""
+    import os
+
+    digest = hashlib.sha256(f"{plan!r}\0{sources!r}\0".encode())
+    package = os.path.dirname(__file__)  # noqa: PTH120
+    for folder in (package, os.path.join(package, "templates")):  # noqa: PTH118
+        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
+            if entry.is_file():
+                status = entry.stat()
+                digest.update(f"{entry.name}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
 def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
     """Renders the Dockerfile, the entrypoint and the requirements files of ``plan``.
 
