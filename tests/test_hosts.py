@@ -19,19 +19,18 @@ from pathlib import Path, PureWindowsPath
 from types import SimpleNamespace
 
 import pytest
-from conftest import POETRY, Result, configure, copy_fixture, docker, run_poetry
+from conftest import (
+    POETRY,
+    Result,
+    configure,
+    copy_fixture,
+    docker,
+    run_poetry,
+    windows_like_env,
+)
 
 from poetry_docker_plugin.engine import absolute_volume, bind_mount, csv_fields, watched_signals
 from poetry_docker_plugin.plan import maps_host_user
-
-WINDOWS_LIKE = Path(__file__).parent / "hosts" / "windows_like"
-
-
-def windows_like_env() -> dict[str, str]:
-    """PYTHONPATH that loads the simulation first (the plugin's own path kept after it), and
-    USERNAME, which Windows always sets (getpass reads it there, having no pwd module)."""
-    paths = [str(WINDOWS_LIKE), *filter(None, [os.environ.get("PYTHONPATH")])]
-    return {"PYTHONPATH": os.pathsep.join(paths), "USERNAME": "ana"}
 
 
 def windows_like(project: Path, *arguments: str) -> Result:

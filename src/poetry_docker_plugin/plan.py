@@ -296,7 +296,8 @@ def make_plan(
     environments); without it the plan follows the conventions of the published images.
     ``editable`` plans the development image of ``poetry docker shell``: the project is
     installed in editable mode pointing at the working directory, where the working tree
-    is mounted, and it is tagged ``<name>:dev``; it runs as ``host_user``.
+    is mounted, and it is tagged ``<name>:dev``; it runs as ``host_user`` when given (Linux
+    hosts), else as the runtime user.
     """
     extras = check_extras(poetry, settings.extras)
     requirements = locked_requirements(poetry, groups, extras)
