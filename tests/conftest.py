@@ -37,6 +37,18 @@ CONDA_PY38_TEST_BASE_IMAGE = os.environ.get(
 CONDA_STANDIN = REPO.parent / "shared" / "conda-standin" / "make-base.sh"
 
 
+# A directory whose sitecustomize.py takes from a poetry process what a Windows Python lacks.
+WINDOWS_LIKE = Path(__file__).resolve().parent / "hosts" / "windows_like"
+
+
+def windows_like_env() -> dict[str, str]:
+    """PYTHONPATH that loads the Windows-like simulation first (the plugin's own path kept
+    after it), and USERNAME, which Windows always sets (getpass reads it there, having no
+    pwd module)."""
+    paths = [str(WINDOWS_LIKE), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {"PYTHONPATH": os.pathsep.join(paths), "USERNAME": "ana"}
+
+
 @dataclass(frozen=True)
 class Result:
     returncode: int

@@ -21,7 +21,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER, POETRY, Base, configure, copy_fixture, docker, run_poetry
+from conftest import (
+    DOCKER,
+    POETRY,
+    Base,
+    configure,
+    copy_fixture,
+    docker,
+    run_poetry,
+    windows_like_env,
+)
 from poetry.factory import Factory
 
 pytestmark = pytest.mark.docker
@@ -221,16 +230,19 @@ def test_interrupted_build(how: str, built: tuple[Path, str], tmp_path: Path) ->
     assert_nothing_left_behind(scratch, image, image_id, before)
 
 
+@pytest.mark.parametrize("host", ["linux", "windows-like"])
 def test_a_build_started_during_another_waits_and_the_edit_wins(
-    base_image: str, tmp_path: Path
+    base_image: str, tmp_path: Path, host: str
 ) -> None:
     """The case the project lock is for: build A runs from the old source, the source is
     edited, build B starts. Unserialised, A (slower) would tag last and leave the image of
     the old source; serialised, B waits for A and every tag ends on the edited source.
 
     A's engine holds its ``docker build`` at a gate until B says it waits, so that A keeps the
-    lock as long as a slow build would.
+    lock as long as a slow build would. ``windows-like``: both builds without fcntl
+    (tests/hosts/windows_like), as on Windows.
     """
+    simulated = windows_like_env() if host == "windows-like" else {}
     project = copy_fixture("flat-script", tmp_path)
     name = f"pdp-test-{uuid.uuid4().hex[:10]}"
     configure(project, image=name, base_image=base_image)
@@ -251,7 +263,7 @@ def test_a_build_started_during_another_waits_and_the_edit_wins(
         return subprocess.Popen(
             [POETRY, "--no-ansi", "docker", "build"],
             cwd=project,
-            env={**os.environ, "POETRY_DOCKER_ENGINE": engine},
+            env={**os.environ, "POETRY_DOCKER_ENGINE": engine, **simulated},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -260,22 +260,22 @@ class Builder:
 
         Without it, two builds finishing together could leave ``name:version`` and
         ``name:latest`` on different images. The second build waits, then finds every layer
-        cached.
+        cached. The lock is filelock's (already in Poetry's dependency tree): ``flock`` on
+        POSIX hosts, ``msvcrt.locking`` on Windows, where there is no ``fcntl``.
         """
-        import fcntl
+        from filelock import FileLock, Timeout
 
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        path = self.cache_dir / f"build-{path_key(self.root)}.lock"
-        with path.open("a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                self.say("Waiting for another build of this project to finish...")
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        lock = FileLock(self.cache_dir / f"build-{path_key(self.root)}.lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            self.say("Waiting for another build of this project to finish...")
+            lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
 
     def say(self, message: str, verbosity: Verbosity = Verbosity.NORMAL) -> None:
         """Progress, on stderr: stdout carries only the image reference."""

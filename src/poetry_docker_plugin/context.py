@@ -455,11 +455,13 @@ def write_context(
     """Writes the Dockerfile, entrypoint, requirements and project into ``directory``.
 
     The generated files get a fixed modification time: the layers that ``COPY`` them are then
-    the same bytes in every build, so a source edit changes the project's layer alone.
+    the same bytes in every build, so a source edit changes the project's layer alone. They are
+    written with ``\n`` line ends on every host: Windows' text mode would end them with CRLF,
+    and ``#!/bin/sh\r`` is no interpreter.
     """
     for name, text in rendered.files().items():
         path = directory / name
-        path.write_text(text)
+        path.write_text(text, newline="\n")
         path.chmod(0o755 if name == "entrypoint.sh" else 0o644)
         os.utime(path, (GENERATED_MTIME, GENERATED_MTIME))
     for requirement in plan.dependencies.local_wheels:

@@ -96,7 +96,7 @@ def build_secrets(
             if text:
                 path = directory / name
                 path.touch(mode=0o600)
-                path.write_text(text)
+                path.write_text(text, newline="\n")
                 secrets[name] = path
         yield secrets
     finally:

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import IO, TYPE_CHECKING, Any
 
 from poetry_docker_plugin.errors import DockerPluginError
@@ -140,7 +140,7 @@ class Engine:
             if platform:
                 command += ["--platform", platform]
             for name, path in sorted((secrets or {}).items()):
-                command += ["--secret", f"id={name},src={path}"]
+                command += ["--secret", csv_fields(f"id={name}", f"src={path}")]
             if network:
                 command += ["--network", network]
             if ssh:
@@ -213,7 +213,9 @@ class Engine:
         SIGINT, SIGTERM and SIGHUP sent to this process are passed to the client, which
         passes them to the container (PID 1 is docker's init). If the container has not
         stopped a few seconds later it is removed by force, so that no container outlives
-        the command.
+        the command. Only the signals the host has are watched (``watched_signals``); on
+        Windows the console delivers Ctrl-C and Ctrl-Break to the client itself, so they are
+        only noted there, to start the countdown to the forced removal.
         """
         self._show(["run", "--name", name, *arguments])
         # The client's stderr is passed through as it comes, its end kept to tell why a run
@@ -236,17 +238,16 @@ class Engine:
 
         def forward(signum: int, _frame: object) -> None:
             received.append(signum)
-            if process.poll() is None:
+            if process.poll() is None and os.name != "nt":
                 process.send_signal(signum)
             if len(received) == 1:
                 deadline.start()
 
-        watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-        previous = {signum: signal.signal(signum, forward) for signum in watched}
+        previous = {signum: signal.signal(signum, forward) for signum in watched_signals()}
         try:
             # A blocking wait returns the moment the client exits (a polling one would add
             # up to its interval to every run); signals still reach ``forward`` meanwhile.
-            returncode = process.wait()
+            returncode = process.wait() if os.name != "nt" else _wait_on_windows(process)
         finally:
             deadline.cancel()
             for signum, handler in previous.items():
@@ -401,13 +402,33 @@ class Engine:
 
     def _show(self, arguments: Sequence[str]) -> None:
         if self.echo:
-            print(f"$ {shlex.join([self.executable, *arguments])}", file=sys.stderr, flush=True)
+            words = [self.executable, *arguments]
+            line = subprocess.list2cmdline(words) if os.name == "nt" else shlex.join(words)
+            print(f"$ {line}", file=sys.stderr, flush=True)
 
     def _capture(self, arguments: list[str]) -> subprocess.CompletedProcess[str]:
         self._show(arguments)
         return subprocess.run(
             [self.executable, *arguments], capture_output=True, text=True, check=False
         )
+
+
+def watched_signals(signals: object = signal) -> list[int]:
+    """The signals ``run`` passes on that this host has: SIGINT and SIGTERM everywhere,
+    SIGHUP (a closed terminal) on POSIX hosts, SIGBREAK (Ctrl-Break) on Windows.
+
+    ``signals`` is the ``signal`` module, or a stand-in for a host this one is not.
+    """
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
+    return [getattr(signals, name) for name in names if hasattr(signals, name)]
+
+
+def _wait_on_windows(process: subprocess.Popen[bytes]) -> int:
+    """Waits in short steps: Windows' infinite wait would hold off Python's Ctrl-C handler,
+    and with it the countdown to the forced removal, until the client exits."""
+    while True:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return process.wait(timeout=0.2)
 
 
 def _relay(stream: IO[bytes] | None, tail: bytearray) -> None:
@@ -423,24 +444,43 @@ def _relay(stream: IO[bytes] | None, tail: bytearray) -> None:
                 sys.stderr.buffer.flush()
 
 
-def absolute_volume(value: str) -> str:
+def absolute_volume(value: str, *, windows: bool = os.name == "nt") -> str:
     """A ``--volume`` whose source is a relative path (``./src:/mnt``), made absolute.
 
-    docker takes a source without a slash for a named volume, and refuses relative paths.
+    docker takes a source without a slash for a named volume, and refuses relative paths. On a
+    Windows host the source may start with a drive (``C:\\data:/mnt``, whose first ``:`` is
+    the drive's) and use either slash (``.\\data:/mnt``).
     """
+    drive = re.match(r"[A-Za-z]:[\\/]", value) if windows else None
+    if drive:
+        return value  # absolute already: docker's Windows client reads it as it is
     source, separator, rest = value.partition(":")
-    if separator and (source.startswith((".", "~")) or ("/" in source and source[0] != "/")):
+    slashes = "/\\" if windows else "/"
+    relative = source.startswith((".", "~")) or (
+        any(s in source for s in slashes) and source[0] not in slashes
+    )
+    if separator and relative:
         source = str(Path(source).expanduser().resolve())
     return f"{source}{separator}{rest}"
 
 
-def bind_mount(source: Path, target: str) -> str:
+def bind_mount(source: PurePath, target: str) -> str:
     """A ``--mount`` value for a bind mount: unlike ``--volume``, it takes any path (a ``:``
-    in it included); its fields are CSV, so each is quoted as CSV quotes."""
+    in it included); its fields are CSV, so each is quoted as CSV quotes.
+
+    The source is the host's own spelling of the path: on Windows ``C:\\Users\\ana\\my app``,
+    which Docker Desktop documents it translates into its VM (compose passes such paths
+    through unchanged too; ``/c/...`` or ``//c/...`` are only for shells that rewrite
+    arguments, such as Git Bash, which no process of Poetry's is).
+    """
+    return csv_fields("type=bind", f"source={source}", f"target={target}")
+
+
+def csv_fields(*fields: str) -> str:
+    """Fields of a docker option that the client parses as one CSV line (``--mount``,
+    ``--secret``): a field holding ``,`` or ``"`` is quoted, its ``"`` doubled."""
     import csv
 
     line = io.StringIO()
-    csv.writer(line, lineterminator="").writerow(
-        ["type=bind", f"source={source}", f"target={target}"]
-    )
+    csv.writer(line, lineterminator="").writerow(fields)
     return line.getvalue()

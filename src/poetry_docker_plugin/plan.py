@@ -296,7 +296,8 @@ def make_plan(
     environments); without it the plan follows the conventions of the published images.
     ``editable`` plans the development image of ``poetry docker shell``: the project is
     installed in editable mode pointing at the working directory, where the working tree
-    is mounted, and it is tagged ``<name>:dev``; it runs as ``host_user``.
+    is mounted, and it is tagged ``<name>:dev``; it runs as ``host_user`` when given (Linux
+    hosts), else as the runtime user.
     """
     extras = check_extras(poetry, settings.extras)
     requirements = locked_requirements(poetry, groups, extras)
@@ -653,17 +654,34 @@ class HostUser:
     name: str
 
     @classmethod
-    def current(cls) -> HostUser:
+    def current(cls) -> HostUser | None:
+        """The host's user, when the development image should run as them (see
+        ``maps_host_user``); None when it runs as the image's own runtime user."""
         import getpass
         import os
+        import sys
 
+        if not maps_host_user(sys.platform) or not hasattr(os, "getuid"):
+            return None
         try:
             name = getpass.getuser()
-        except (KeyError, OSError):  # no passwd entry on the host either
+        except (KeyError, OSError, ImportError):  # no passwd entry on the host either
             name = "dev"
         if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", name):
             name = "dev"
         return cls(os.getuid(), os.getgid(), name)
+
+
+def maps_host_user(platform: str) -> bool:
+    """Whether the development image gets an account with the host user's uid and gid.
+
+    Only a Linux host needs it: there the engine runs on the same kernel, so the bind-mounted
+    working tree keeps the host's ownership, and files the shell writes must be the host
+    user's. Docker Desktop on macOS and Windows shares files into its VM and maps their
+    ownership itself (what the Dev Containers CLI relies on: its ``updateRemoteUserUID`` applies
+    on Linux only); a Windows host has no uid at all. ``platform`` is a ``sys.platform`` value.
+    """
+    return platform.startswith("linux")
 
 
 def machine_of(platform: str | None) -> str:

@@ -27,9 +27,10 @@ class ShellCommand(DockerCommand):
     help = """Builds (when stale) the development image: the project's environment with its
 development groups, and the project installed editable from the working tree, which is
 mounted at the image's workdir. Edits on the host are seen at once, without a rebuild.
-The shell runs as your uid and gid (the image has an account for them, with a home), so
-files it creates belong to you. To add a package, add it to a group (poetry add --group dev
-NAME): the next shell rebuilds the image with it."""
+On Linux the shell runs as your uid and gid (the image has an account for them, with a
+home), so files it creates belong to you; on macOS and Windows, where Docker Desktop maps
+file ownership itself, it runs as the image's runtime user. To add a package, add it to a
+group (poetry add --group dev NAME): the next shell rebuilds the image with it."""
     development = True
 
     def handle_docker(self) -> int:
