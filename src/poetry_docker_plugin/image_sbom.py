@@ -23,8 +23,11 @@ import re
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 SPEC_VERSION = "1.6"
 # CycloneDX's names for the hash algorithms of locks and conda packages.
@@ -90,7 +93,7 @@ def installed_file_hashes(
 
 
 def python_components(
-    distributions: list[tuple[str, str, str | None, str | None]],
+    distributions: Iterable[tuple[str, str, str | None, str | None]],
     locked: dict[str, dict[str, dict[str, str]]],
     conda_owned: dict[str, str],
 ) -> list[dict[str, Any]]:
