@@ -7,11 +7,14 @@ The document is checked against the CycloneDX schema by cyclonedx-python-lib, an
 from __future__ import annotations
 
 import json
+import platform
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 from conftest import DOCKER, Base, LoggingEngine, configure, copy_fixture, docker, run_poetry
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
@@ -136,7 +139,11 @@ def sample_document(**changes: Any) -> dict[str, Any]:
     pypi = [("pip", "25.1", None, None), ("hello-app", "0.3.1", None, None)]
     pypi += changes.get("extra", [])
     record = {"name": "python", "version": "3.11.2", "build": "h_0", "subdir": "linux-64"}
-    record |= {"channel": "https://conda.anaconda.org/conda-forge/linux-64", "md5": "0" * 32}
+    record |= {
+        "channel": "https://conda.anaconda.org/conda-forge/linux-64",
+        "md5": "0" * 32,
+        "sha256": "1" * 64,
+    }
     components = image_sbom.python_components(pypi, {}, {})
     components += image_sbom.conda_components([record])
     return image_sbom.document(inputs, list(reversed(components)), "3.11.2")
@@ -269,12 +276,23 @@ def test_the_sbom_lists_what_pip_and_conda_list(tmp_path: Path, base: Base, imag
     assert listed | {("hello-app", "0.3.1")} == pip_list(image_tag)
     assert {"pip", "markupsafe", "packaging"} <= {name for name, _ in listed}
 
-    lock = (project / "poetry.lock").read_text()
-    for component in pypi:
-        if component["name"].lower() in ("markupsafe", "packaging"):
-            (digest,) = component["hashes"]
-            assert digest["alg"] == "SHA-256"
-            assert f'hash = "sha256:{digest["content"]}"' in lock
+    # The hash is the lock's hash of the very wheel pip installed: for markupsafe the one for
+    # the image's CPython 3.11 on this machine, for packaging the pure-Python one.
+    files = {
+        f["hash"]: f["file"]
+        for package in tomllib.loads((project / "poetry.lock").read_text())["package"]
+        for f in package["files"]
+    }
+    hashed = {
+        c["name"].lower(): files[f"sha256:{c['hashes'][0]['content']}"]
+        for c in pypi
+        if c.get("hashes")
+    }
+    assert set(hashed) == {"markupsafe", "packaging"}
+    assert re.fullmatch(
+        rf"markupsafe-.*-cp311-cp311-.*manylinux.*_{platform.machine()}\.whl", hashed["markupsafe"]
+    )
+    assert hashed["packaging"].endswith("-py3-none-any.whl")
 
     for secret in ("hunter2", "PRIVATE KEY", ".env", "secrets"):
         assert secret not in text
