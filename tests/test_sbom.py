@@ -25,7 +25,7 @@ from test_context import add_secrets
 
 from poetry_docker_plugin import image_sbom
 from poetry_docker_plugin.plan import SBOM_LABEL, make_plan
-from poetry_docker_plugin.sbom import SBOM_PATH, inputs_text
+from poetry_docker_plugin.sbom import INPUTS_FILE, SBOM_PATH, inputs_text
 from poetry_docker_plugin.settings import Settings
 
 LOCKED_FILES = {
@@ -346,5 +346,26 @@ def test_the_sbom_is_byte_identical_across_builds(
     assert result.returncode == 0, result.output
     assert "is up to date" in result.stderr
     assert logging_engine.builds() == []
+    calls = [call.split()[0] for call in logging_engine.calls()]
+    assert "create" in calls, "read from a container that is created"
+    assert "run" not in calls and "start" not in calls, "and never started"
     assert third.read_bytes() == first.read_bytes()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".third")] == []
+
+
+@pytest.mark.parametrize("name", ["monorepo/app", "sdist-only", "flat-script", "no-package"])
+def test_the_sbom_step_follows_every_dependency_and_precedes_the_project(name: str) -> None:
+    """It sees every installed package, and a source edit (the project's step) does not redo it."""
+    from test_render import instructions, rendered
+
+    steps = instructions(rendered(name).dockerfile)
+    (sbom,) = [
+        i for i, step in enumerate(steps) if f"sbom.py /tmp/poetry-docker/{INPUTS_FILE}" in step
+    ]
+    installs = [i for i, step in enumerate(steps) if " pip install " in step]
+    project = [i for i in installs if "/tmp/poetry-docker/dist " in steps[i]]
+    sources = [i for i, step in enumerate(steps) if step.startswith("COPY project/")]
+    assert installs
+    assert all(i < sbom for i in installs if i not in project)
+    assert all(sbom < i for i in project + sources)
+    assert steps[sbom].endswith(f" {SBOM_PATH}")
