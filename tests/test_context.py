@@ -182,6 +182,8 @@ def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path
             "entrypoint.sh",
             "requirements-compiled.txt",
             "requirements.txt",
+            "sbom-inputs.json",
+            "sbom.py",
         ]
         assert (context / "entrypoint.sh").stat().st_mode & 0o111
     assert not context.exists()

@@ -38,6 +38,7 @@ from poetry_docker_plugin.render import (
     SourceDigests,
     without_input_digests,
 )
+from poetry_docker_plugin.sbom import INPUTS_FILE as SBOM_INPUTS_FILE
 
 if TYPE_CHECKING:
     import zipfile
@@ -286,7 +287,8 @@ def fingerprint(
     for name, text in sorted(rendered.files().items()):
         if name == "Dockerfile":
             text = without_input_digests(text)
-        (requirements if name.endswith(".txt") else generated).update(f"{name}\0{text}\0".encode())
+        from_lock = name.endswith(".txt") or name == SBOM_INPUTS_FILE  # the lock's hashes
+        (requirements if from_lock else generated).update(f"{name}\0{text}\0".encode())
     files = hashlib.sha256()
     for kind, digest in sorted(asdict(sources).items()):
         files.update(f"{kind}={digest}\0".encode())

@@ -355,6 +355,38 @@ class Engine:
                 cache.write_text(json.dumps({**known, key: facts}, indent=1))
         return BaseImage.from_facts(reference, facts)
 
+    def read_file(self, image: str, path: str) -> bytes | None:
+        """The content of one file of an image; None when the image has no such file.
+
+        Read from a container that is created and never started (``cp`` takes a tar stream
+        from it), so the image needs no shell or ``cat``; the container is removed after.
+        """
+        import tarfile
+
+        created = self._capture(["create", image])
+        if created.returncode != 0:
+            self.diagnose()
+            raise DockerPluginError(
+                f"Could not create a container of {image} to read {path} from it: "
+                f"{created.stderr.strip() or 'no output'}."
+            )
+        container = created.stdout.strip()
+        try:
+            self._show(["cp", f"{container}:{path}", "-"])
+            copied = subprocess.run(
+                [self.executable, "cp", f"{container}:{path}", "-"],
+                capture_output=True,
+                check=False,
+            )
+        finally:
+            self._capture(["rm", "--force", container])
+        if copied.returncode != 0:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(copied.stdout)) as archive:
+            member = archive.next()
+            stream = archive.extractfile(member) if member is not None else None
+            return stream.read() if stream is not None else None
+
     def image_id(self, reference: str) -> str | None:
         """The id of a local image; None when there is none of that name."""
         config = self._config_of(reference)

@@ -22,6 +22,7 @@ from poetry_docker_plugin.requirements import (
     index_options,
     locked_requirements,
 )
+from poetry_docker_plugin.sbom import SBOM_PATH
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -53,6 +54,8 @@ OCI_KEYS = (
     "title", "version", "description", "authors", "licenses", "url", "source", "documentation",
 )  # fmt: skip
 INPUTS_LABEL = f"{LABEL_PREFIX}.inputs"
+# Names the path of the image's SBOM (a CycloneDX JSON document; see sbom.py).
+SBOM_LABEL = f"{LABEL_PREFIX}.sbom"
 
 
 @dataclass(frozen=True)
@@ -745,7 +748,8 @@ def _default_tags(settings: Settings, name: str, version: str, editable: bool) -
 def _labels(
     poetry: Poetry, settings: Settings, base_labels: tuple[str, ...] = ()
 ) -> tuple[tuple[str, str], ...]:
-    """OCI labels from the project's metadata, then the user's labels (which win)."""
+    """OCI labels from the project's metadata, the SBOM's path, then the user's labels (which
+    win)."""
     package = poetry.package
     oci = "org.opencontainers.image"
     labels: dict[str, str] = {}
@@ -767,5 +771,6 @@ def _labels(
     labels.update(
         {key: "" for key in base_labels if key.startswith(f"{oci}.") and key not in labels}
     )
+    labels[SBOM_LABEL] = SBOM_PATH
     labels.update(settings.labels)
     return tuple(labels.items())

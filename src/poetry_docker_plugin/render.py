@@ -14,6 +14,10 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from poetry_docker_plugin.sbom import INPUTS_FILE as SBOM_INPUTS_FILE
+from poetry_docker_plugin.sbom import SBOM_PATH
+from poetry_docker_plugin.sbom import SCRIPT_FILE as SBOM_SCRIPT_FILE
+
 if TYPE_CHECKING:
     from poetry_docker_plugin.plan import BuildPlan
 
@@ -60,6 +64,8 @@ class RenderedFiles:
     requirements: str
     built_requirements: str
     vcs_requirements: str
+    sbom_script: str  # the SBOM step's generator, run by the image's Python (sbom.py)
+    sbom_inputs: str  # what the host knows for it: the lock's hashes, the project
 
     def files(self) -> dict[str, str]:
         """The generated files of the build context, by name (empty ones left out)."""
@@ -71,6 +77,8 @@ class RenderedFiles:
             REQUIREMENTS_FILE: self.requirements,
             BUILT_REQUIREMENTS_FILE: self.built_requirements,
             VCS_REQUIREMENTS_FILE: self.vcs_requirements,
+            SBOM_SCRIPT_FILE: self.sbom_script,
+            SBOM_INPUTS_FILE: self.sbom_inputs,
         }
         return {name: text for name, text in named.items() if text}
 
@@ -129,6 +137,7 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         PIP_AUTH_SECRET,
     )
     from poetry_docker_plugin.requirements import requirements_text
+    from poetry_docker_plugin.sbom import inputs_text, script_text
 
     templates = Environment(
         loader=PackageLoader("poetry_docker_plugin", "templates"),
@@ -174,8 +183,10 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
     }
     # What each step that bind-mounts files mounts, by digest; the wheels stage's /wheels is
     # made of the sdist, git and path-source requirements.
+    sbom = {SBOM_SCRIPT_FILE: script_text(), SBOM_INPUTS_FILE: inputs_text(plan)}
     mounted = {
         **{name: _digest(text) for name, text in requirements.items()},
+        "sbom": _digest(*sbom.values()),
         "project": sources.project,
         "local_wheels": sources.local_wheels,
         "local_sources": sources.local_sources,
@@ -208,6 +219,9 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "local_sources_dir": LOCAL_SOURCES_DIR,
         "sources_dir": SOURCES_DIR,
         "included_dir": INCLUDED_DIR,
+        "sbom_script_file": SBOM_SCRIPT_FILE,
+        "sbom_inputs_file": SBOM_INPUTS_FILE,
+        "sbom_path": SBOM_PATH,
     }
     return RenderedFiles(
         dockerfile=templates.get_template("Dockerfile.j2").render(values),
@@ -217,4 +231,6 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         requirements=requirements[REQUIREMENTS_FILE],
         built_requirements=requirements[BUILT_REQUIREMENTS_FILE],
         vcs_requirements=requirements[VCS_REQUIREMENTS_FILE],
+        sbom_script=sbom[SBOM_SCRIPT_FILE],
+        sbom_inputs=sbom[SBOM_INPUTS_FILE],
     )

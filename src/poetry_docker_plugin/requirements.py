@@ -55,6 +55,8 @@ class LockedRequirement:
     kind: str = "index"
     reference: str = ""
     subdirectory: str = ""
+    # (file name, pip hash) of each locked file: the SBOM names the one installed.
+    file_hashes: tuple[tuple[str, str], ...] = ()
 
     def line(self) -> str:
         """The requirement as a pip requirements-file entry (hashed, except git commits)."""
@@ -332,7 +334,10 @@ def locked_requirements(
                 f"{poetry.pyproject_path} and run `poetry lock`."
             )
         marker = dependency_package.dependency.marker
-        hashes = sorted({h for h in (pip_hash(f["hash"]) for f in package.files) if h})
+        file_hashes = sorted(
+            (f["file"], h) for f in package.files if (h := pip_hash(f.get("hash", "")))
+        )
+        hashes = sorted({h for _, h in file_hashes})
         requirements.append(
             LockedRequirement(
                 name=package.name,
@@ -345,6 +350,7 @@ def locked_requirements(
                 kind=kind,
                 reference=package.source_resolved_reference or package.source_reference or "",
                 subdirectory=package.source_subdirectory or "",
+                file_hashes=tuple(file_hashes),
             )
         )
     return tuple(sorted(requirements, key=lambda r: (r.name, r.marker)))

@@ -35,6 +35,9 @@ class BuildCommand(DockerCommand):
             "Write the Dockerfile, entrypoint and context to this directory.",
             flag=False,
         ),
+        option(
+            "sbom", None, "Also write the image's SBOM (CycloneDX JSON) to this file.", flag=False
+        ),
     ]
     help = """Builds an image of the project: the locked dependencies of the selected groups and
 extras, the project's wheel and a generated entrypoint that activates the environment.
@@ -42,7 +45,15 @@ extras, the project's wheel and a generated entrypoint that activates the enviro
 Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; options win."""
 
     def handle_docker(self) -> int:
+        from poetry_docker_plugin.sbom import check_target, write_sbom
+
         writes_files = self.option("print") or self.option("output")
+        if self.option("sbom") and writes_files:
+            raise DockerPluginError(
+                "--sbom writes the SBOM of the built image, and --print and --output build "
+                "none. Drop --sbom, or build the image."
+            )
+        sbom = check_target(Path(self.option("sbom"))) if self.option("sbom") else None
         prepared = self.builder.prepare(pull=not writes_files)
         if self.option("print"):
             self.io.write(prepared.rendered.dockerfile)
@@ -61,6 +72,9 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
             )
         else:
             self.builder.build(prepared)
+        if sbom is not None:
+            write_sbom(self.engine, prepared.plan.image, sbom)
+            self.line_error(f"Wrote the SBOM of {prepared.plan.image} to {sbom}")
         # The reference alone on stdout, even with -q: IMAGE=$(poetry docker build -q)
         self.io.write_line(prepared.plan.image, verbosity=Verbosity.QUIET)
         return 0

@@ -1,0 +1,121 @@
+"""The software bill of materials (SBOM) every image carries, and ``build --sbom PATH``.
+
+The document is made inside the image, by its environment's own Python, in a build step after
+the locked dependencies are installed and before the project's own layer (``image_sbom.py``,
+copied into the context as ``sbom.py``): only there is it known what the environment holds (pip
+itself, conda's packages), and a source edit does not run it again (the project, the
+document's subject, is known from the plan). The host adds what
+the plan knows and the image cannot (the lock's file hashes, the project's name and version) as
+``sbom-inputs.json``. Both files are rendered like the Dockerfile, so they are inputs of the
+fingerprint, and the same inputs give the same document.
+
+The document lies at one fixed path in every image (``SBOM_PATH``), which the
+``dev.poetry-docker.sbom`` label names: scanners and ``docker cp`` need no knowledge of the
+project. It is beside ``activate.sh`` under ``/usr/local/share/poetry-docker``, the plugin's
+folder, which no Debian package writes to (``/usr/share`` is dpkg's).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from poetry_docker_plugin.errors import DockerPluginError
+
+if TYPE_CHECKING:
+    from poetry_docker_plugin.engine import Engine
+    from poetry_docker_plugin.plan import BuildPlan
+
+SBOM_PATH = "/usr/local/share/poetry-docker/sbom.cdx.json"
+SCRIPT_FILE = "sbom.py"
+INPUTS_FILE = "sbom-inputs.json"
+TOOL_NAME = "poetry-docker-plugin"
+
+
+def script_text() -> str:
+    """The in-image generator, as shipped in the package."""
+    from importlib.resources import files
+
+    return files("poetry_docker_plugin").joinpath("image_sbom.py").read_text(encoding="utf-8")
+
+
+def inputs_text(plan: BuildPlan) -> str:
+    """What the host knows for the document, as stable JSON.
+
+    Per locked package (by normalised name, then version) the lock's hash of each of its files,
+    so that the image can name the hash of the one file pip installed. No URL, index or
+    channel is written: nothing that could carry a credential. The plugin's own version is
+    left out too, so that upgrading the plugin alone does not rebuild every image.
+    """
+    from packaging.utils import canonicalize_name
+
+    dependencies = plan.dependencies
+    locked: dict[str, dict[str, dict[str, str]]] = {}
+    for requirement in (
+        *dependencies.compiled,
+        *dependencies.pure,
+        *dependencies.built,
+        *dependencies.vcs,
+        *dependencies.local_wheels,
+        *dependencies.local_sources,
+    ):
+        if requirement.file_hashes:
+            versions = locked.setdefault(canonicalize_name(requirement.name), {})
+            versions[requirement.version] = dict(requirement.file_hashes)
+    inputs = {
+        "project": {
+            "name": plan.project.name,
+            "version": plan.project.version,
+            "package_mode": plan.project.package_mode,
+        },
+        "tool": {"name": TOOL_NAME},
+        "environment": {
+            "manager": plan.environment.manager,
+            "prefix": plan.environment.prefix,
+        },
+        "locked": locked,
+    }
+    return json.dumps(inputs, indent=1, sort_keys=True) + "\n"
+
+
+def check_target(target: Path) -> Path:
+    """The ``--sbom`` path, absolute; refused before anything is built when it cannot be one."""
+    target = target.expanduser().absolute()
+    if target.is_dir():
+        raise DockerPluginError(
+            f"The --sbom path {target} is a directory. Give the path of the file to write, "
+            f"such as {target / 'sbom.cdx.json'}."
+        )
+    if not target.parent.is_dir():
+        raise DockerPluginError(
+            f"The folder of the --sbom path {target} does not exist. Create it first, or "
+            "choose a path in an existing folder."
+        )
+    return target
+
+
+def write_sbom(engine: Engine, image: str, target: Path) -> None:
+    """Copies the image's SBOM to ``target`` on the host, whole or not at all.
+
+    The file is read from a created (never started) container, so an image without a shell
+    or ``cat`` serves as well; it is written beside ``target`` and renamed over it.
+    """
+    import os
+    import tempfile
+
+    content = engine.read_file(image, SBOM_PATH)
+    if content is None:
+        raise DockerPluginError(
+            f"The image {image} has no SBOM at {SBOM_PATH}: it was not built by this version "
+            "of the plugin. Rebuild it with `poetry docker build --no-cache --sbom PATH`."
+        )
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
+    scratch = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        scratch.chmod(0o644)
+        scratch.replace(target)
+    finally:
+        scratch.unlink(missing_ok=True)
