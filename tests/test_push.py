@@ -124,6 +124,11 @@ def test_push_then_another_machine_reuses_every_dependency_layer(
     pushed = run_poetry(project, *push)
     assert pushed.returncode == 0, pushed.output
     assert "built without the inline cache" in pushed.stderr, "rebuilt with it, to push"
+    rebuilt_steps = steps(pushed.stderr)
+    assert rebuilt_steps and set(rebuilt_steps.values()) <= {"CACHED", "DONE"}
+    assert all(end == "CACHED" for step, end in rebuilt_steps.items() if " RUN " in step), (
+        "every step cached"
+    )
     reference = pushed.stdout.strip()
     match = DIGEST_REFERENCE.fullmatch(reference)
     assert match and match.group("repository") == repository, pushed.stdout
@@ -143,9 +148,12 @@ def test_push_then_another_machine_reuses_every_dependency_layer(
     source = project / edited_file
     source.write_text(source.read_text().replace("hello from", "edited elsewhere:") + "\n# edit\n")
     remote = {"DOCKER_HOST": second_engine.socket}
-    rebuilt = run_poetry(
-        project, "docker", "build", "--cache-from", f"{repository}:1.0", env=remote
-    )
+    if case == "venv-wheels-stage":  # the setting, rather than the option
+        configure(project, cache_from=[f"{repository}:1.0"])
+        cache_from: tuple[str, ...] = ()
+    else:  # repeatable
+        cache_from = ("--cache-from", f"{repository}:1.0", "--cache-from", f"{repository}:latest")
+    rebuilt = run_poetry(project, "docker", "build", *cache_from, env=remote)
     assert rebuilt.returncode == 0, rebuilt.output
     progress = steps(rebuilt.stderr)
     dependencies = [step for step in progress if "--require-hashes" in step]
