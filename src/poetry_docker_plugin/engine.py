@@ -228,25 +228,25 @@ class Engine:
         """
         command = ["push", reference]
         self._show(command)
+        # One stream (the engine's error comes last), read to its end: no pipe fills up.
         with subprocess.Popen(
             [self.executable, *command],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         ) as process:
-            assert process.stdout is not None and process.stderr is not None
+            assert process.stdout is not None
             lines = []
             for line in process.stdout:
                 lines.append(line)
                 if not quiet:
                     sys.stderr.write(line)
                     sys.stderr.flush()
-            errors = process.stderr.read()
         digest = PUSHED_DIGEST.search("".join(lines))
         if process.returncode == 0 and digest:
             return digest.group(1)
         self.diagnose()
-        reason = (errors.strip().splitlines() or lines[-1:] or ["no answer"])[-1].strip()
+        reason = ([line.strip() for line in lines if line.strip()] or ["no answer"])[-1]
         raise DockerPluginError(push_failure(reference, reason))
 
     @staticmethod
