@@ -123,14 +123,12 @@ class Engine:
         quiet: bool = False,
         ssh: Sequence[str] = (),
         cache_from: Sequence[str] = (),
-        target: str | None = None,
     ) -> str:
         """Builds ``context`` with the engine's progress streamed to the terminal; the image id.
 
         ``ssh`` names the dependencies fetched over SSH: the user's SSH agent is forwarded to
         the build (``--ssh default``), so that their keys authenticate without entering it.
-        ``cache_from`` names images (in a registry) whose inline cache the build may reuse;
-        ``target`` builds that stage of the Dockerfile rather than the last.
+        ``cache_from`` names images (in a registry) whose inline cache the build may reuse.
         """
         with tempfile.TemporaryDirectory(prefix="poetry-docker-iid-") as scratch:
             iidfile = Path(scratch) / "iid"
@@ -153,8 +151,6 @@ class Engine:
                 command += ["--ssh", "default"]
             for reference in cache_from:
                 command += ["--cache-from", reference]
-            if target:
-                command += ["--target", target]
             if quiet:
                 command.append("--quiet")
             command.append(str(context))
