@@ -19,7 +19,7 @@ import pytest
 import tomllib
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -268,3 +268,164 @@ def image_tag() -> Iterator[str]:
     images = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name, check=False)
     for reference in images.stdout.split():
         docker("image", "rm", "--force", reference, check=False)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for(ready: Callable[[], bool], what: str, log: Path, timeout: float = 60) -> None:
+    """Polls ``ready`` until it holds; fails with the service's log after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not start within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def require(program: str, package: str) -> str:
+    """The path of ``program``; a skip without it (a failure with REQUIRE_DOCKER=1)."""
+    path = shutil.which(program)
+    if path is None:
+        reason = f"{program} is not installed (Debian: apt-get install {package})"
+        if os.environ.get("REQUIRE_DOCKER") == "1":
+            pytest.fail(f"{reason}, and REQUIRE_DOCKER=1: run scripts/dev to set it up")
+        pytest.skip(reason)
+    return path
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A distribution registry on 127.0.0.1, which Docker engines use without TLS."""
+
+    host: str  # 127.0.0.1:PORT
+
+    def reference(self, name: str) -> str:
+        return f"{self.host}/{name}"
+
+
+@pytest.fixture(scope="session")
+def registry(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """Debian's docker-registry on a free port with its own storage, stopped at the end."""
+    import urllib.request
+
+    program = require("docker-registry", "docker-registry")
+    directory = tmp_path_factory.mktemp("registry")
+    port = free_port()
+    config = directory / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log: {level: warn}\n"
+        f"storage: {{filesystem: {{rootdirectory: {directory / 'storage'}}}}}\n"
+        f"http: {{addr: '127.0.0.1:{port}'}}\n"
+    )
+    log = directory / "registry.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [program, "serve", str(config)], stdout=output, stderr=subprocess.STDOUT
+        )
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(f"docker-registry exited:\n{log.read_text()}")
+            return False
+
+    try:
+        wait_for(answers, "docker-registry", log)
+        yield Registry(f"127.0.0.1:{port}")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class SecondEngine:
+    """A second dockerd: its own images, containers and socket, as a remote engine is."""
+
+    socket: str  # unix:///...
+    tcp: str  # tcp://127.0.0.1:PORT
+
+    def docker(self, *arguments: str, check: bool = True) -> Result:
+        completed = subprocess.run(
+            [DOCKER, *arguments],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "DOCKER_HOST": self.socket, "DOCKER_BUILDKIT": "1"},
+        )
+        result = Result(completed.returncode, completed.stdout, completed.stderr)
+        if check and completed.returncode != 0:
+            raise AssertionError(f"docker {' '.join(arguments)} failed:\n{result.output}")
+        return result
+
+
+@pytest.fixture(scope="session")
+def second_engine(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondEngine]:
+    """A second dockerd with its own data root, exec root, socket and bridge, stopped and
+    removed at the end. It never touches the first engine: no iptables rules, and a bridge of
+    its own (``--bridge none`` would delete the first engine's docker0)."""
+    import signal
+    import tempfile
+
+    program = require("dockerd", "docker.io")
+    # The exec root holds containerd's sockets, whose paths must stay short.
+    directory = Path(tempfile.mkdtemp(prefix="pdp-engine-", dir="/tmp"))
+    bridge = f"pdpbr{os.getpid() % 100000}"
+    subnet = f"172.29.{os.getpid() % 200 + 20}"
+    ip = ["ip"]
+    subprocess.run([*ip, "link", "add", bridge, "type", "bridge"], check=True)
+    subprocess.run([*ip, "addr", "add", f"{subnet}.1/24", "dev", bridge], check=True)
+    subprocess.run([*ip, "link", "set", bridge, "up"], check=True)
+    socket_path = directory / "docker.sock"
+    port = free_port()
+    log = directory / "dockerd.log"
+    with log.open("w") as output:
+        command = [
+            program,
+            "--data-root", str(directory / "data"),
+            "--exec-root", str(directory / "exec"),
+            "--pidfile", str(directory / "dockerd.pid"),
+            "-H", f"unix://{socket_path}",
+            "-H", f"tcp://127.0.0.1:{port}",
+            "--bridge", bridge,
+            "--iptables=false",
+            "--ip-masq=false",
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    second = SecondEngine(f"unix://{socket_path}", f"tcp://127.0.0.1:{port}")
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"the second dockerd exited:\n{log.read_text()[-3000:]}")
+        return second.docker("version", check=False).returncode == 0
+
+    try:
+        wait_for(answers, "the second dockerd", log, timeout=120)
+        yield second
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        subprocess.run([*ip, "link", "del", bridge], check=False)
+        subprocess.run(["umount", "-R", str(directory)], check=False, capture_output=True)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -71,6 +71,22 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str], str]] = {
     "unknown key": (set_key("pyhton", "3.12"), [], "Unknown key `pyhton` in [tool.poetry-docker]"),
     "invalid image reference": (set_key("base_image", "Not An/Image"), [], "`base-image`"),
     "invalid tag": (lambda p: None, ["--tag", "name:bad tag"], "Invalid value for option --tag"),
+    "invalid cache-from": (
+        set_key("cache_from", ["registry.example.org/app:1 --push"]),
+        [],
+        "Invalid value for `cache-from` in [tool.poetry-docker]",
+    ),
+    "invalid --cache-from": (
+        lambda p: None,
+        ["--cache-from", "Bad Ref"],
+        "Invalid value for option --cache-from",
+    ),
+    "--digest-file without --push": (
+        lambda p: None,
+        ["--digest-file", "image.digest"],
+        "--digest-file writes the digest of a pushed image: add --push",
+    ),
+    "--push with --print": (lambda p: None, ["--push", "--print"], "--push pushes a built image"),
     "lock that does not parse": (broken_lock, [], "poetry.lock cannot be read"),
     "no Python meets the constraint": (impossible_python, [], "constraint '>=3.40'"),
     "a RUN that fails": (

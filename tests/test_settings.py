@@ -36,6 +36,7 @@ def test_every_key_is_read() -> None:
             "without": ["docs"],
             "extras": ["fast"],
             "user": "1000:1000",
+            "cache-from": ["registry.example.org:5000/team/app:1.0", "team/app:cache"],
         },
         PYPROJECT,
     )
@@ -44,6 +45,7 @@ def test_every_key_is_read() -> None:
     assert settings.command == ("gunicorn", "app:server", "--bind", "0.0.0.0:8000")
     assert settings.conda_channels == ("conda-forge", "bioconda")
     assert settings.with_groups == ("dev",)
+    assert settings.cache_from == ("registry.example.org:5000/team/app:1.0", "team/app:cache")
 
 
 def test_command_as_a_list_is_kept_word_for_word() -> None:
@@ -68,6 +70,9 @@ def test_command_as_a_list_is_kept_word_for_word() -> None:
         ({"image": "Upper/Case"}, "is not a valid image name"),
         ({"base-image": "bad image name"}, "is not a valid image reference"),
         ({"tags": ["no spaces allowed"]}, "is not a valid image tag"),
+        ({"cache-from": "team/app:1.0"}, "expected a list of strings"),
+        ({"cache-from": ["team/app:1.0 --push"]}, "is not a valid image reference"),
+        ({"cache-from": ["team/app\nRUN x"]}, "control characters"),
         ({"workdir": "relative/path"}, "is not an absolute path"),
         ({"workdir": "/"}, "is not a plain absolute path"),
         ({"workdir": "/app/../etc"}, "is not a plain absolute path"),

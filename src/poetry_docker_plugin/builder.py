@@ -20,7 +20,7 @@ from cleo.io.outputs.output import Verbosity
 
 from poetry_docker_plugin.context import Fingerprint, StatCache, fingerprint, source_digests
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.plan import BaseImage, BuildPlan, HostUser, make_plan
+from poetry_docker_plugin.plan import LABEL_PREFIX, BaseImage, BuildPlan, HostUser, make_plan
 from poetry_docker_plugin.render import RenderedFiles, render, render_key
 from poetry_docker_plugin.requirements import check_lock
 
@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
     from poetry_docker_plugin.engine import Engine
     from poetry_docker_plugin.settings import Settings
+
+# Set on images built with BuildKit's inline cache: an image pushed without it is rebuilt
+# (every step cached) with it first, so that what is pushed can serve as --cache-from.
+INLINE_CACHE_LABEL = f"{LABEL_PREFIX}.inline-cache"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,9 @@ class BuildRequest:
     no_cache: bool = False
     # The development image of ``shell``: the project editable, for the host's user.
     development: bool = False
+    # Write BuildKit's inline cache into the image (for pushing), so that another machine's
+    # build can reuse its layers through --cache-from.
+    inline_cache: bool = False
 
     def fingerprint_options(self) -> dict[str, str]:
         """Build options that change the image without showing in the rendered files."""
@@ -222,21 +229,44 @@ class Builder:
                 plan.environment.credentialed_channels,
             ) as secrets,
         ):
+            labels = {
+                FINGERPRINT_LABEL: prepared.fingerprint,
+                INPUTS_LABEL: json.dumps(dict(prepared.inputs.parts), separators=(",", ":")),
+            }
+            build_args = self.request.build_args
+            if self.request.inline_cache:
+                build_args = (*build_args, ("BUILDKIT_INLINE_CACHE", "1"))
+                labels[INLINE_CACHE_LABEL] = "1"
             engine.build(
                 context,
                 plan.metadata.tags,
-                {
-                    FINGERPRINT_LABEL: prepared.fingerprint,
-                    INPUTS_LABEL: json.dumps(dict(prepared.inputs.parts), separators=(",", ":")),
-                },
+                labels,
                 no_cache=self.request.no_cache,
                 platform=plan.environment.platform,
-                build_args=self.request.build_args,
+                build_args=build_args,
                 secrets=secrets,
                 network=self.request.network,
                 quiet=self.io.output.is_quiet(),
                 ssh=plan.dependencies.ssh,
+                cache_from=self.settings.cache_from,
             )
+
+    def lacks_inline_cache(self, *references: str) -> bool:
+        """Whether an image was built without the inline cache (only asked when pushing)."""
+        images = self.engine.inspect(*references) or []
+        return any(image.labels.get(INLINE_CACHE_LABEL) != "1" for image in images)
+
+    def push(self, prepared: Prepared) -> str:
+        """Pushes every tag of the image; the pushed reference of the first, by its digest."""
+        from poetry_docker_plugin.engine import repository_of
+
+        pushed = []
+        for tag in prepared.plan.metadata.tags:
+            self.say(f"Pushing <info>{tag}</info>")
+            digest = self.engine.push(tag, quiet=self.io.output.is_quiet())
+            pushed.append(f"{repository_of(tag)}@{digest}")
+            self.say(f"Pushed {tag} as {pushed[-1]}")
+        return pushed[0]
 
     def ca_bundle(self) -> Path | None:
         """The ``ca-bundle`` setting as a file on the host (relative to the project)."""

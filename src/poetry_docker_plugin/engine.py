@@ -39,6 +39,8 @@ PYTHON_PROBE = [
 # Seconds a container gets to stop after a signal before it is removed by force.
 STOP_TIMEOUT = 10
 # What podman prints when the init binary of `run --init` (catatonit) is missing.
+# The last line of `docker push` (and podman's "Writing manifest"): the manifest's digest.
+PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 PODMAN_INIT_MISSING = re.compile(rb"container-init binary not found on the host: ([^\n]*)")
 
 
@@ -120,11 +122,13 @@ class Engine:
         network: str | None = None,
         quiet: bool = False,
         ssh: Sequence[str] = (),
+        cache_from: Sequence[str] = (),
     ) -> str:
         """Builds ``context`` with the engine's progress streamed to the terminal; the image id.
 
         ``ssh`` names the dependencies fetched over SSH: the user's SSH agent is forwarded to
         the build (``--ssh default``), so that their keys authenticate without entering it.
+        ``cache_from`` names images (in a registry) whose inline cache the build may reuse.
         """
         with tempfile.TemporaryDirectory(prefix="poetry-docker-iid-") as scratch:
             iidfile = Path(scratch) / "iid"
@@ -145,6 +149,8 @@ class Engine:
                 command += ["--network", network]
             if ssh:
                 command += ["--ssh", "default"]
+            for reference in cache_from:
+                command += ["--cache-from", reference]
             if quiet:
                 command.append("--quiet")
             command.append(str(context))
@@ -189,6 +195,55 @@ class Engine:
                 sys.stderr.buffer.flush()
                 untrusted = untrusted or b"CERTIFICATE_VERIFY_FAILED" in line
         return process.returncode, untrusted
+
+    def remote_host(self) -> str | None:
+        """The engine's host when it is not this machine's (``tcp://``, ``ssh://``), else None.
+
+        As the client decides: ``DOCKER_HOST`` first, then the context that ``DOCKER_CONTEXT``
+        or the client's config names (podman: ``CONTAINER_HOST``). Asking the client about a
+        context costs a process, so it is asked only when a context other than the default
+        is chosen.
+        """
+        if "podman" in Path(self.executable).name:
+            return remote_host(os.environ.get("CONTAINER_HOST"))
+        if os.environ.get("DOCKER_HOST"):
+            return remote_host(os.environ["DOCKER_HOST"])
+        context = os.environ.get("DOCKER_CONTEXT") or current_context(docker_config_dir())
+        if not context or context == "default":
+            return None
+        result = self._capture(
+            ["context", "inspect", "--format", "{{.Endpoints.docker.Host}}", context]
+        )
+        return remote_host(result.stdout.strip()) if result.returncode == 0 else None
+
+    def push(self, reference: str, *, quiet: bool = False) -> str:
+        """Pushes one tag with the engine's own credentials (``docker login``); its digest.
+
+        The engine's progress goes to stderr as it comes; a failure names the tag and the
+        engine's reason.
+        """
+        command = ["push", reference]
+        self._show(command)
+        # One stream (the engine's error comes last), read to its end: no pipe fills up.
+        with subprocess.Popen(
+            [self.executable, *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as process:
+            assert process.stdout is not None
+            lines = []
+            for line in process.stdout:
+                lines.append(line)
+                if not quiet:
+                    sys.stderr.write(line)
+                    sys.stderr.flush()
+        digest = PUSHED_DIGEST.search("".join(lines))
+        if process.returncode == 0 and digest:
+            return digest.group(1)
+        self.diagnose()
+        reason = ([line.strip() for line in lines if line.strip()] or ["no answer"])[-1]
+        raise DockerPluginError(push_failure(reference, reason))
 
     @staticmethod
     def check_ssh_agent(ssh: Sequence[str]) -> None:
@@ -516,3 +571,72 @@ def csv_fields(*fields: str) -> str:
     line = io.StringIO()
     csv.writer(line, lineterminator="").writerow(fields)
     return line.getvalue()
+
+
+def repository_of(reference: str) -> str:
+    """The repository of a reference: ``host:5000/team/app:1.0`` is ``host:5000/team/app``."""
+    name = reference.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
+def registry_of(reference: str) -> str | None:
+    """The registry host a reference names, or None for Docker Hub's short form.
+
+    As Docker reads it: the first component is a host when it holds a '.' or a ':' or is
+    ``localhost``.
+    """
+    first, slash, _ = reference.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return None
+
+
+def push_failure(reference: str, reason: str) -> str:
+    """The paragraph for a tag the engine could not push, with what usually fixes it."""
+    message = f"Pushing {reference} failed: {reason}."
+    lowered = reason.lower()
+    if registry_of(reference) is None:
+        message += (
+            f" The tag names no registry, so the engine pushed it to Docker Hub (docker.io). To "
+            f"push to your registry, name it in the tag (--tag registry.example.com/team/"
+            f"{repository_of(reference).rsplit('/', 1)[-1]}:TAG, or `image` in "
+            "[tool.poetry-docker])."
+        )
+    if any(word in lowered for word in ("denied", "unauthorized", "authentication required")):
+        message += (
+            " Log in to the registry with `docker login HOST` (the plugin uses the engine's "
+            "credentials and never reads them), or check that you may push to that repository."
+        )
+    elif any(word in lowered for word in ("connection refused", "no such host", "timeout")):
+        message += " Check that the registry is running and reachable from the engine."
+    return message
+
+
+# Hosts a client reaches over the network: the engine does not see this machine's files.
+REMOTE_SCHEMES = ("tcp", "ssh", "http", "https")
+
+
+def remote_host(host: str | None) -> str | None:
+    """``host`` (a DOCKER_HOST value or a context's endpoint) when it is reached over the
+    network, else None (``unix://`` and ``npipe://`` sockets are this machine's engine).
+
+    A ``tcp://`` host is remote even on 127.0.0.1: it may be a tunnel to another machine.
+    """
+    scheme = (host or "").partition("://")[0].lower()
+    return host if scheme in REMOTE_SCHEMES else None
+
+
+def docker_config_dir() -> Path:
+    """The docker client's configuration directory: ``DOCKER_CONFIG`` or ``~/.docker``."""
+    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+
+
+def current_context(config_dir: Path) -> str | None:
+    """The context ``docker context use`` chose (``currentContext`` of config.json)."""
+    try:
+        config = json.loads((config_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    context = config.get("currentContext") if isinstance(config, dict) else None
+    return context if isinstance(context, str) and context else None

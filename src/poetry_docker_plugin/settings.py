@@ -84,6 +84,8 @@ class Settings:
     ca_bundle: str | None = None
     include: tuple[str, ...] = ()
     runtime_base: str | None = None
+    # Images in a registry whose inline cache builds may reuse (docker build --cache-from).
+    cache_from: tuple[str, ...] = ()
 
     def override(self, **values: Any) -> Settings:
         """Returns a copy with command-line values (already validated) winning over these."""
@@ -255,6 +257,7 @@ CONVERTERS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "ca-bundle": ("ca_bundle", _string),
     "include": ("include", _list_of(_include_pattern)),
     "runtime-base": ("runtime_base", runtime_base),
+    "cache-from": ("cache_from", _list_of(image_reference)),
 }
 
 

@@ -47,6 +47,13 @@ class DockerCommand(GroupCommand):
         option("platform", None, "The target platform, e.g. linux/amd64.", flag=False),
         option("build-arg", None, "A build-time variable, KEY=VALUE.", flag=False, multiple=True),
         option("network", None, "The network of the build and container, e.g. host.", flag=False),
+        option(
+            "cache-from",
+            None,
+            "An image in a registry whose layers the build may reuse; repeatable.",
+            flag=False,
+            multiple=True,
+        ),
     ]
     container_options: ClassVar[list[Option]] = [
         option("rebuild", None, "Build the image even when it is up to date."),
@@ -112,6 +119,11 @@ class DockerCommand(GroupCommand):
             "runtime_base": self._option("runtime-base", settings_module.runtime_base),
             "env_manager": self._option("env-manager", settings_module.env_manager),
         }
+        if self.option("cache-from"):
+            overrides["cache_from"] = tuple(
+                parse_option("cache-from", settings_module.image_reference, reference)
+                for reference in self.option("cache-from")
+            )
         extras = [e for value in self.option("extras") for e in value.replace(",", " ").split()]
         if self.option("all-extras"):
             overrides["extras"] = tuple(self.poetry.package.extras)
@@ -150,6 +162,7 @@ class DockerCommand(GroupCommand):
             network=self.option("network"),
             no_cache=bool(self.option("no-cache")),
             development=self.development,
+            inline_cache=self.writes_inline_cache(),
         )
         cache_dir = Path(self.poetry.config.get("cache-dir")) / "docker-plugin"
         return Builder(self.poetry, self.settings, request, self.io, cache_dir)
@@ -198,6 +211,10 @@ class DockerCommand(GroupCommand):
 
     def requested_tags(self) -> tuple[str, ...]:
         return ()
+
+    def writes_inline_cache(self) -> bool:
+        """Whether builds write the inline cache into the image, for others to reuse."""
+        return False
 
     def _option(self, name: str, convert: Any) -> Any:
         raw = self.option(name)

@@ -38,6 +38,17 @@ class BuildCommand(DockerCommand):
         option(
             "sbom", None, "Also write the image's SBOM (CycloneDX JSON) to this file.", flag=False
         ),
+        option(
+            "push",
+            None,
+            "Push every tag (with the engine's credentials) and print the reference by digest.",
+        ),
+        option(
+            "digest-file",
+            None,
+            "With --push: write the pushed reference (name@sha256:...) to this file.",
+            flag=False,
+        ),
     ]
     help = """Builds an image of the project: the locked dependencies of the selected groups and
 extras, the project's wheel and a generated entrypoint that activates the environment.
@@ -65,7 +76,14 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         if self.option("output"):
             self.write_output(prepared, Path(self.option("output")))
             return 0
-        prepared, current = self.builder.check_current(prepared, *prepared.plan.metadata.tags)
+        tags = prepared.plan.metadata.tags
+        prepared, current = self.builder.check_current(prepared, *tags)
+        if current and self.option("push") and self.builder.lacks_inline_cache(*tags):
+            self.line_error(
+                f"{prepared.plan.image} was built without the inline cache that a pushed image "
+                "carries: building it again with it (every step cached)."
+            )
+            current = False
         if current and not self.option("no-cache"):
             self.line_error(
                 f"{prepared.plan.image} is up to date: nothing changed since it was built."
@@ -75,9 +93,30 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         if sbom is not None:
             write_sbom(self.engine, prepared.plan.image, sbom)
             self.line_error(f"Wrote the SBOM of {prepared.plan.image} to {sbom}")
+        reference = prepared.plan.image
+        if self.option("push"):
+            reference = self.builder.push(prepared)
+            if self.option("digest-file"):
+                write_atomically(Path(self.option("digest-file")), f"{reference}\n")
         # The reference alone on stdout, even with -q: IMAGE=$(poetry docker build -q)
-        self.io.write_line(prepared.plan.image, verbosity=Verbosity.QUIET)
+        self.io.write_line(reference, verbosity=Verbosity.QUIET)
         return 0
+
+    def check_option_combinations(self) -> None:
+        super().check_option_combinations()
+        if self.option("push") and (self.option("print") or self.option("output")):
+            raise DockerPluginError(
+                "--push pushes a built image, and --print and --output build none. Drop one of "
+                "them."
+            )
+        if self.option("digest-file") and not self.option("push"):
+            raise DockerPluginError(
+                "--digest-file writes the digest of a pushed image: add --push, or drop "
+                "--digest-file."
+            )
+
+    def writes_inline_cache(self) -> bool:
+        return bool(self.option("push"))
 
     def requested_tags(self) -> tuple[str, ...]:
         return tuple(parse_tag(tag) for tag in self.option("tag"))
@@ -109,3 +148,24 @@ def parse_tag(reference: str) -> str:
     reference = settings_module.parse_option("tag", settings_module.image_reference, reference)
     last = reference.rsplit("/", 1)[-1]
     return reference if ":" in last else f"{reference}:latest"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Writes ``text`` to ``path`` whole or not at all (a reader never sees half a file)."""
+    path = path.expanduser().resolve()
+    if path.is_dir():
+        raise DockerPluginError(
+            f"The --digest-file {path} is a directory. Name a file, e.g. {path / 'image.digest'}."
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, prefix=f".{path.name}-", delete=False
+        ) as scratch:
+            scratch.write(text)
+        Path(scratch.name).replace(path)
+    except OSError as error:
+        raise DockerPluginError(
+            f"Could not write the --digest-file {path}: {error.strerror or error}. The image "
+            "was pushed; choose a path you may write to."
+        ) from None

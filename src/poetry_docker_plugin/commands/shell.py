@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 from cleo.helpers import option
 
 from poetry_docker_plugin.commands.base import DockerCommand
+from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
@@ -34,6 +35,7 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it."
     development = True
 
     def handle_docker(self) -> int:
+        self.refuse_remote_engine()
         prepared = self.ensure_image()
         plan = prepared.plan
         from poetry_docker_plugin.engine import bind_mount
@@ -53,3 +55,19 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it."
             *(["-c", command] if command is not None else []),
         ]
         return self.engine.run([*options, plan.image, *shell], self.container_name(plan))
+
+    def refuse_remote_engine(self) -> None:
+        """Refuses an engine on another machine, before anything is built there: it would
+        bind-mount a directory of its own machine (an empty one, made for the purpose), not
+        the working tree."""
+        host = self.engine.remote_host()
+        if host is None:
+            return
+        root = self.poetry.pyproject_path.parent.resolve()
+        raise DockerPluginError(
+            f"`poetry docker shell` mounts the working tree ({root}) into its container, but "
+            f"the Docker engine is remote ({host}, from DOCKER_HOST or the current docker "
+            "context): it cannot see this machine's files and would mount an empty folder "
+            "instead. Run the shell on an engine of this machine (unset DOCKER_HOST, or "
+            "`docker context use default`), or use `poetry docker run`, which mounts nothing."
+        )
