@@ -189,20 +189,27 @@ def test_sbom_without_an_image_is_refused(tmp_path: Path, options: list[str]) ->
     assert not (project / "out").exists()
 
 
-def test_an_sbom_path_in_a_missing_folder_is_refused_before_building(
-    tmp_path: Path, logging_engine: LoggingEngine
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (("--sbom", "missing/sbom.json"), "--sbom"),
+        (("--push", "--digest-file", "missing/image.digest"), "--digest-file"),
+    ],
+)
+def test_an_output_file_in_a_missing_folder_is_refused_before_building(
+    tmp_path: Path, logging_engine: LoggingEngine, options: tuple[str, ...], named: str
 ) -> None:
+    """--sbom and --digest-file are checked before anything is built or pushed."""
     project = copy_fixture("flat-script", tmp_path)
     result = run_poetry(
         project,
         "docker",
         "build",
-        "--sbom",
-        "missing/sbom.json",
+        *options,
         env={"POETRY_DOCKER_ENGINE": str(logging_engine.path)},
     )
     assert result.returncode == 1
-    assert f"The folder of the --sbom path {project / 'missing/sbom.json'}" in result.stderr
+    assert f"The folder of the {named} path {project / options[-1]}" in result.stderr
     assert "Traceback" not in result.output
     assert logging_engine.calls() == []
 

@@ -18,12 +18,13 @@ folder, which no Debian package writes to (``/usr/share`` is dpkg's).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from poetry_docker_plugin.engine import Engine
     from poetry_docker_plugin.plan import BuildPlan
 
@@ -79,30 +80,13 @@ def inputs_text(plan: BuildPlan) -> str:
     return json.dumps(inputs, indent=1, sort_keys=True) + "\n"
 
 
-def check_target(target: Path) -> Path:
-    """The ``--sbom`` path, absolute; refused before anything is built when it cannot be one."""
-    target = target.expanduser().absolute()
-    if target.is_dir():
-        raise DockerPluginError(
-            f"The --sbom path {target} is a directory. Give the path of the file to write, "
-            f"such as {target / 'sbom.cdx.json'}."
-        )
-    if not target.parent.is_dir():
-        raise DockerPluginError(
-            f"The folder of the --sbom path {target} does not exist. Create it first, or "
-            "choose a path in an existing folder."
-        )
-    return target
-
-
 def write_sbom(engine: Engine, image: str, target: Path) -> None:
     """Copies the image's SBOM to ``target`` on the host, whole or not at all.
 
     The file is read from a created (never started) container, so an image without a shell
     or ``cat`` serves as well; it is written beside ``target`` and renamed over it.
     """
-    import os
-    import tempfile
+    from poetry_docker_plugin.files import write_atomically
 
     content = engine.read_file(image, SBOM_PATH)
     if content is None:
@@ -110,12 +94,4 @@ def write_sbom(engine: Engine, image: str, target: Path) -> None:
             f"The image {image} has no SBOM at {SBOM_PATH}: it was not built by this version "
             "of the plugin. Rebuild it with `poetry docker build --no-cache --sbom PATH`."
         )
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
-    scratch = Path(name)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        scratch.chmod(0o644)
-        scratch.replace(target)
-    finally:
-        scratch.unlink(missing_ok=True)
+    write_atomically("--sbom", target, content)

@@ -56,15 +56,14 @@ extras, the project's wheel and a generated entrypoint that activates the enviro
 Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; options win."""
 
     def handle_docker(self) -> int:
-        from poetry_docker_plugin.sbom import check_target, write_sbom
+        from poetry_docker_plugin.files import output_file, write_atomically
+        from poetry_docker_plugin.sbom import write_sbom
 
         writes_files = self.option("print") or self.option("output")
-        if self.option("sbom") and writes_files:
-            raise DockerPluginError(
-                "--sbom writes the SBOM of the built image, and --print and --output build "
-                "none. Drop --sbom, or build the image."
-            )
-        sbom = check_target(Path(self.option("sbom"))) if self.option("sbom") else None
+        sbom, digest_file = (
+            output_file(f"--{name}", value, example) if (value := self.option(name)) else None
+            for name, example in (("sbom", "sbom.cdx.json"), ("digest-file", "image.digest"))
+        )
         prepared = self.builder.prepare(pull=not writes_files)
         if self.option("print"):
             self.io.write(prepared.rendered.dockerfile)
@@ -96,14 +95,19 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         reference = prepared.plan.image
         if self.option("push"):
             reference = self.builder.push(prepared)
-            if self.option("digest-file"):
-                write_atomically(Path(self.option("digest-file")), f"{reference}\n")
+            if digest_file is not None:
+                write_atomically("--digest-file", digest_file, f"{reference}\n".encode())
         # The reference alone on stdout, even with -q: IMAGE=$(poetry docker build -q)
         self.io.write_line(reference, verbosity=Verbosity.QUIET)
         return 0
 
     def check_option_combinations(self) -> None:
         super().check_option_combinations()
+        if self.option("sbom") and (self.option("print") or self.option("output")):
+            raise DockerPluginError(
+                "--sbom writes the SBOM of the built image, and --print and --output build "
+                "none. Drop --sbom, or build the image."
+            )
         if self.option("push") and (self.option("print") or self.option("output")):
             raise DockerPluginError(
                 "--push pushes a built image, and --print and --output build none. Drop one of "
@@ -148,24 +152,3 @@ def parse_tag(reference: str) -> str:
     reference = settings_module.parse_option("tag", settings_module.image_reference, reference)
     last = reference.rsplit("/", 1)[-1]
     return reference if ":" in last else f"{reference}:latest"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Writes ``text`` to ``path`` whole or not at all (a reader never sees half a file)."""
-    path = path.expanduser().resolve()
-    if path.is_dir():
-        raise DockerPluginError(
-            f"The --digest-file {path} is a directory. Name a file, e.g. {path / 'image.digest'}."
-        )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=path.parent, prefix=f".{path.name}-", delete=False
-        ) as scratch:
-            scratch.write(text)
-        Path(scratch.name).replace(path)
-    except OSError as error:
-        raise DockerPluginError(
-            f"Could not write the --digest-file {path}: {error.strerror or error}. The image "
-            "was pushed; choose a path you may write to."
-        ) from None
