@@ -17,20 +17,23 @@ def output_file(option: str, value: str, example: str) -> Path:
             f"The {option} path {target} is a directory. Give the path of the file to write, "
             f"such as {target / example}."
         )
-    if not target.parent.is_dir():
+    folder = next(parent for parent in target.parents if parent.exists())
+    if not folder.is_dir():
         raise DockerPluginError(
-            f"The folder of the {option} path {target} does not exist. Create it first, or "
-            "choose a path in an existing folder."
+            f"The {option} path {target} lies under {folder}, which is a file, not a folder. "
+            "Choose a path in a folder."
         )
     return target
 
 
 def write_atomically(option: str, target: Path, content: bytes) -> None:
-    """Writes ``content`` beside ``target`` and renames it over, readable by everyone."""
+    """Writes ``content`` beside ``target`` and renames it over, readable by everyone; the
+    folder is made then (as with ``mkdir -p``), once there is something to put in it."""
     import os
     import tempfile
 
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
     except OSError as error:
         raise DockerPluginError(
