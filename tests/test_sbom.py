@@ -194,6 +194,7 @@ def test_sbom_without_an_image_is_refused(tmp_path: Path, options: list[str]) ->
     [
         (("--sbom", "pyproject.toml/sbom.json"), "--sbom"),
         (("--push", "--digest-file", "pyproject.toml/out/image.digest"), "--digest-file"),
+        (("--push", "--digest-file", "hello_app"), "--digest-file"),
     ],
 )
 def test_an_output_file_under_a_file_is_refused_before_building(
@@ -210,7 +211,11 @@ def test_an_output_file_under_a_file_is_refused_before_building(
         env={"POETRY_DOCKER_ENGINE": str(logging_engine.path)},
     )
     assert result.returncode == 1
-    said = f"The {named} path {project / options[-1]} lies under {project / 'pyproject.toml'}"
+    target = project / options[-1]
+    if target.is_dir():
+        said = f"The {named} path {target} is a directory."
+    else:
+        said = f"The {named} path {target} lies under {project / 'pyproject.toml'}"
     assert said in result.stderr
     assert "Traceback" not in result.output
     assert logging_engine.calls() == []
