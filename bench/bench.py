@@ -155,9 +155,17 @@ class Row:
 
 def env() -> dict[str, str]:
     """One environment for every command: BuildKit with plain progress (parsed for CACHED),
-    and Poetry's virtualenvs kept in the scratch directory rather than in the user's cache."""
+    and Poetry's virtualenvs kept in the scratch directory rather than in the user's cache.
+
+    Python may write byte-code: a plugin installed from its wheel (``poetry self add``) comes
+    byte-compiled by pip, as Poetry's own modules do, while the editable install measured here
+    would otherwise compile the plugin's modules on every call (about 40 ms) wherever
+    PYTHONDONTWRITEBYTECODE is set, as it is on the development machines.
+    """
+    environment = dict(os.environ)
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     return {
-        **os.environ,
+        **environment,
         "POETRY_DOCKER_ENGINE": DOCKER,
         "DOCKER_BUILDKIT": "1",
         "BUILDKIT_PROGRESS": "plain",
