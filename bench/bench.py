@@ -216,6 +216,19 @@ def plugin_pins() -> list[str]:
     return [f"{name}=={importlib.metadata.version(name)}" for name in dict.fromkeys(names)]
 
 
+def shared_pins(venv: Path) -> Path:
+    """The versions installed in ``venv``, but the plugin's, as a pip constraints file (named by
+    its content, so that a change re-creates the venv that uses it): plain Poetry's venv gets
+    the very versions of what it shares with the plugin's (filelock, cleo...), so that the two
+    differ only by the plugin and what it alone pulls in."""
+    frozen = sh(venv / "bin" / "pip", "freeze", "--exclude-editable").stdout
+    lines = sorted(x for x in frozen.splitlines() if "==" in x and not x.startswith("poetry=="))
+    text = "\n".join(lines) + "\n"
+    path = WORK / f"constraints-{hashlib.sha256(text.encode()).hexdigest()[:12]}.txt"
+    path.write_text(text)
+    return path
+
+
 def ensure_stand_in() -> None:
     """Builds the offline stand-in for poetry-dockerize's default base image, once."""
     if sh(DOCKER, "image", "inspect", STAND_IN, check=False).returncode == 0:
@@ -937,8 +950,8 @@ def main() -> None:
                 )
     WORK.mkdir(parents=True, exist_ok=True)
     pins = plugin_pins()
-    ensure_venv("poetry-plain", pins[0])
-    ensure_venv("poetry-plugin", *pins, "--editable", str(ROOT))
+    plugin_venv = ensure_venv("poetry-plugin", *pins, "--editable", str(ROOT))
+    ensure_venv("poetry-plain", pins[0], "--constraint", str(shared_pins(plugin_venv)))
     ensure_venv("poetry18", *DOCKERIZE)
     ensure_stand_in()
 

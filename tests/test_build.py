@@ -519,3 +519,25 @@ def test_platform_and_build_args_reach_docker_build(
     assert " --build-arg PDP_STAGE=test " in call
     platform = docker("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image_tag)
     assert platform.stdout.strip() == "linux/amd64"
+
+
+def test_a_no_change_call_asks_the_engine_while_it_plans(
+    tmp_path: Path, base_image: str, project_image: str
+) -> None:
+    """The images the last call asked about are inspected while the lock is read and the plan
+    made (-vv shows the command line before the plan's line); a call that asks about other
+    images (``run`` after ``build``) gets its own answer."""
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, image=project_image, **Base("venv", base_image).settings)
+    first = run_poetry(project, "docker", "build")
+    assert first.returncode == 0, first.output
+    again = run_poetry(project, "docker", "build", "-vv")
+    assert again.returncode == 0 and "is up to date" in again.stderr, again.output
+    lines = again.stderr.splitlines()
+    inspects = [n for n, line in enumerate(lines) if " image inspect " in line]
+    plan = next(n for n, line in enumerate(lines) if line.startswith("Python 3."))
+    assert len(inspects) == 1 and inspects[0] < plan, again.stderr
+
+    ran = run_poetry(project, "docker", "run", "-vv", "--", "python", "-c", "print('ran')")
+    assert ran.returncode == 0 and ran.stdout.strip() == "ran", ran.output
+    assert "Building " not in ran.stderr

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from cleo.io.io import IO
     from poetry.poetry import Poetry
 
-    from poetry_docker_plugin.engine import Engine
+    from poetry_docker_plugin.engine import Engine, InspectedImage, PendingInspect
     from poetry_docker_plugin.settings import Settings
 
 # Set on images built with BuildKit's inline cache: an image pushed without it is rebuilt
@@ -88,6 +88,10 @@ class Builder:
         self.request = request
         self.io = io
         self.cache_dir = cache_dir
+        self.stat_cache = StatCache(cache_dir / "projects" / f"{path_key(self.root)}.json")
+        # The ``image inspect`` of the images the last call asked about, started while the
+        # plan is made (see ``prepare``); taken by the first ``check_current``.
+        self.speculative_inspect: PendingInspect | None = None
 
     @cached_property
     def engine(self) -> Engine:
@@ -105,6 +109,8 @@ class Builder:
         The base image is looked at (and pulled when ``pull`` and missing) once per image id;
         ``refresh_base`` looks again, for a base rebuilt under the same name.
         """
+        if pull and not refresh_base:
+            self.start_inspect_of_last_call()
         check_lock(self.poetry)
         request = self.request
         plan = make_plan(
@@ -124,7 +130,7 @@ class Builder:
             f"{environment.base_image}",
             Verbosity.VERBOSE,
         )
-        cache = StatCache(self.cache_dir / "projects" / f"{path_key(self.root)}.json")
+        cache = self.stat_cache
         # The files' digests come first: the Dockerfile names them in the steps that mount them.
         sources = source_digests(self.poetry, plan, cache)
         rendered = cache.rendered(render_key(plan, sources), lambda: render(plan, sources))
@@ -155,7 +161,7 @@ class Builder:
         from poetry_docker_plugin.plan import FINGERPRINT_LABEL
 
         bases = prepared.plan.environment.bases
-        images = self.engine.inspect(*references, *(base.reference for base in bases))
+        images = self.inspect(*references, *(base.reference for base in bases))
         if images is None:
             if any(self.engine.image_id(base.reference) != base.id for base in bases):
                 prepared = self.prepare(refresh_base=True)
@@ -167,6 +173,32 @@ class Builder:
         for image in stale[:1]:
             self.say_what_changed(prepared, image.labels)
         return prepared, not stale
+
+    def start_inspect_of_last_call(self) -> None:
+        """Starts the ``image inspect`` that the last call of this project asked, before the
+        plan is made: reading the lock and planning then overlap the engine's answer, which
+        is most of what a call that changes nothing waits for. The answer is used only when
+        the plan asks about the very same images (``inspect``)."""
+        last = self.stat_cache.data.get("inspected")
+        if not isinstance(last, list) or not all(isinstance(x, str) for x in last):
+            return
+        try:
+            self.speculative_inspect = self.engine.start_inspect(*last)
+        except (DockerPluginError, OSError):
+            self.speculative_inspect = None
+
+    def inspect(self, *references: str) -> list[InspectedImage] | None:
+        """``Engine.inspect``, answered by the inspect started ahead when it asked the same."""
+        ahead, self.speculative_inspect = self.speculative_inspect, None
+        if ahead is not None and ahead.references == references:
+            return ahead.result()
+        if ahead is not None:
+            ahead.cancel()
+        if self.stat_cache.data.get("inspected") != list(references):
+            self.stat_cache.data["inspected"] = list(references)
+            self.stat_cache.changed = True
+            self.stat_cache.save()
+        return self.engine.inspect(*references)
 
     def say_what_changed(self, prepared: Prepared, labels: dict[str, str]) -> None:
         """With -v: which kind of input differs from the one the image was built from."""

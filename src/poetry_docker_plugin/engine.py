@@ -53,6 +53,32 @@ class InspectedImage:
 
 
 @dataclass(frozen=True)
+class PendingInspect:
+    """A ``docker image inspect`` under way."""
+
+    engine: Engine
+    references: tuple[str, ...]
+    process: subprocess.Popen[str]
+
+    def result(self) -> list[InspectedImage] | None:
+        """The id and labels of each image, in order; None when any is missing."""
+        stdout, _ = self.process.communicate()
+        if self.process.returncode != 0:
+            self.engine.diagnose()
+            return None
+        images = []
+        for line in stdout.splitlines():
+            if line.strip():
+                identity, _, labels = line.partition(" ")
+                images.append(InspectedImage(identity, json.loads(labels) or {}))
+        return images
+
+    def cancel(self) -> None:
+        self.process.kill()
+        self.process.communicate()
+
+
+@dataclass(frozen=True)
 class Engine:
     """A container engine's command-line client."""
 
@@ -338,18 +364,20 @@ class Engine:
 
     def inspect(self, *references: str) -> list[InspectedImage] | None:
         """The id and labels of local images, one per reference; None when any is missing."""
-        result = self._capture(
-            ["image", "inspect", "--format", "{{.Id}} {{json .Config.Labels}}", *references]
+        return self.start_inspect(*references).result()
+
+    def start_inspect(self, *references: str) -> PendingInspect:
+        """``inspect``, started now and answered by ``result()``, so that the caller can work
+        meanwhile."""
+        arguments = ["image", "inspect", "--format", "{{.Id}} {{json .Config.Labels}}"]
+        self._show([*arguments, *references])
+        process = subprocess.Popen(
+            [self.executable, *arguments, *references],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        if result.returncode != 0:
-            self.diagnose()
-            return None
-        images = []
-        for line in result.stdout.splitlines():
-            if line.strip():
-                identity, _, labels = line.partition(" ")
-                images.append(InspectedImage(identity, json.loads(labels) or {}))
-        return images
+        return PendingInspect(self, references, process)
 
     def base_image(
         self,
