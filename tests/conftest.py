@@ -19,7 +19,12 @@ import pytest
 import tomllib
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
+
+    from poetry.poetry import Poetry
+
+    from poetry_docker_plugin.plan.model import BaseProbe, BuildPlan, HostUser
+    from poetry_docker_plugin.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -429,3 +434,36 @@ def second_engine(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         subprocess.run([*ip, "link", "del", bridge], check=False)
         subprocess.run(["umount", "-R", str(directory)], check=False, capture_output=True)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def plan_from_poetry(
+    poetry: Poetry,
+    settings: Settings,
+    groups: Iterable[str],
+    *,
+    platform: str | None = None,
+    probe_base: BaseProbe | None = None,
+    editable: bool = False,
+    host_user: HostUser | None = None,
+    tags: tuple[str, ...] = (),
+) -> BuildPlan:
+    """The plan of a project on disk, made as the builder makes it: the project's facts and its
+    lock read once, then ``make_plan`` from those values."""
+    import platform as host
+
+    from poetry_docker_plugin.lock.read import read_lock
+    from poetry_docker_plugin.lock.wheels import machine_of
+    from poetry_docker_plugin.plan.decide import make_plan
+    from poetry_docker_plugin.project import ProjectFacts
+
+    return make_plan(
+        ProjectFacts.read(poetry),
+        read_lock(poetry, groups, settings.extras),
+        settings,
+        machine=machine_of(platform, host.machine()),
+        tags=tags,
+        platform=platform,
+        probe_base=probe_base,
+        editable=editable,
+        host_user=host_user,
+    )

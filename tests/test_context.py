@@ -13,33 +13,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import FIXTURES, REPO, copy_fixture, run_poetry
+from conftest import FIXTURES, REPO, copy_fixture, plan_from_poetry, run_poetry
 from poetry.factory import Factory
 
-from poetry_docker_plugin.context import (
-    NEVER_COPIED,
-    StatCache,
-    fingerprint,
-    package_files,
-    project_sources,
-    source_digests,
-    staged_context,
-)
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.plan import make_plan
-from poetry_docker_plugin.render import (
-    LOCAL_SOURCES_DIR,
-    SOURCES_DIR,
-    RenderedFiles,
-    render,
-    render_key,
-)
+from poetry_docker_plugin.names import LOCAL_SOURCES_DIR, SOURCES_DIR
+from poetry_docker_plugin.project_cache import ProjectCache
+from poetry_docker_plugin.render import RenderedFiles, render, render_key
 from poetry_docker_plugin.settings import Settings
+from poetry_docker_plugin.sources.digests import fingerprint, source_digests
+from poetry_docker_plugin.sources.listing import NEVER_COPIED, package_files, project_sources
+from poetry_docker_plugin.sources.staging import staged_context
 
 if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
-    from poetry_docker_plugin.plan import BuildPlan
+    from poetry_docker_plugin.plan.model import BuildPlan
 
 
 def add_secrets(project: Path) -> None:
@@ -61,10 +50,10 @@ def rendered(poetry: Poetry, plan: BuildPlan) -> RenderedFiles:
     return render(plan, source_digests(poetry, plan))
 
 
-def fingerprint_of(project: Path, cache: StatCache | None = None) -> str:
+def fingerprint_of(project: Path, cache: ProjectCache | None = None) -> str:
     """The digest of every input of the project's image, as ``build`` computes it."""
     poetry = Factory().create_poetry(project)
-    plan = make_plan(poetry, Settings(), ["main"], platform="linux/amd64")
+    plan = plan_from_poetry(poetry, Settings(), ["main"], platform="linux/amd64")
     sources = source_digests(poetry, plan, cache)
     if cache is not None:
         cache.save()
@@ -83,19 +72,19 @@ def test_the_stat_cache_answers_as_a_full_read_does(tmp_path: Path) -> None:
     project = copy_fixture("flat-script", tmp_path)
     age(project)
     path = tmp_path / "cache.json"
-    first = fingerprint_of(project, StatCache(path))
+    first = fingerprint_of(project, ProjectCache(path))
     assert first == fingerprint_of(project), "the same answer as without the cache"
     recorded = json.loads(path.read_text())
     assert recorded["listings"] and recorded["files"], "a no-change call can be answered"
-    assert fingerprint_of(project, StatCache(path)) == first
+    assert fingerprint_of(project, ProjectCache(path)) == first
 
     cli = project / "hello_app" / "cli.py"
     cli.write_text(cli.read_text() + "# edited\n")
-    edited = fingerprint_of(project, StatCache(path))
+    edited = fingerprint_of(project, ProjectCache(path))
     assert edited != first and edited == fingerprint_of(project)
 
     (project / "hello_app" / "extra.py").write_text("X = 1\n")  # a new file: a new listing
-    added = fingerprint_of(project, StatCache(path))
+    added = fingerprint_of(project, ProjectCache(path))
     assert added != edited and added == fingerprint_of(project)
 
 
@@ -109,10 +98,10 @@ def test_an_edit_in_the_same_clock_tick_is_never_missed(tmp_path: Path) -> None:
     now = time.time()
     cli.write_text(cli.read_text().replace("hello", "HELLO"))
     os.utime(cli, (now, now))
-    before = fingerprint_of(project, StatCache(path))
+    before = fingerprint_of(project, ProjectCache(path))
     cli.write_text(cli.read_text().replace("HELLO", "hallo"))  # same size
     os.utime(cli, (now, now))
-    assert fingerprint_of(project, StatCache(path)) != before
+    assert fingerprint_of(project, ProjectCache(path)) != before
 
 
 def test_a_rendering_is_kept_for_its_plan_and_renderer_only(tmp_path: Path) -> None:
@@ -121,7 +110,7 @@ def test_a_rendering_is_kept_for_its_plan_and_renderer_only(tmp_path: Path) -> N
     project = copy_fixture("flat-script", tmp_path)
     poetry = Factory().create_poetry(project)
     plans = [
-        make_plan(poetry, Settings(user=user), ["main"], platform="linux/amd64")
+        plan_from_poetry(poetry, Settings(user=user), ["main"], platform="linux/amd64")
         for user in ("root", "svc")
     ]
     sources = source_digests(poetry, plans[0])
@@ -129,7 +118,7 @@ def test_a_rendering_is_kept_for_its_plan_and_renderer_only(tmp_path: Path) -> N
     made: list[str] = []
 
     def rendering(plan: BuildPlan) -> RenderedFiles:
-        cache = StatCache(path)
+        cache = ProjectCache(path)
 
         def make() -> RenderedFiles:
             made.append("svc" if plan is plans[1] else "root")
@@ -159,11 +148,11 @@ def test_the_stat_cache_forgets_deleted_files(tmp_path: Path) -> None:
     doomed.write_text("X = 1\n")
     age(project)
     path = tmp_path / "cache.json"
-    fingerprint_of(project, StatCache(path))
+    fingerprint_of(project, ProjectCache(path))
     assert str(doomed) in json.loads(path.read_text())["digests"]
     doomed.unlink()
     age(project)
-    fingerprint_of(project, StatCache(path))
+    fingerprint_of(project, ProjectCache(path))
     kept = json.loads(path.read_text())["digests"]
     assert str(doomed) not in kept and str(project / "hello_app" / "cli.py") in kept
 
@@ -172,7 +161,7 @@ def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path
     project = copy_fixture("flat-script", tmp_path)
     add_secrets(project)
     poetry = Factory().create_poetry(project)
-    plan = make_plan(poetry, Settings(), ["main"])
+    plan = plan_from_poetry(poetry, Settings(), ["main"])
     with staged_context(poetry, plan, rendered(poetry, plan)) as context:
         files = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
         assert files == [
@@ -180,10 +169,10 @@ def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path
             "activate.sh",
             "dist/hello_app-0.3.1-py3-none-any.whl",
             "entrypoint.sh",
+            "image_sbom.py",
             "requirements-compiled.txt",
             "requirements.txt",
             "sbom-inputs.json",
-            "sbom.py",
         ]
         assert (context / "entrypoint.sh").stat().st_mode & 0o111
     assert not context.exists()
@@ -308,7 +297,7 @@ def test_the_staged_sources_are_the_listed_ones(tmp_path: Path) -> None:
     project = copy_fixture("no-package", tmp_path)
     add_dockerignored(project)
     poetry = Factory().create_poetry(project)
-    plan = make_plan(poetry, Settings(), ["main"])
+    plan = plan_from_poetry(poetry, Settings(), ["main"])
     with staged_context(poetry, plan, rendered(poetry, plan)) as context:
         root = context / SOURCES_DIR
         staged = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
@@ -339,7 +328,7 @@ def test_a_path_dependency_built_in_the_image_honours_its_own_dockerignore(
     (lib / "data" / "big.bin").write_bytes(b"\0" * 4096)
     (lib / ".npmrc").write_text("//registry.npmjs.org/:_authToken=secret\n")
     poetry = Factory().create_poetry(tmp_path / "monorepo" / "app")
-    plan = make_plan(poetry, Settings(), ["main"])
+    plan = plan_from_poetry(poetry, Settings(), ["main"])
     (legacylib,) = [r for r in plan.dependencies.local_sources if r.name == "legacylib"]
     root, files_read = package_files(legacylib)  # what the fingerprint and the Dockerfile read
     assert root == lib
@@ -375,7 +364,7 @@ def test_a_package_gets_what_poetry_build_puts_in_its_wheel(tmp_path: Path) -> N
 
     def wheel_files() -> list[str]:
         poetry = Factory().create_poetry(project)
-        plan = make_plan(poetry, Settings(), ["main"])
+        plan = plan_from_poetry(poetry, Settings(), ["main"])
         with staged_context(poetry, plan, rendered(poetry, plan)) as context:
             (path,) = (context / "dist").glob("*.whl")
             with zipfile.ZipFile(path) as wheel:

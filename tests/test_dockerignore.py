@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import DOCKER
 
-from poetry_docker_plugin.dockerignore import DockerIgnore
 from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.sources.dockerignore import DockerIgnore
 
 
 def kept(ignore: str, *paths: str) -> list[str]:

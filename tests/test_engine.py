@@ -7,14 +7,11 @@ from typing import TYPE_CHECKING
 import pytest
 from conftest import DOCKER
 
-from poetry_docker_plugin.engine import (
-    Engine,
-    current_context,
-    push_failure,
-    registry_of,
-    remote_host,
-    repository_of,
-)
+from poetry_docker_plugin.builder import push_failure
+from poetry_docker_plugin.engine.client import Engine
+from poetry_docker_plugin.engine.probe import probe_base_image
+from poetry_docker_plugin.engine.refs import registry_of, repository_of
+from poetry_docker_plugin.engine.remote import current_context, remote_host
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,7 +28,7 @@ def test_a_base_image_is_looked_at_once_and_cached(
     reference = conda_base_image if manager == "conda" else base_image
     engine = Engine(DOCKER)
     cache = tmp_path / "bases.json"
-    found = engine.base_image(reference, manager, cache)
+    found = probe_base_image(engine, reference, manager, cache)
     assert found.id and found.id.startswith("sha256:")
     assert found.glibc == "2.36" and found.glibc_minor == 36
     if manager == "venv":
@@ -39,7 +36,7 @@ def test_a_base_image_is_looked_at_once_and_cached(
     if manager == "conda":
         assert found.envs_dir == "/opt/conda/envs"
     echoing = Engine(DOCKER, echo=True)
-    assert echoing.base_image(reference, manager, cache) == found, "answered from the cache"
+    assert probe_base_image(echoing, reference, manager, cache) == found, "answered from the cache"
 
 
 @pytest.mark.parametrize(

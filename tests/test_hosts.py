@@ -29,8 +29,9 @@ from conftest import (
     windows_like_env,
 )
 
-from poetry_docker_plugin.engine import absolute_volume, bind_mount, csv_fields, watched_signals
-from poetry_docker_plugin.plan import maps_host_user
+from poetry_docker_plugin.engine.client import absolute_volume, bind_mount, csv_fields
+from poetry_docker_plugin.engine.run import watched_signals
+from poetry_docker_plugin.host_user import maps_host_user
 
 
 def windows_like(project: Path, *arguments: str) -> Result:

@@ -27,7 +27,7 @@ import tomllib
 from conftest import FIXTURES, copy_fixture, docker, locked, locked_versions, pip_freeze, run_poetry
 from poetry.factory import Factory
 
-from poetry_docker_plugin.requirements import check_lock, locked_requirements
+from poetry_docker_plugin.lock.read import check_lock, read_lock
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,7 +59,7 @@ MAIN = ("attrs", "six")
 DEV = ("iniconfig",)
 
 
-def read_lock(fixture: Fixture) -> dict[str, object]:
+def lock_toml(fixture: Fixture) -> dict[str, object]:
     return tomllib.loads((FIXTURES / fixture.directory / "poetry.lock").read_text())
 
 
@@ -84,7 +84,7 @@ def build(project: Path, base_image: str, tag: str, *options: str) -> None:
 @pytest.mark.parametrize("fixture", FIXTURE_PARAMS)
 def test_the_lock_is_the_old_poetrys_and_fresh(fixture: Fixture) -> None:
     path = FIXTURES / fixture.directory
-    lock = read_lock(fixture)
+    lock = lock_toml(fixture)
     metadata = lock["metadata"]
     assert isinstance(metadata, dict)
     assert metadata["lock-version"] == fixture.lock_version
@@ -119,7 +119,7 @@ def test_exported_requirements_are_pinned_and_hashed(fixture: Fixture) -> None:
     versions = locked_versions(path)
     hashes = lock_hashes(fixture)
 
-    main = locked_requirements(poetry, ["main"], [])
+    main = read_lock(poetry, ["main"], []).requirements
     assert [r.name for r in main] == list(MAIN), "the dev group is not exported by default"
     for requirement in main:
         assert requirement.kind == "index"
@@ -132,7 +132,7 @@ def test_exported_requirements_are_pinned_and_hashed(fixture: Fixture) -> None:
         assert line.startswith(f"{requirement.name}=={requirement.version} ; "), line
         assert line.count("--hash=sha256:") == len(requirement.hashes) >= 2, line
 
-    with_dev = locked_requirements(poetry, ["main", "dev"], [])
+    with_dev = read_lock(poetry, ["main", "dev"], []).requirements
     assert [r.name for r in with_dev] == sorted((*MAIN, *DEV))
     dev = next(r for r in with_dev if r.name == "iniconfig")
     assert dev.version == versions["iniconfig"][0]

@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, plan_from_poetry
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.plan import BaseImage, choose_env_manager, make_plan, uninstallable
+from poetry_docker_plugin.lock.model import Lock, LockedRequirement
+from poetry_docker_plugin.lock.wheels import Target
+from poetry_docker_plugin.plan.decide import choose_env_manager
+from poetry_docker_plugin.plan.model import BaseImage
 from poetry_docker_plugin.settings import Settings
 
 if TYPE_CHECKING:
@@ -23,44 +26,44 @@ def poetry_of(name: str) -> Poetry:
 
 
 def test_newest_python_with_wheels_for_every_package() -> None:
-    plan = make_plan(poetry_of("flat-script"), Settings(), ["main"], platform="linux/amd64")
+    plan = plan_from_poetry(poetry_of("flat-script"), Settings(), ["main"], platform="linux/amd64")
     assert plan.python == "3.14"
 
 
 def test_a_lock_with_wheels_only_up_to_38_yields_38() -> None:
-    plan = make_plan(poetry_of("old-numpy"), Settings(), ["main"], platform="linux/amd64")
+    plan = plan_from_poetry(poetry_of("old-numpy"), Settings(), ["main"], platform="linux/amd64")
     assert plan.python == "3.8"
     assert "numpy 1.18.5" in plan.environment.python_reason
 
 
 def test_requested_python_must_fit_the_constraint() -> None:
-    plan = make_plan(poetry_of("flat-script"), Settings(python="3.10"), ["main"])
+    plan = plan_from_poetry(poetry_of("flat-script"), Settings(python="3.10"), ["main"])
     assert plan.python == "3.10"
     with pytest.raises(DockerPluginError, match=r"Python 3\.8 .* not allowed .*'>=3\.9,<4'"):
-        make_plan(poetry_of("flat-script"), Settings(python="3.8"), ["main"])
+        plan_from_poetry(poetry_of("flat-script"), Settings(python="3.8"), ["main"])
 
 
 def test_venv_uses_the_python_of_a_python_base_image() -> None:
     settings = Settings(base_image="python:3.12-slim-bookworm")
-    plan = make_plan(poetry_of("flat-script"), settings, ["main"])
+    plan = plan_from_poetry(poetry_of("flat-script"), settings, ["main"])
     assert (plan.environment.manager, plan.python, plan.environment.prefix) == (
         "venv",
         "3.12",
         "/opt/venv",
     )
     with pytest.raises(DockerPluginError, match=r"base image python:3\.8-slim has Python 3\.8"):
-        make_plan(poetry_of("flat-script"), Settings(base_image="python:3.8-slim"), ["main"])
+        plan_from_poetry(poetry_of("flat-script"), Settings(base_image="python:3.8-slim"), ["main"])
 
 
 def test_venv_base_whose_python_lacks_the_wheels_is_refused() -> None:
     settings = Settings(base_image="python:3.9-slim")
     with pytest.raises(DockerPluginError, match=r"numpy 1\.18\.5"):
-        make_plan(poetry_of("old-numpy"), settings, ["main"], platform="linux/amd64")
+        plan_from_poetry(poetry_of("old-numpy"), settings, ["main"], platform="linux/amd64")
 
 
 def test_venv_probes_an_unknown_base_image() -> None:
     settings = Settings(base_image="in-house/base:7")
-    plan = make_plan(
+    plan = plan_from_poetry(
         poetry_of("flat-script"),
         settings,
         ["main"],
@@ -88,7 +91,7 @@ def test_env_manager_is_inferred_from_the_base_image(base: str | None, manager: 
 
 
 def test_default_command_tags_and_labels() -> None:
-    plan = make_plan(poetry_of("flat-script"), Settings(), ["main"])
+    plan = plan_from_poetry(poetry_of("flat-script"), Settings(), ["main"])
     assert plan.runtime.command == ("hello",)
     assert plan.metadata.tags == ("hello-app:0.3.1", "hello-app:latest")
     labels = dict(plan.metadata.labels)
@@ -101,15 +104,19 @@ def test_settings_change_command_tags_and_labels() -> None:
     settings = Settings(
         image="team/hello", tags=("dev",), labels=(("org.opencontainers.image.version", "x"),)
     )
-    plan = make_plan(poetry_of("flat-script"), settings, ["main"])
+    plan = plan_from_poetry(poetry_of("flat-script"), settings, ["main"])
     assert plan.metadata.tags == ("team/hello:dev",)
     assert dict(plan.metadata.labels)["org.opencontainers.image.version"] == "x"
-    assert make_plan(poetry_of("no-package"), Settings(), ["main"]).runtime.command == ("python",)
-    assert make_plan(poetry_of("src-layout"), Settings(), ["main"]).runtime.command == ("python",)
+    assert plan_from_poetry(poetry_of("no-package"), Settings(), ["main"]).runtime.command == (
+        "python",
+    )
+    assert plan_from_poetry(poetry_of("src-layout"), Settings(), ["main"]).runtime.command == (
+        "python",
+    )
 
 
 def test_package_mode_false_is_named_after_its_directory() -> None:
-    plan = make_plan(poetry_of("no-package"), Settings(), ["main"])
+    plan = plan_from_poetry(poetry_of("no-package"), Settings(), ["main"])
     assert not plan.project.package_mode
     assert plan.metadata.tags == ("no-package:latest",)
 
@@ -125,7 +132,7 @@ def test_package_mode_false_takes_a_declared_name_and_version(tmp_path: Path) ->
             'package-mode = false\nname = "billing-api"\nversion = "2.1.0"\n',
         )
     )
-    plan = make_plan(Factory().create_poetry(project), Settings(), ["main"])
+    plan = plan_from_poetry(Factory().create_poetry(project), Settings(), ["main"])
     assert plan.metadata.tags == ("billing-api:2.1.0", "billing-api:latest")
 
 
@@ -134,28 +141,27 @@ def test_the_venv_python_is_the_base_images() -> None:
     base = lambda image, _: BaseImage(image, python="3.11")  # noqa: E731
     settings = Settings(base_image="in-house/base:7", python="3.12")
     with pytest.raises(DockerPluginError, match=r"Python 3\.12 was requested .* has Python 3\.11"):
-        make_plan(poetry_of("flat-script"), settings, ["main"], probe_base=base)
+        plan_from_poetry(poetry_of("flat-script"), settings, ["main"], probe_base=base)
     with pytest.raises(DockerPluginError, match=r"Python 3\.8 .* not allowed"):
-        make_plan(poetry_of("flat-script"), Settings(python="3.8"), ["main"])
+        plan_from_poetry(poetry_of("flat-script"), Settings(python="3.8"), ["main"])
 
 
 def test_the_workdir_may_not_hold_the_environment() -> None:
     with pytest.raises(
         DockerPluginError, match=r"`workdir` .* overlaps the environment at /opt/venv"
     ):
-        make_plan(
+        plan_from_poetry(
             poetry_of("flat-script"), Settings(base_image="python:3.12", workdir="/opt"), ["main"]
         )
 
 
 def test_wheels_must_run_on_the_glibc_of_the_last_stage() -> None:
     """A lock whose only wheels need glibc 2.38 is not installable on bookworm's 2.36."""
-    from poetry_docker_plugin.requirements import LockedRequirement
-
     new = LockedRequirement(
         "fresh", "1.0", "", (), ("fresh-1.0-cp312-cp312-manylinux_2_38_x86_64.whl",), "*"
     )
-    assert uninstallable([new], "3.12", "x86_64", glibc=36) == ["fresh 1.0"]
-    assert uninstallable([new], "3.12", "x86_64", glibc=39) == []
+    lock = Lock(Path("poetry.lock"), (new,), (), ())
+    assert lock.uninstallable(Target("3.12", "x86_64", 36)) == ["fresh 1.0"]
+    assert lock.uninstallable(Target("3.12", "x86_64", 39)) == []
     assert BaseImage("x", glibc="2.39").glibc_minor == 39
     assert BaseImage("x").glibc_minor == 36, "bookworm's when the base was not looked at"

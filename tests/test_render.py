@@ -12,18 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, plan_from_poetry
 from poetry.factory import Factory
 
-from poetry_docker_plugin.plan import BaseImage, HostUser, make_plan
-from poetry_docker_plugin.render import (
-    INPUTS_MARKER,
-    RenderedFiles,
-    SourceDigests,
-    dockerfile_word,
-    render,
-)
+from poetry_docker_plugin.plan.model import BaseImage, HostUser
+from poetry_docker_plugin.render import INPUTS_MARKER, RenderedFiles, dockerfile_word, render
 from poetry_docker_plugin.settings import Settings, load_settings
+from poetry_docker_plugin.sources.digests import SourceDigests
 
 GOLDEN = Path(__file__).parent / "golden"
 # Every fixture project: each pins its conda files and passes the linters.
@@ -48,7 +43,7 @@ def rendered(name: str, sources: SourceDigests = SOURCES, **overrides: object) -
     table = poetry.pyproject.data.get("tool", {}).get("poetry-docker")
     settings = load_settings(table, poetry.pyproject_path).override(**overrides)
     groups = ["main", "dev"] if name == "groups-extras" else ["main"]
-    plan = make_plan(poetry, settings, groups, platform="linux/amd64", probe_base=probe)
+    plan = plan_from_poetry(poetry, settings, groups, platform="linux/amd64", probe_base=probe)
     return render(plan, sources)
 
 
@@ -217,7 +212,7 @@ def test_dockerfile_word() -> None:
 
 def test_the_development_image_has_an_account_for_the_host_user(tmp_path: Path) -> None:
     poetry = Factory().create_poetry(FIXTURES / "flat-script")
-    plan = make_plan(
+    plan = plan_from_poetry(
         poetry, Settings(), ["main"], editable=True, host_user=HostUser(4242, 4243, "ada")
     )
     dockerfile = render(plan, SOURCES).dockerfile
@@ -232,5 +227,7 @@ def test_the_development_image_has_an_account_for_the_host_user(tmp_path: Path) 
         check=False,
     )
     assert hadolint.returncode == 0, hadolint.stdout
-    root = make_plan(poetry, Settings(), ["main"], editable=True, host_user=HostUser(0, 0, "root"))
+    root = plan_from_poetry(
+        poetry, Settings(), ["main"], editable=True, host_user=HostUser(0, 0, "root")
+    )
     assert render(root, SOURCES).dockerfile.splitlines()[-3] == "USER 0"

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, copy_fixture, run_poetry
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.requirements import (
-    LockedRequirement,
-    check_extras,
-    check_lock,
-    locked_requirements,
-    requirements_text,
-)
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from poetry_docker_plugin.lock.export import requirements_text
+from poetry_docker_plugin.lock.model import LockedRequirement
+from poetry_docker_plugin.lock.read import check_extras, check_lock, read_lock
+from poetry_docker_plugin.lock.wheels import Target
 
 
 def requirement(*files: str, marker: str = "", python_versions: str = "*") -> LockedRequirement:
@@ -43,19 +37,19 @@ def requirement(*files: str, marker: str = "", python_versions: str = "*") -> Lo
     ],
 )
 def test_wheel_or_sdist(files: tuple[str, ...], python: str, expected: bool) -> None:
-    assert requirement(*files).has_wheel_or_sdist_for(python, "x86_64") is expected
+    assert requirement(*files).installable_on(Target(python, "x86_64")) is expected
 
 
 def test_aarch64_wheels_do_not_count_on_x86_64() -> None:
     arm = requirement("pkg-1.0-cp312-cp312-manylinux_2_17_aarch64.whl")
-    assert arm.has_wheel_or_sdist_for("3.12", "aarch64")
-    assert not arm.has_wheel_or_sdist_for("3.12", "x86_64")
+    assert arm.installable_on(Target("3.12", "aarch64"))
+    assert not arm.installable_on(Target("3.12", "x86_64"))
 
 
 def test_markers_are_evaluated_for_linux() -> None:
-    assert not requirement(marker='sys_platform == "win32"').applies_to("3.12", "x86_64")
-    assert requirement(marker='sys_platform == "linux"').applies_to("3.12", "x86_64")
-    assert not requirement(marker='python_version < "3.10"').applies_to("3.12", "x86_64")
+    assert not requirement(marker='sys_platform == "win32"').applies_to(Target("3.12", "x86_64"))
+    assert requirement(marker='sys_platform == "linux"').applies_to(Target("3.12", "x86_64"))
+    assert not requirement(marker='python_version < "3.10"').applies_to(Target("3.12", "x86_64"))
 
 
 @pytest.mark.parametrize(
@@ -78,12 +72,14 @@ def test_patch_level_markers_apply_when_some_patch_release_matches(
     marker: str, python: str, expected: bool
 ) -> None:
     """The image's patch release is not known when the plan is made: pip decides in it."""
-    assert requirement(marker=marker).applies_to(python, "x86_64") is expected
+    assert requirement(marker=marker).applies_to(Target(python, "x86_64")) is expected
 
 
 def test_packages_built_in_the_image_are_pinned_with_their_markers() -> None:
     """Two locked versions that both may apply are both planned; pip installs the right one."""
-    from poetry_docker_plugin.plan import _dependencies
+    from poetry_docker_plugin.lock.model import Lock
+    from poetry_docker_plugin.lock.wheels import Target
+    from poetry_docker_plugin.plan.decide import plan_dependencies
 
     old, new = (
         LockedRequirement("pkg", version, marker, ("sha256:00",), ("pkg.tar.gz",), "*")
@@ -92,11 +88,10 @@ def test_packages_built_in_the_image_are_pinned_with_their_markers() -> None:
             ("2.0", 'python_full_version >= "3.8.1"'),
         )
     )
-    plan = _dependencies(
-        (old, new), "3.8", "x86_64", False, groups=(), extras=(), indexes=(), ca_bundle=False
-    )
+    lock = Lock(Path("poetry.lock"), (old, new), (), ())
+    plan = plan_dependencies(lock, Target("3.8", "x86_64"), False, ca_bundle=False)
     assert plan.built == (old, new)
-    assert [r.pin for r in plan.built_in_image] == [
+    assert [r.pin for r in plan.wheels_stage_builds] == [
         'pkg==1.0 ; python_full_version < "3.8.1"',
         'pkg==2.0 ; python_full_version >= "3.8.1"',
     ]
@@ -109,7 +104,7 @@ def test_python_range_of_a_package() -> None:
 
 def test_export_is_pinned_hashed_and_marked() -> None:
     poetry = Factory().create_poetry(FIXTURES / "platform-marker")
-    requirements = locked_requirements(poetry, ["main"], [])
+    requirements = read_lock(poetry, ["main"], []).requirements
     by_name = {r.name: r for r in requirements}
     assert set(by_name) == {"colorama", "typing-extensions"}
     assert 'sys_platform == "win32"' in by_name["colorama"].marker
@@ -126,7 +121,7 @@ def test_groups_and_extras_select_what_is_exported() -> None:
     poetry = Factory().create_poetry(FIXTURES / "groups-extras")
 
     def names(groups: list[str], extras: list[str]) -> set[str]:
-        return {r.name for r in locked_requirements(poetry, groups, extras)}
+        return {r.name for r in read_lock(poetry, groups, extras).requirements}
 
     assert names(["main"], []) == {"six"}
     assert names(["main"], ["fast"]) == {"six", "markupsafe"}
@@ -169,7 +164,7 @@ def sources_project(tmp_path: Path, sources: str) -> Path:
 
 
 def test_index_options_follow_the_project_sources(tmp_path: Path) -> None:
-    from poetry_docker_plugin.requirements import index_options
+    from poetry_docker_plugin.lock.read import index_options
 
     project = sources_project(
         tmp_path,
@@ -195,7 +190,7 @@ def test_index_options_follow_the_project_sources(tmp_path: Path) -> None:
 
 
 def test_pypi_stays_the_index_without_a_primary_source(tmp_path: Path) -> None:
-    from poetry_docker_plugin.requirements import index_options
+    from poetry_docker_plugin.lock.read import index_options
 
     project = sources_project(
         tmp_path,
@@ -279,7 +274,7 @@ def test_hashes_without_an_algorithm_are_sha256(tmp_path: Path) -> None:
     lock.write_text(tomlkit.dumps(document))
     poetry = Factory().create_poetry(project)
     check_lock(poetry)
-    by_name = {r.name: r for r in locked_requirements(poetry, ["main"], [])}
+    by_name = {r.name: r for r in read_lock(poetry, ["main"], []).requirements}
     assert by_name["six"].hashes == tuple(sorted(entry["hash"] for entry in files["six"])), (
         "bare digests read as sha256, md5 (which pip refuses) dropped"
     )

@@ -15,7 +15,16 @@ from typing import Any
 
 import pytest
 import tomllib
-from conftest import DOCKER, Base, LoggingEngine, configure, copy_fixture, docker, run_poetry
+from conftest import (
+    DOCKER,
+    Base,
+    LoggingEngine,
+    configure,
+    copy_fixture,
+    docker,
+    plan_from_poetry,
+    run_poetry,
+)
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
@@ -24,8 +33,9 @@ from poetry.factory import Factory
 from test_context import add_secrets
 
 from poetry_docker_plugin import image_sbom
-from poetry_docker_plugin.plan import SBOM_LABEL, make_plan
-from poetry_docker_plugin.sbom import INPUTS_FILE, SBOM_PATH, inputs_text
+from poetry_docker_plugin.names import SBOM_INPUTS_FILE as INPUTS_FILE
+from poetry_docker_plugin.names import SBOM_LABEL, SBOM_PATH
+from poetry_docker_plugin.sbom import inputs_text
 from poetry_docker_plugin.settings import Settings
 
 LOCKED_FILES = {
@@ -166,7 +176,7 @@ def test_the_inputs_hold_the_lock_hashes_and_no_url(tmp_path: Path) -> None:
     """Nothing that could carry a credential (an index or channel URL) reaches the inputs."""
     project = copy_fixture("flat-script", tmp_path)
     poetry = Factory().create_poetry(project)
-    plan = make_plan(poetry, Settings(), ["main"], platform="linux/amd64")
+    plan = plan_from_poetry(poetry, Settings(), ["main"], platform="linux/amd64")
     text = inputs_text(plan)
     inputs = json.loads(text)
     lock = (project / "poetry.lock").read_text()

@@ -1,9 +1,10 @@
 """Builder: the stages in their order for one image, and the build when the engine lacks it.
 
 Commands hand over here as Poetry's ``install`` hands over to ``Installer``: the command reads
-its options into a :class:`BuildRequest`; the builder plans, digests the sources, renders,
-fingerprints, asks the engine whether an image of exactly these inputs exists, and builds it
-when not.
+its options into a :class:`BuildRequest`; the builder reads the project and the lock (once),
+plans, digests the sources, renders, fingerprints, asks the engine whether an image of exactly
+these inputs exists, and builds it when not. Whether an image is current is decided here
+alone (``ensure_image``).
 """
 
 from __future__ import annotations
@@ -13,29 +14,30 @@ import functools
 import json
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cleo.io.outputs.output import Verbosity
 
-from poetry_docker_plugin.context import Fingerprint, StatCache, fingerprint, source_digests
-from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.plan import LABEL_PREFIX, BaseImage, BuildPlan, HostUser, make_plan
+from poetry_docker_plugin.errors import BuildFailed, DockerPluginError, PushFailed
+from poetry_docker_plugin.names import FINGERPRINT_LABEL, INLINE_CACHE_LABEL, INPUTS_LABEL
+from poetry_docker_plugin.plan.decide import make_plan
+from poetry_docker_plugin.plan.model import BaseImage
+from poetry_docker_plugin.project_cache import ProjectCache
 from poetry_docker_plugin.render import RenderedFiles, render, render_key
-from poetry_docker_plugin.requirements import check_lock
+from poetry_docker_plugin.sources.digests import Fingerprint, fingerprint, source_digests
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     from cleo.io.io import IO
     from poetry.poetry import Poetry
 
-    from poetry_docker_plugin.engine import Engine, InspectedImage, PendingInspect
+    from poetry_docker_plugin.engine.client import Engine, InspectedImage, PendingInspect
+    from poetry_docker_plugin.lock.model import Lock
+    from poetry_docker_plugin.plan.model import BuildPlan
+    from poetry_docker_plugin.project import ProjectFacts
     from poetry_docker_plugin.settings import Settings
-
-# Set on images built with BuildKit's inline cache: an image pushed without it is rebuilt
-# (every step cached) with it first, so that what is pushed can serve as --cache-from.
-INLINE_CACHE_LABEL = f"{LABEL_PREFIX}.inline-cache"
 
 
 @dataclass(frozen=True)
@@ -78,30 +80,40 @@ class Builder:
     def __init__(
         self,
         poetry: Poetry,
+        project: ProjectFacts,
         settings: Settings,
         request: BuildRequest,
         io: IO,
         cache_dir: Path,
     ) -> None:
         self.poetry = poetry
+        self.project = project
         self.settings = settings
         self.request = request
         self.io = io
         self.cache_dir = cache_dir
-        self.stat_cache = StatCache(cache_dir / "projects" / f"{path_key(self.root)}.json")
+        self.cache = ProjectCache(cache_dir / "projects" / f"{path_key(self.root)}.json")
         # The ``image inspect`` of the images the last call asked about, started while the
         # plan is made (see ``prepare``); taken by the first ``check_current``.
         self.speculative_inspect: PendingInspect | None = None
 
     @cached_property
     def engine(self) -> Engine:
-        from poetry_docker_plugin.engine import Engine
+        from poetry_docker_plugin.engine.client import Engine
 
         return Engine.find(echo=self.io.is_very_verbose())
 
-    @property
+    @cached_property
     def root(self) -> Path:
-        return self.poetry.pyproject_path.parent
+        """The project's directory, resolved once."""
+        return self.project.root.resolve()
+
+    @cached_property
+    def lock(self) -> Lock:
+        """The selected part of poetry.lock, read (and checked) once per command."""
+        from poetry_docker_plugin.lock.read import read_lock
+
+        return read_lock(self.poetry, self.request.groups, self.settings.extras)
 
     def prepare(self, *, pull: bool = True, refresh_base: bool = False) -> Prepared:
         """Reads the project and lock, plans the image and renders its files.
@@ -109,28 +121,33 @@ class Builder:
         The base image is looked at (and pulled when ``pull`` and missing) once per image id;
         ``refresh_base`` looks again, for a base rebuilt under the same name.
         """
+        import platform
+
+        from poetry_docker_plugin.host_user import current_host_user
+        from poetry_docker_plugin.lock.wheels import machine_of
+
         if pull and not refresh_base:
             self.start_inspect_of_last_call()
-        check_lock(self.poetry)
         request = self.request
         plan = make_plan(
-            self.poetry,
+            self.project,
+            self.lock,
             self.settings,
-            request.groups,
+            machine=machine_of(request.platform, platform.machine()),
             tags=request.tags,
             platform=request.platform,
-            probe_base=functools.partial(self.base_image, pull=pull, refresh=refresh_base),
+            probe_base=functools.partial(self.probe_base, pull=pull, refresh=refresh_base),
             editable=request.development,
-            host_user=HostUser.current() if request.development else None,
+            host_user=current_host_user() if request.development else None,
         )
         environment = plan.environment
         self.say(
             f"Python {environment.python} ({environment.python_reason}); {environment.manager} "
             f"environment at {environment.prefix} ({environment.manager_reason}); base "
-            f"{environment.base_image}",
+            f"{environment.base.reference}",
             Verbosity.VERBOSE,
         )
-        cache = self.stat_cache
+        cache = self.cache
         # The files' digests come first: the Dockerfile names them in the steps that mount them.
         sources = source_digests(self.poetry, plan, cache)
         rendered = cache.rendered(render_key(plan, sources), lambda: render(plan, sources))
@@ -139,9 +156,11 @@ class Builder:
         options = {**request.fingerprint_options(), "base-image-id": base_ids}
         return Prepared(plan, rendered, fingerprint(rendered, sources, options))
 
-    def base_image(self, reference: str, manager: str, *, pull: bool, refresh: bool) -> BaseImage:
-        """The engine's look at the base image; without an engine, when only files are
+    def probe_base(self, reference: str, manager: str, *, pull: bool, refresh: bool) -> BaseImage:
+        """The engine's look at a base image; without an engine, when only files are
         written (``pull`` false), the conventions of the published images."""
+        from poetry_docker_plugin.engine.probe import probe_base_image
+
         try:
             engine = self.engine
         except DockerPluginError:
@@ -149,78 +168,35 @@ class Builder:
                 raise
             return BaseImage(reference)
         cache = self.cache_dir / "base-images.json"
-        return engine.base_image(reference, manager, cache, pull=pull, refresh=refresh)
+        return probe_base_image(engine, reference, manager, cache, pull=pull, refresh=refresh)
 
-    def check_current(self, prepared: Prepared, *references: str) -> tuple[Prepared, bool | None]:
-        """Whether every image was built from exactly these inputs; None when one is missing.
-
-        One ``docker image inspect`` answers for the images and the base together. When the
-        base is not the image the plan looked at (rebuilt or pulled anew under the same
-        name), the plan is made again from the base as it is now, and that plan is returned.
-        """
-        from poetry_docker_plugin.plan import FINGERPRINT_LABEL
-
-        bases = prepared.plan.environment.bases
-        images = self.inspect(*references, *(base.reference for base in bases))
-        if images is None:
-            if any(self.engine.image_id(base.reference) != base.id for base in bases):
-                prepared = self.prepare(refresh_base=True)
-            return prepared, None
-        images, found = images[: len(references)], images[len(references) :]
-        if [image.id for image in found] != [base.id for base in bases]:
-            prepared = self.prepare(refresh_base=True)
-        stale = [i for i in images if i.labels.get(FINGERPRINT_LABEL) != prepared.fingerprint]
-        for image in stale[:1]:
-            self.say_what_changed(prepared, image.labels)
-        return prepared, not stale
-
-    def start_inspect_of_last_call(self) -> None:
-        """Starts the ``image inspect`` that the last call of this project asked, before the
-        plan is made: reading the lock and planning then overlap the engine's answer, which
-        is most of what a call that changes nothing waits for. The answer is used only when
-        the plan asks about the very same images (``inspect``)."""
-        last = self.stat_cache.data.get("inspected")
-        if not isinstance(last, list) or not all(isinstance(x, str) for x in last):
-            return
-        try:
-            self.speculative_inspect = self.engine.start_inspect(*last)
-        except (DockerPluginError, OSError):
-            self.speculative_inspect = None
-
-    def inspect(self, *references: str) -> list[InspectedImage] | None:
-        """``Engine.inspect``, answered by the inspect started ahead when it asked the same."""
-        ahead, self.speculative_inspect = self.speculative_inspect, None
-        if ahead is not None and ahead.references == references:
-            return ahead.result()
-        if ahead is not None:
-            ahead.cancel()
-        if self.stat_cache.data.get("inspected") != list(references):
-            self.stat_cache.data["inspected"] = list(references)
-            self.stat_cache.changed = True
-            self.stat_cache.save()
-        return self.engine.inspect(*references)
-
-    def say_what_changed(self, prepared: Prepared, labels: dict[str, str]) -> None:
-        """With -v: which kind of input differs from the one the image was built from."""
-        from poetry_docker_plugin.plan import INPUTS_LABEL
-
-        try:
-            recorded = json.loads(labels.get(INPUTS_LABEL, "{}"))
-        except ValueError:
-            recorded = {}
-        changed = prepared.inputs.changed_since(recorded) if recorded else []
-        reason = ", ".join(changed) if changed else "the image predates this plugin's labels"
-        self.say(f"Rebuilding {prepared.plan.image}: {reason} changed", Verbosity.VERBOSE)
-
-    def ensure_image(self, prepared: Prepared, *, rebuild: bool, no_build: bool) -> Prepared:
-        """Builds the image only when it is missing or its fingerprint differs from the inputs.
+    def ensure_image(
+        self,
+        prepared: Prepared,
+        *,
+        rebuild: bool = False,
+        no_build: bool = False,
+        announce_current: bool = False,
+    ) -> Prepared:
+        """The one policy of "is the image current": every tag names an image made from these
+        inputs (and, when it is to be pushed, with the inline cache). Builds when it is not,
+        or when ``rebuild``; ``no_build`` refuses instead. ``announce_current``: say that
+        nothing was built (``build`` does; ``run`` and ``shell`` only with -v).
 
         Returns the plan that holds for the image (made again if the base image changed).
         """
         image = prepared.plan.image
-        prepared, current = self.check_current(prepared, image)
+        prepared, images = self.check_current(prepared, *prepared.plan.metadata.tags)
+        current = images is not None and not self.stale(prepared, images)
+        lacks_inline_cache = any(i.labels.get(INLINE_CACHE_LABEL) != "1" for i in images or [])
+        if current and self.request.inline_cache and lacks_inline_cache:
+            self.say(
+                f"{image} was built without the inline cache that a pushed image carries: "
+                "building it again with it (every step cached)."
+            )
+            current = False
         if no_build:
-            if current is None:
+            if images is None:
                 raise DockerPluginError(
                     f"The image {image} does not exist and --no-build forbids building it. "
                     "Run `poetry docker build` first, or drop --no-build."
@@ -234,22 +210,84 @@ class Builder:
         elif rebuild or not current:
             self.build(prepared)
         else:
-            self.say(f"{image} is up to date", Verbosity.VERBOSE)
+            verbosity = Verbosity.NORMAL if announce_current else Verbosity.VERBOSE
+            self.say(f"{image} is up to date: nothing changed since it was built.", verbosity)
         return prepared
+
+    def check_current(
+        self, prepared: Prepared, *references: str
+    ) -> tuple[Prepared, list[InspectedImage] | None]:
+        """The images of ``references`` (None when one is missing), with the plan that holds.
+
+        One ``docker image inspect`` answers for the images and the base together. When the
+        base is not the image the plan looked at (rebuilt or pulled anew under the same
+        name), the plan is made again from the base as it is now, and that plan is returned.
+        """
+        bases = prepared.plan.environment.bases
+        images = self.inspect(*references, *(base.reference for base in bases))
+        if images is None:
+            if any(self.engine.image_id(base.reference) != base.id for base in bases):
+                prepared = self.prepare(refresh_base=True)
+            return prepared, None
+        images, found = images[: len(references)], images[len(references) :]
+        if [image.id for image in found] != [base.id for base in bases]:
+            prepared = self.prepare(refresh_base=True)
+        return prepared, images
+
+    def stale(self, prepared: Prepared, images: list[InspectedImage]) -> bool:
+        """Whether an image was made from other inputs; with -v, says which kind changed."""
+        stale = [i for i in images if i.labels.get(FINGERPRINT_LABEL) != prepared.fingerprint]
+        for image in stale[:1]:
+            self.say_what_changed(prepared, image.labels)
+        return bool(stale)
+
+    def start_inspect_of_last_call(self) -> None:
+        """Starts the ``image inspect`` that the last call of this project asked, before the
+        plan is made: reading the lock and planning then overlap the engine's answer, which
+        is most of what a call that changes nothing waits for. The answer is used only when
+        the plan asks about the very same images (``inspect``)."""
+        last = self.cache.last_inspected()
+        if last is None:
+            return
+        try:
+            self.speculative_inspect = self.engine.start_inspect(*last)
+        except (DockerPluginError, OSError):
+            self.speculative_inspect = None
+
+    def inspect(self, *references: str) -> list[InspectedImage] | None:
+        """``Engine.inspect``, answered by the inspect started ahead when it asked the same."""
+        ahead, self.speculative_inspect = self.speculative_inspect, None
+        if ahead is not None and ahead.references == references:
+            return ahead.result()
+        if ahead is not None:
+            ahead.cancel()
+        self.cache.record_inspected(references)
+        self.cache.save()
+        return self.engine.inspect(*references)
+
+    def say_what_changed(self, prepared: Prepared, labels: dict[str, str]) -> None:
+        """With -v: which kind of input differs from the one the image was built from."""
+        try:
+            recorded = json.loads(labels.get(INPUTS_LABEL, "{}"))
+        except ValueError:
+            recorded = {}
+        changed = prepared.inputs.changed_since(recorded) if isinstance(recorded, dict) else []
+        reason = ", ".join(changed) if changed else "the image predates this plugin's labels"
+        self.say(f"Rebuilding {prepared.plan.image}: {reason} changed", Verbosity.VERBOSE)
 
     def build(self, prepared: Prepared) -> None:
         """Stages the context and builds it, tagged with every tag of the plan."""
-        from poetry_docker_plugin.context import staged_context
         from poetry_docker_plugin.credentials import build_secrets
-        from poetry_docker_plugin.plan import FINGERPRINT_LABEL, INPUTS_LABEL
+        from poetry_docker_plugin.settings import ca_bundle_path
+        from poetry_docker_plugin.sources.staging import staged_context
 
         plan = prepared.plan
         engine = self.engine
-        ca_bundle = self.ca_bundle()  # checked before anything is staged
-        engine.check_ssh_agent(plan.dependencies.ssh)
+        ca_bundle = ca_bundle_path(self.settings, self.project)  # checked before staging
+        check_ssh_agent(plan.dependencies.ssh)
         self.say(
             f"Building <info>{plan.image}</info> (Python {plan.python}, "
-            f"{plan.environment.manager} on {plan.environment.base_image})"
+            f"{plan.environment.manager} on {plan.environment.base.reference})"
         )
         with (
             self.project_lock(),
@@ -269,52 +307,46 @@ class Builder:
             if self.request.inline_cache:
                 build_args = (*build_args, ("BUILDKIT_INLINE_CACHE", "1"))
                 labels[INLINE_CACHE_LABEL] = "1"
-            engine.build(
-                context,
-                plan.metadata.tags,
-                labels,
-                no_cache=self.request.no_cache,
-                platform=plan.environment.platform,
-                build_args=build_args,
-                secrets=secrets,
-                network=self.request.network,
-                quiet=self.io.output.is_quiet(),
-                ssh=plan.dependencies.ssh,
-                cache_from=self.settings.cache_from,
-            )
-
-    def lacks_inline_cache(self, *references: str) -> bool:
-        """Whether an image was built without the inline cache (only asked when pushing)."""
-        images = self.engine.inspect(*references) or []
-        return any(image.labels.get(INLINE_CACHE_LABEL) != "1" for image in images)
+            try:
+                engine.build(
+                    context,
+                    plan.metadata.tags,
+                    labels,
+                    no_cache=self.request.no_cache,
+                    platform=plan.environment.platform,
+                    build_args=build_args,
+                    secrets=secrets,
+                    network=self.request.network,
+                    quiet=self.io.output.is_quiet(),
+                    ssh=plan.dependencies.ssh,
+                    cache_from=self.settings.cache_from,
+                )
+            except BuildFailed as failure:
+                if not failure.untrusted:
+                    raise
+                raise DockerPluginError(
+                    f"{failure} A download failed certificate verification "
+                    "(CERTIFICATE_VERIFY_FAILED): behind an intercepting proxy, set `ca-bundle` "
+                    "in [tool.poetry-docker] to the PEM file of the proxy's certificate "
+                    "authority (pip before Python 3.10 and conda do not use the system's trust "
+                    "store).",
+                    exit_code=failure.exit_code,
+                ) from None
 
     def push(self, prepared: Prepared) -> str:
         """Pushes every tag of the image; the pushed reference of the first, by its digest."""
-        from poetry_docker_plugin.engine import repository_of
+        from poetry_docker_plugin.engine.refs import repository_of
 
         pushed = []
         for tag in prepared.plan.metadata.tags:
             self.say(f"Pushing <info>{tag}</info>")
-            digest = self.engine.push(tag, quiet=self.io.output.is_quiet())
+            try:
+                digest = self.engine.push(tag, quiet=self.io.output.is_quiet())
+            except PushFailed as failure:
+                raise DockerPluginError(push_failure(failure.reference, failure.reason)) from None
             pushed.append(f"{repository_of(tag)}@{digest}")
             self.say(f"Pushed {tag} as {pushed[-1]}")
         return pushed[0]
-
-    def ca_bundle(self) -> Path | None:
-        """The ``ca-bundle`` setting as a file on the host (relative to the project)."""
-        from poetry_docker_plugin.settings import TABLE
-
-        setting = self.settings.ca_bundle
-        if setting is None:
-            return None
-        path = (self.root / Path(setting).expanduser()).resolve()
-        if not path.is_file():
-            raise DockerPluginError(
-                f"Invalid value for `ca-bundle` in [{TABLE}] of {self.poetry.pyproject_path}: "
-                f"{path} is not a file. Point it at the PEM bundle of your proxy's certificate "
-                "authority, or remove the key."
-            )
-        return path
 
     @contextlib.contextmanager
     def project_lock(self) -> Iterator[None]:
@@ -344,8 +376,48 @@ class Builder:
         self.io.write_error_line(message, verbosity=verbosity)
 
 
+def check_ssh_agent(ssh: tuple[str, ...]) -> None:
+    """Refuses, before anything is staged, a build that needs the SSH agent without one.
+
+    ``ssh`` names the dependencies fetched over SSH.
+    """
+    import os
+
+    if ssh and not os.environ.get("SSH_AUTH_SOCK"):
+        names = f"dependency {ssh[0]} is" if len(ssh) == 1 else f"dependencies {', '.join(ssh)} are"
+        raise DockerPluginError(
+            f"The git {names} fetched over SSH, which the build does through your SSH agent "
+            "(`docker build --ssh default`), but SSH_AUTH_SOCK is not set. Start an agent "
+            'and add the key that can read the repository (`eval "$(ssh-agent -s)"`, then '
+            "`ssh-add ~/.ssh/id_ed25519`), then build again; the key never enters the image."
+        )
+
+
 def path_key(root: Path) -> str:
     """A short name for a project directory, for the files the plugin keeps about it."""
     import hashlib
 
     return hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+
+
+def push_failure(reference: str, reason: str) -> str:
+    """The paragraph for a tag the engine could not push, with what usually fixes it."""
+    from poetry_docker_plugin.engine.refs import ImageReference
+
+    message = f"Pushing {reference} failed: {reason}."
+    lowered = reason.lower()
+    if ImageReference.parse(reference).registry is None:
+        message += (
+            f" The tag names no registry, so the engine pushed it to Docker Hub (docker.io). To "
+            f"push to your registry, name it in the tag (--tag registry.example.com/team/"
+            f"{ImageReference.parse(reference).repository.rsplit('/', 1)[-1]}:TAG, or `image` in "
+            "[tool.poetry-docker])."
+        )
+    if any(word in lowered for word in ("denied", "unauthorized", "authentication required")):
+        message += (
+            " Log in to the registry with `docker login HOST` (the plugin uses the engine's "
+            "credentials and never reads them), or check that you may push to that repository."
+        )
+    elif any(word in lowered for word in ("connection refused", "no such host", "timeout")):
+        message += " Check that the registry is running and reachable from the engine."
+    return message

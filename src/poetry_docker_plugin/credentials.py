@@ -16,16 +16,19 @@ import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from poetry_docker_plugin.names import (
+    CA_BUNDLE_SECRET,
+    CONDA_AUTH_SECRET,
+    PIP_AUTH_SECRET,
+    TEMP_PREFIX,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from poetry.poetry import Poetry
 
-    from poetry_docker_plugin.plan import CondaChannel
-
-PIP_AUTH_SECRET = "pip-auth"
-CA_BUNDLE_SECRET = "ca-bundle"
-CONDA_AUTH_SECRET = "conda-auth"
+    from poetry_docker_plugin.plan.model import CondaChannel
 
 
 def pip_auth_config(poetry: Poetry, indexes: Iterable[tuple[str, str]]) -> str | None:
@@ -90,7 +93,7 @@ def build_secrets(
     if not any(written.values()):
         yield secrets
         return
-    directory = Path(tempfile.mkdtemp(prefix="poetry-docker-secrets-"))
+    directory = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}secrets-"))
     try:
         for name, text in written.items():
             if text:

@@ -2,7 +2,7 @@
 
 What the image holds is only known there: pip, setuptools and whatever the environment came
 with besides the lock, and the conda packages that ``conda create`` chose. So this file is
-copied into the build context (as ``sbom.py``) and run after the project is installed, by the
+copied into the build context under its own name and run after the project is installed, by the
 environment's Python with the standard library alone (nothing is installed for it): it reads
 the distributions that Python sees (what ``pip list`` lists) and ``<prefix>/conda-meta`` (what
 ``conda list`` lists of conda's own packages), adds what the host knows (the lock's hashes, the

@@ -14,43 +14,35 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from poetry_docker_plugin.sbom import INPUTS_FILE as SBOM_INPUTS_FILE
-from poetry_docker_plugin.sbom import SBOM_PATH
-from poetry_docker_plugin.sbom import SCRIPT_FILE as SBOM_SCRIPT_FILE
+from poetry_docker_plugin.names import (
+    ACTIVATE_PATH,
+    BASHRC_LINE,
+    BUILT_REQUIREMENTS_FILE,
+    CA_BUNDLE_SECRET,
+    COMPILED_REQUIREMENTS_FILE,
+    CONDA_AUTH_SECRET,
+    ENTRYPOINT_PATH,
+    INCLUDED_DIR,
+    LOCAL_SOURCES_DIR,
+    LOCAL_WHEELS_DIR,
+    PIP_AUTH_SECRET,
+    REQUIREMENTS_FILE,
+    SBOM_INPUTS_FILE,
+    SBOM_PATH,
+    SBOM_SCRIPT_FILE,
+    SECRETS_DIR,
+    SOURCES_DIR,
+    VCS_REQUIREMENTS_FILE,
+    WHEELS_DIR,
+)
 
 if TYPE_CHECKING:
-    from poetry_docker_plugin.plan import BuildPlan
+    from poetry_docker_plugin.plan.model import BuildPlan
+    from poetry_docker_plugin.sources.digests import SourceDigests
 
-ENTRYPOINT_PATH = "/usr/local/bin/poetry-docker-entrypoint.sh"
-ACTIVATE_PATH = "/usr/local/share/poetry-docker/activate.sh"
-# Appended to the bashrc files of the image, so that interactive shells end up activated.
-BASHRC_LINE = f"if [ -r {ACTIVATE_PATH} ]; then . {ACTIVATE_PATH}; fi  # poetry-docker"
-SECRETS_DIR = "/run/secrets"
-REQUIREMENTS_FILE = "requirements.txt"
-COMPILED_REQUIREMENTS_FILE = "requirements-compiled.txt"
-BUILT_REQUIREMENTS_FILE = "requirements-build.txt"
-VCS_REQUIREMENTS_FILE = "requirements-vcs.txt"
-WHEELS_DIR = "dist"
-LOCAL_WHEELS_DIR = "local-wheels"
-LOCAL_SOURCES_DIR = "local-sources"
-SOURCES_DIR = "project"
-INCLUDED_DIR = "included"
 # The no-op that starts every RUN step which bind-mounts files from the build context, naming
 # their digest (see the Dockerfile template): ``: inputs=3f9a1c2b7d4e && ``.
 INPUTS_MARKER = re.compile(r": inputs=[0-9a-f]{12} && ")
-
-
-@dataclass(frozen=True)
-class SourceDigests:
-    """Digests (sha256, hex) of the project's files that reach the image, by how they get there.
-
-    They are known before rendering: the Dockerfile names the digest of what each step mounts.
-    """
-
-    project: str  # what the project's wheel (or the sources the wheels stage builds) is made of
-    included: str  # the files of the `include` setting, copied beside the package
-    local_wheels: str  # path dependencies built on the host
-    local_sources: str  # path dependencies built in the wheels stage
 
 
 @dataclass(frozen=True)
@@ -115,12 +107,11 @@ def render_key(plan: BuildPlan, sources: SourceDigests) -> str:
     import os
 
     digest = hashlib.sha256(f"{plan!r}\0{sources!r}\0".encode())
-    package = os.path.dirname(__file__)  # noqa: PTH120
-    for folder in (package, os.path.join(package, "templates")):  # noqa: PTH118
-        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
-            if entry.is_file():
-                status = entry.stat()
-                digest.update(f"{entry.name}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+    for folder, subfolders, files in os.walk(os.path.dirname(__file__)):  # noqa: PTH120
+        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+        for name in sorted(files):
+            status = os.stat(os.path.join(folder, name))  # noqa: PTH116, PTH118
+            digest.update(f"{folder}/{name}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
     return digest.hexdigest()
 
 
@@ -131,12 +122,7 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
     """
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    from poetry_docker_plugin.credentials import (
-        CA_BUNDLE_SECRET,
-        CONDA_AUTH_SECRET,
-        PIP_AUTH_SECRET,
-    )
-    from poetry_docker_plugin.requirements import requirements_text
+    from poetry_docker_plugin.lock.export import requirements_text
     from poetry_docker_plugin.sbom import inputs_text, script_text
 
     templates = Environment(

@@ -2,10 +2,10 @@
 
 The document is made inside the image, by its environment's own Python, in a build step after
 the locked dependencies are installed and before the project's own layer (``image_sbom.py``,
-copied into the context as ``sbom.py``): only there is it known what the environment holds (pip
-itself, conda's packages), and a source edit does not run it again (the project, the
-document's subject, is known from the plan). The host adds what
-the plan knows and the image cannot (the lock's file hashes, the project's name and version) as
+copied into the context under its own name): only there is it known what the environment
+holds (pip itself, conda's packages), and a source edit does not run it again (the project,
+the document's subject, is known from the plan). The host adds what the plan knows and the
+image cannot (the lock's file hashes, the project's name and version) as
 ``sbom-inputs.json``. Both files are rendered like the Dockerfile, so they are inputs of the
 fingerprint, and the same inputs give the same document.
 
@@ -21,16 +21,14 @@ import json
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.names import SBOM_PATH
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from poetry_docker_plugin.engine import Engine
-    from poetry_docker_plugin.plan import BuildPlan
+    from poetry_docker_plugin.engine.client import Engine
+    from poetry_docker_plugin.plan.model import BuildPlan
 
-SBOM_PATH = "/usr/local/share/poetry-docker/sbom.cdx.json"
-SCRIPT_FILE = "sbom.py"
-INPUTS_FILE = "sbom-inputs.json"
 TOOL_NAME = "poetry-docker-plugin"
 
 
@@ -53,14 +51,7 @@ def inputs_text(plan: BuildPlan) -> str:
 
     dependencies = plan.dependencies
     locked: dict[str, dict[str, dict[str, str]]] = {}
-    for requirement in (
-        *dependencies.compiled,
-        *dependencies.pure,
-        *dependencies.built,
-        *dependencies.vcs,
-        *dependencies.local_wheels,
-        *dependencies.local_sources,
-    ):
+    for requirement in dependencies.all:
         if requirement.file_hashes:
             versions = locked.setdefault(canonicalize_name(requirement.name), {})
             versions[requirement.version] = dict(requirement.file_hashes)

@@ -13,25 +13,19 @@ import re
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from poetry_docker_plugin.engine.refs import IMAGE_NAME_RE, IMAGE_REFERENCE_RE, TAG_RE
 from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.names import SETTINGS_TABLE
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from poetry_docker_plugin.project import ProjectFacts
 
-TABLE = "tool.poetry-docker"
+TABLE = SETTINGS_TABLE
 ENV_MANAGERS = ("conda", "micromamba", "venv")
 
-# Docker's reference grammar (distribution/reference), anchored.
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
-_DOMAIN = rf"(?:{_LABEL}(?:\.{_LABEL})*(?::[0-9]+)?)"
-_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"  # Docker's \w is ASCII, Python's is not
-_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-IMAGE_NAME_RE = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*")
-TAG_RE = re.compile(_TAG)
-IMAGE_REFERENCE_RE = re.compile(rf"{IMAGE_NAME_RE.pattern}(?::{_TAG})?(?:@{_DIGEST})?")
 ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LABEL_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 APT_PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(?:=[A-Za-z0-9.+:~-]+)?")
@@ -166,7 +160,7 @@ def _workdir(value: object) -> str:
 
 def _include_pattern(value: object) -> str:
     """A pattern of files beside the package, with .dockerignore's syntax, inside the project."""
-    from poetry_docker_plugin.dockerignore import Pattern, PatternError
+    from poetry_docker_plugin.sources.dockerignore import Pattern, PatternError
 
     text = _string(value)
     try:
@@ -317,3 +311,29 @@ def parse_assignments(
             )
         pairs.append((key, value))
     return tuple(pairs)
+
+
+def check_declared_groups(settings: Settings, project: ProjectFacts) -> None:
+    """Refuses `with` and `without` groups that the project does not declare."""
+    for key, names in (("with", settings.with_groups), ("without", settings.without_groups)):
+        unknown = [n for n in names if n not in project.groups]
+        if unknown:
+            raise DockerPluginError(
+                f"Invalid value for `{key}` in [{TABLE}] of {project.pyproject_path}: "
+                f"group(s) {', '.join(unknown)} are not declared. Fix the names or declare the "
+                "groups."
+            )
+
+
+def ca_bundle_path(settings: Settings, project: ProjectFacts) -> Path | None:
+    """The ``ca-bundle`` setting as a file on the host (relative to the project)."""
+    if settings.ca_bundle is None:
+        return None
+    path = (project.root / Path(settings.ca_bundle).expanduser()).resolve()
+    if not path.is_file():
+        raise DockerPluginError(
+            f"Invalid value for `ca-bundle` in [{TABLE}] of {project.pyproject_path}: "
+            f"{path} is not a file. Point it at the PEM bundle of your proxy's certificate "
+            "authority, or remove the key."
+        )
+    return path

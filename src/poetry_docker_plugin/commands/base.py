@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
 
     from poetry_docker_plugin.builder import Builder, Prepared
-    from poetry_docker_plugin.engine import Engine
-    from poetry_docker_plugin.plan import BuildPlan
+    from poetry_docker_plugin.engine.client import Engine
+    from poetry_docker_plugin.plan.model import BuildPlan
+    from poetry_docker_plugin.project import ProjectFacts
 
 
 class DockerCommand(GroupCommand):
@@ -109,10 +110,16 @@ class DockerCommand(GroupCommand):
             )
 
     @cached_property
+    def project(self) -> ProjectFacts:
+        """The project's own facts, read from Poetry once."""
+        from poetry_docker_plugin.project import ProjectFacts
+
+        return ProjectFacts.read(self.poetry)
+
+    @cached_property
     def settings(self) -> Settings:
         """``[tool.poetry-docker]`` with the command-line options applied over it."""
-        table = self.poetry.pyproject.data.get("tool", {}).get("poetry-docker")
-        loaded = load_settings(table, self.poetry.pyproject_path)
+        loaded = load_settings(self.project.settings_table, self.project.pyproject_path)
         overrides: dict[str, Any] = {
             "python": self._option("python", settings_module.python_version),
             "base_image": self._option("base-image", settings_module.image_reference),
@@ -126,7 +133,7 @@ class DockerCommand(GroupCommand):
             )
         extras = [e for value in self.option("extras") for e in value.replace(",", " ").split()]
         if self.option("all-extras"):
-            overrides["extras"] = tuple(self.poetry.package.extras)
+            overrides["extras"] = self.project.extras
         elif extras:
             overrides["extras"] = parse_option("extras", settings_module.group_names, extras)
         return loaded.override(**overrides)
@@ -136,14 +143,7 @@ class DockerCommand(GroupCommand):
         """The main group (or, for development, every non-optional one) plus the setting's
         ``with``, minus its ``without``."""
         settings = self.settings
-        for key, names in (("with", settings.with_groups), ("without", settings.without_groups)):
-            unknown = [n for n in names if not self.poetry.package.has_dependency_group(n)]
-            if unknown:
-                raise DockerPluginError(
-                    f"Invalid value for `{key}` in [{settings_module.TABLE}] of "
-                    f"{self.poetry.pyproject_path}: group(s) {', '.join(unknown)} are not "
-                    "declared. Fix the names or declare the groups."
-                )
+        settings_module.check_declared_groups(settings, self.project)
         base = self.non_optional_groups if self.development else {MAIN_GROUP}
         return (base | set(settings.with_groups)) - set(settings.without_groups)
 
@@ -165,7 +165,7 @@ class DockerCommand(GroupCommand):
             inline_cache=self.writes_inline_cache(),
         )
         cache_dir = Path(self.poetry.config.get("cache-dir")) / "docker-plugin"
-        return Builder(self.poetry, self.settings, request, self.io, cache_dir)
+        return Builder(self.poetry, self.project, self.settings, request, self.io, cache_dir)
 
     @property
     def engine(self) -> Engine:
@@ -188,11 +188,11 @@ class DockerCommand(GroupCommand):
 
     def run_options(self, plan: BuildPlan) -> list[str]:
         """``docker run`` options shared by ``run`` and ``shell``."""
-        from poetry_docker_plugin.engine import absolute_volume
-        from poetry_docker_plugin.plan import LABEL_PREFIX
+        from poetry_docker_plugin.engine.client import absolute_volume
+        from poetry_docker_plugin.names import CONTAINER_IMAGE_LABEL
 
         options = ["--rm", "--init", "--interactive"]
-        options += ["--label", f"{LABEL_PREFIX}.image={plan.image}"]
+        options += ["--label", f"{CONTAINER_IMAGE_LABEL}={plan.image}"]
         for value in self.option("env"):
             if not value or value.startswith("="):
                 raise DockerPluginError(

@@ -75,20 +75,9 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         if self.option("output"):
             self.write_output(prepared, Path(self.option("output")))
             return 0
-        tags = prepared.plan.metadata.tags
-        prepared, current = self.builder.check_current(prepared, *tags)
-        if current and self.option("push") and self.builder.lacks_inline_cache(*tags):
-            self.line_error(
-                f"{prepared.plan.image} was built without the inline cache that a pushed image "
-                "carries: building it again with it (every step cached)."
-            )
-            current = False
-        if current and not self.option("no-cache"):
-            self.line_error(
-                f"{prepared.plan.image} is up to date: nothing changed since it was built."
-            )
-        else:
-            self.builder.build(prepared)
+        prepared = self.builder.ensure_image(
+            prepared, rebuild=bool(self.option("no-cache")), announce_current=True
+        )
         if sbom is not None:
             write_sbom(self.engine, prepared.plan.image, sbom)
             self.line_error(f"Wrote the SBOM of {prepared.plan.image} to {sbom}")
@@ -127,7 +116,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 
     def write_output(self, prepared: Prepared, target: Path) -> None:
         """Writes the context to ``target`` whole, or not at all."""
-        from poetry_docker_plugin.context import write_context
+        from poetry_docker_plugin.sources.staging import write_context
 
         target = target.resolve()
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -149,6 +138,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 
 def parse_tag(reference: str) -> str:
     """A ``--tag`` value as a full reference; a bare name gets ``:latest`` as docker does."""
+    from poetry_docker_plugin.engine.refs import with_default_tag
+
     reference = settings_module.parse_option("tag", settings_module.image_reference, reference)
-    last = reference.rsplit("/", 1)[-1]
-    return reference if ":" in last else f"{reference}:latest"
+    return with_default_tag(reference)

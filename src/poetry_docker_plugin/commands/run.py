@@ -43,8 +43,10 @@ terminals. Ports and environment from [tool.poetry-docker] apply."""
             for port in plan.runtime.ports:
                 number = port.split("/")[0]
                 options += ["--publish", f"{number}:{port}"]
-        return self.engine.run(
-            [*options, plan.image, *self.argument("args")], self.container_name(plan)
+        from poetry_docker_plugin.engine.run import run_container
+
+        return run_container(
+            self.engine, [*options, plan.image, *self.argument("args")], self.container_name(plan)
         )
 
     def check_option_combinations(self) -> None:

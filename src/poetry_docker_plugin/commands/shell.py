@@ -38,12 +38,12 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it."
         self.refuse_remote_engine()
         prepared = self.ensure_image()
         plan = prepared.plan
-        from poetry_docker_plugin.engine import bind_mount
+        from poetry_docker_plugin.engine.client import bind_mount
+        from poetry_docker_plugin.engine.run import run_container
 
-        root = self.poetry.pyproject_path.parent.resolve()
         options = self.run_options(plan)
         workdir = plan.runtime.workdir
-        options += ["--mount", bind_mount(root, workdir), "--workdir", workdir]
+        options += ["--mount", bind_mount(self.builder.root, workdir), "--workdir", workdir]
         command = self.option("command")
         if command is None and sys.stdin.isatty() and sys.stdout.isatty():
             options.append("--tty")
@@ -54,7 +54,7 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it."
             "shell",
             *(["-c", command] if command is not None else []),
         ]
-        return self.engine.run([*options, plan.image, *shell], self.container_name(plan))
+        return run_container(self.engine, [*options, plan.image, *shell], self.container_name(plan))
 
     def refuse_remote_engine(self) -> None:
         """Refuses an engine on another machine, before anything is built there: it would
@@ -63,9 +63,9 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it."
         host = self.engine.remote_host()
         if host is None:
             return
-        root = self.poetry.pyproject_path.parent.resolve()
         raise DockerPluginError(
-            f"`poetry docker shell` mounts the working tree ({root}) into its container, but "
+            f"`poetry docker shell` mounts the working tree ({self.builder.root}) into its "
+            "container, but "
             f"the Docker engine is remote ({host}, from DOCKER_HOST or the current docker "
             "context): it cannot see this machine's files and would mount an empty folder "
             "instead. Run the shell on an engine of this machine (unset DOCKER_HOST, or "

@@ -1,0 +1,377 @@
+"""The engine's command line (docker, or podman), and nothing of the domain.
+
+The client is found through ``POETRY_DOCKER_ENGINE`` (a command name or path) or as ``docker``
+on PATH. Builds run with BuildKit (``DOCKER_BUILDKIT=1``) for cache and bind mounts; podman
+builds with buildah, whose cache the Dockerfile's ``: inputs=DIGEST`` no-ops serve.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
+
+from poetry_docker_plugin.engine.remote import current_context, docker_config_dir, remote_host
+from poetry_docker_plugin.errors import BuildFailed, DockerPluginError, PushFailed
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+ENGINE_VARIABLE = "POETRY_DOCKER_ENGINE"
+
+
+# What podman prints when the init binary of `run --init` (catatonit) is missing.
+# The last line of `docker push` (and podman's "Writing manifest"): the manifest's digest.
+PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+
+
+@dataclass(frozen=True)
+class InspectedImage:
+    """What ``docker image inspect`` says of one image."""
+
+    id: str
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PendingInspect:
+    """A ``docker image inspect`` under way."""
+
+    engine: Engine
+    references: tuple[str, ...]
+    process: subprocess.Popen[str]
+
+    def result(self) -> list[InspectedImage] | None:
+        """The id and labels of each image, in order; None when any is missing."""
+        stdout, _ = self.process.communicate()
+        if self.process.returncode != 0:
+            self.engine.diagnose()
+            return None
+        images = []
+        for line in stdout.splitlines():
+            if line.strip():
+                identity, _, labels = line.partition(" ")
+                images.append(InspectedImage(identity, json.loads(labels) or {}))
+        return images
+
+    def cancel(self) -> None:
+        self.process.kill()
+        self.process.communicate()
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A container engine's command-line client."""
+
+    executable: str
+    echo: bool = False  # print each command line to stderr (poetry -vv)
+
+    @classmethod
+    def find(cls, *, echo: bool = False) -> Engine:
+        """The client named by POETRY_DOCKER_ENGINE, else ``docker`` on PATH.
+
+        The daemon is not asked anything up front (that would cost every call a round trip):
+        when a command fails, ``diagnose`` tells why.
+        """
+        name = os.environ.get(ENGINE_VARIABLE) or "docker"
+        executable = shutil.which(name)
+        if executable is None:
+            raise DockerPluginError(
+                f"The container engine command {name!r} was not found on PATH. Install Docker "
+                f"(or podman), or set {ENGINE_VARIABLE} to the path of its command-line client."
+            )
+        return cls(executable, echo)
+
+    def diagnose(self, *, building: bool = False) -> None:
+        """Raises the clear error for an engine that is down, or a client that cannot build."""
+        result = self.capture(["version", "--format", "{{.Server.Version}}"])
+        if result.returncode != 0 or not result.stdout.strip():
+            detail = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+            if "permission denied" in detail.lower():
+                raise DockerPluginError(
+                    f"Your user may not use the Docker engine through {self.executable} "
+                    f"({detail}). Add yourself to the docker group (`sudo usermod -aG docker "
+                    '"$USER"`, then log in again), or use rootless Docker or podman.'
+                )
+            raise DockerPluginError(
+                f"The Docker engine is not reachable through {self.executable} ({detail}). "
+                "Start the Docker daemon (for example `sudo systemctl start docker`), or point "
+                "DOCKER_HOST at a running one, then try again."
+            )
+        if not building:
+            return
+        # A docker client of 23 or later needs the buildx component for BuildKit builds.
+        client = self.capture(["version", "--format", "{{.Client.Version}}"]).stdout.strip()
+        major = client.split(".")[0]
+        if (
+            major.isdigit()
+            and int(major) >= 23
+            and "docker" in Path(self.executable).name
+            and self.capture(["buildx", "version"]).returncode != 0
+        ):
+            raise DockerPluginError(
+                f"The docker client {self.executable} ({client}) has no buildx "
+                "component, which its BuildKit builds need. Install buildx (Debian: "
+                f"docker-buildx), or set {ENGINE_VARIABLE} to a client with BuildKit built "
+                "in, such as /usr/bin/docker from Debian's docker.io."
+            )
+
+    def build(
+        self,
+        context: Path,
+        tags: Sequence[str],
+        labels: Mapping[str, str],
+        *,
+        no_cache: bool = False,
+        platform: str | None = None,
+        build_args: Sequence[tuple[str, str]] = (),
+        secrets: Mapping[str, Path] | None = None,
+        network: str | None = None,
+        quiet: bool = False,
+        ssh: Sequence[str] = (),
+        cache_from: Sequence[str] = (),
+    ) -> str:
+        """Builds ``context`` with the engine's progress streamed to the terminal; the image id.
+
+        ``ssh`` names the dependencies fetched over SSH: the user's SSH agent is forwarded to
+        the build (``--ssh default``), so that their keys authenticate without entering it.
+        ``cache_from`` names images (in a registry) whose inline cache the build may reuse.
+        """
+        with tempfile.TemporaryDirectory(prefix="poetry-docker-iid-") as scratch:
+            iidfile = Path(scratch) / "iid"
+            command = ["build", "--file", str(context / "Dockerfile"), "--iidfile", str(iidfile)]
+            for tag in tags:
+                command += ["--tag", tag]
+            for key, value in sorted(labels.items()):
+                command += ["--label", f"{key}={value}"]
+            for key, value in build_args:
+                command += ["--build-arg", f"{key}={value}"]
+            if no_cache:
+                command.append("--no-cache")
+            if platform:
+                command += ["--platform", platform]
+            for name, path in sorted((secrets or {}).items()):
+                command += ["--secret", csv_fields(f"id={name}", f"src={path}")]
+            if network:
+                command += ["--network", network]
+            if ssh:
+                command += ["--ssh", "default"]
+            for reference in cache_from:
+                command += ["--cache-from", reference]
+            if quiet:
+                command.append("--quiet")
+            command.append(str(context))
+            self.show(command)
+            returncode, untrusted = self._stream_build(command, quiet)
+            if returncode != 0:
+                self.diagnose(building=True)
+                raise BuildFailed(returncode, untrusted=untrusted)
+            return iidfile.read_text().strip()
+
+    def _stream_build(self, command: list[str], quiet: bool) -> tuple[int, bool]:
+        """Runs ``docker build``, its progress going to stderr (stdout holds only what the
+        plugin prints); the exit code, and whether a download failed certificate checks.
+
+        On a terminal the engine draws its live progress itself; elsewhere (CI, pipes) its
+        plain output is passed through line by line and read for that failure.
+        """
+        environment = {**os.environ, "DOCKER_BUILDKIT": "1"}
+        stdout = subprocess.DEVNULL if quiet else sys.stderr.fileno()
+        if sys.stderr.isatty():
+            run = subprocess.run([self.executable, *command], env=environment, stdout=stdout)
+            return run.returncode, False
+        untrusted = False
+        with subprocess.Popen(
+            [self.executable, *command], env=environment, stdout=stdout, stderr=subprocess.PIPE
+        ) as process:
+            assert process.stderr is not None
+            for line in process.stderr:
+                sys.stderr.buffer.write(line)
+                sys.stderr.buffer.flush()
+                untrusted = untrusted or b"CERTIFICATE_VERIFY_FAILED" in line
+        return process.returncode, untrusted
+
+    def remote_host(self) -> str | None:
+        """The engine's host when it is not this machine's (``tcp://``, ``ssh://``), else None.
+
+        As the client decides: ``DOCKER_HOST`` first, then the context that ``DOCKER_CONTEXT``
+        or the client's config names (podman: ``CONTAINER_HOST``). Asking the client about a
+        context costs a process, so it is asked only when a context other than the default
+        is chosen.
+        """
+        if "podman" in Path(self.executable).name:
+            return remote_host(os.environ.get("CONTAINER_HOST"))
+        if os.environ.get("DOCKER_HOST"):
+            return remote_host(os.environ["DOCKER_HOST"])
+        context = os.environ.get("DOCKER_CONTEXT") or current_context(docker_config_dir())
+        if not context or context == "default":
+            return None
+        result = self.capture(
+            ["context", "inspect", "--format", "{{.Endpoints.docker.Host}}", context]
+        )
+        return remote_host(result.stdout.strip()) if result.returncode == 0 else None
+
+    def push(self, reference: str, *, quiet: bool = False) -> str:
+        """Pushes one tag with the engine's own credentials (``docker login``); its digest.
+
+        The engine's progress goes to stderr as it comes; a failure names the tag and the
+        engine's reason.
+        """
+        command = ["push", reference]
+        self.show(command)
+        # One stream (the engine's error comes last), read to its end: no pipe fills up.
+        with subprocess.Popen(
+            [self.executable, *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as process:
+            assert process.stdout is not None
+            lines = []
+            for line in process.stdout:
+                lines.append(line)
+                if not quiet:
+                    sys.stderr.write(line)
+                    sys.stderr.flush()
+        digest = PUSHED_DIGEST.search("".join(lines))
+        if process.returncode == 0 and digest:
+            return digest.group(1)
+        self.diagnose()
+        reason = ([line.strip() for line in lines if line.strip()] or ["no answer"])[-1]
+        raise PushFailed(reference, reason)
+
+    def is_podman(self) -> bool:
+        """Whether the client is podman: by its name, or ``docker`` being podman's docker shim
+        (its ``version`` says Podman). Asked only when something failed, never up front."""
+        if "podman" in Path(self.executable).name:
+            return True
+        return "podman" in self.capture(["version"]).stdout.lower()
+
+    def inspect(self, *references: str) -> list[InspectedImage] | None:
+        """The id and labels of local images, one per reference; None when any is missing."""
+        return self.start_inspect(*references).result()
+
+    def start_inspect(self, *references: str) -> PendingInspect:
+        """``inspect``, started now and answered by ``result()``, so that the caller can work
+        meanwhile."""
+        arguments = ["image", "inspect", "--format", "{{.Id}} {{json .Config.Labels}}"]
+        self.show([*arguments, *references])
+        process = subprocess.Popen(
+            [self.executable, *arguments, *references],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        return PendingInspect(self, references, process)
+
+    def read_file(self, image: str, path: str) -> bytes | None:
+        """The content of one file of an image; None when the image has no such file.
+
+        Read from a container that is created and never started (``cp`` takes a tar stream
+        from it), so the image needs no shell or ``cat``; the container is removed after.
+        """
+        import tarfile
+
+        created = self.capture(["create", image])
+        if created.returncode != 0:
+            self.diagnose()
+            raise DockerPluginError(
+                f"Could not create a container of {image} to read {path} from it: "
+                f"{created.stderr.strip() or 'no output'}."
+            )
+        container = created.stdout.strip()
+        try:
+            self.show(["cp", f"{container}:{path}", "-"])
+            copied = subprocess.run(
+                [self.executable, "cp", f"{container}:{path}", "-"],
+                capture_output=True,
+                check=False,
+            )
+        finally:
+            self.capture(["rm", "--force", container])
+        if copied.returncode != 0:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(copied.stdout)) as archive:
+            member = archive.next()
+            stream = archive.extractfile(member) if member is not None else None
+            return stream.read() if stream is not None else None
+
+    def image_id(self, reference: str) -> str | None:
+        """The id of a local image; None when there is none of that name."""
+        config = self.config_of(reference)
+        return config[0] if config else None
+
+    def config_of(self, reference: str) -> tuple[str, dict[str, str], dict[str, str]] | None:
+        """A local image's id, environment variables and labels; None when it is missing."""
+        result = self.capture(
+            ["image", "inspect", "--format", "{{.Id}}\t{{json .Config}}", reference]
+        )
+        if result.returncode != 0:
+            return None
+        identity, _, text = result.stdout.strip().partition("\t")
+        config = json.loads(text) or {}
+        pairs = (item.partition("=") for item in config.get("Env") or [])
+        return identity, {k: v for k, _, v in pairs}, config.get("Labels") or {}
+
+    def show(self, arguments: Sequence[str]) -> None:
+        if self.echo:
+            words = [self.executable, *arguments]
+            line = subprocess.list2cmdline(words) if os.name == "nt" else shlex.join(words)
+            print(f"$ {line}", file=sys.stderr, flush=True)
+
+    def capture(self, arguments: list[str]) -> subprocess.CompletedProcess[str]:
+        self.show(arguments)
+        return subprocess.run(
+            [self.executable, *arguments], capture_output=True, text=True, check=False
+        )
+
+
+def absolute_volume(value: str, *, windows: bool = os.name == "nt") -> str:
+    """A ``--volume`` whose source is a relative path (``./src:/mnt``), made absolute.
+
+    docker takes a source without a slash for a named volume, and refuses relative paths. On a
+    Windows host the source may start with a drive (``C:\\data:/mnt``, whose first ``:`` is
+    the drive's) and use either slash (``.\\data:/mnt``).
+    """
+    drive = re.match(r"[A-Za-z]:[\\/]", value) if windows else None
+    if drive:
+        return value  # absolute already: docker's Windows client reads it as it is
+    source, separator, rest = value.partition(":")
+    slashes = "/\\" if windows else "/"
+    relative = source.startswith((".", "~")) or (
+        any(s in source for s in slashes) and source[0] not in slashes
+    )
+    if separator and relative:
+        source = str(Path(source).expanduser().resolve())
+    return f"{source}{separator}{rest}"
+
+
+def bind_mount(source: PurePath, target: str) -> str:
+    """A ``--mount`` value for a bind mount: unlike ``--volume``, it takes any path (a ``:``
+    in it included); its fields are CSV, so each is quoted as CSV quotes.
+
+    The source is the host's own spelling of the path: on Windows ``C:\\Users\\ana\\my app``,
+    which Docker Desktop documents it translates into its VM (compose passes such paths
+    through unchanged too; ``/c/...`` or ``//c/...`` are only for shells that rewrite
+    arguments, such as Git Bash, which no process of Poetry's is).
+    """
+    return csv_fields("type=bind", f"source={source}", f"target={target}")
+
+
+def csv_fields(*fields: str) -> str:
+    """Fields of a docker option that the client parses as one CSV line (``--mount``,
+    ``--secret``): a field holding ``,`` or ``"`` is quoted, its ``"`` doubled."""
+    import csv
+
+    line = io.StringIO()
+    csv.writer(line, lineterminator="").writerow(fields)
+    return line.getvalue()

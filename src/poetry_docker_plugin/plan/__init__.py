@@ -1,0 +1,1 @@
+"""The plan: every decision about the image (``decide``), as frozen values (``model``)."""

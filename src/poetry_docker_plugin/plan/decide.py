@@ -1,0 +1,299 @@
+"""``make_plan``: every decision about the image, made from values alone.
+
+The project's facts, the selected lock, the settings and what the base images hold go in; a
+:class:`BuildPlan` comes out. No Poetry object, no file and no engine is touched here (the
+base images are looked at through ``probe_base``), so the plan can be tested from values made
+in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from poetry_docker_plugin.engine.refs import ImageReference
+from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.lock.wheels import GLIBC_MAX_MINOR
+from poetry_docker_plugin.names import (
+    OCI_KEYS,
+    OCI_PREFIX,
+    SBOM_LABEL,
+    SBOM_PATH,
+    SETTINGS_TABLE,
+    VENV_PREFIX,
+)
+from poetry_docker_plugin.plan.model import (
+    BaseImage,
+    BaseProbe,
+    BuildPlan,
+    CondaChannel,
+    DependenciesPlan,
+    EnvironmentPlan,
+    HostUser,
+    ImageMetadata,
+    ProjectPlan,
+    RuntimePlan,
+    RuntimeUser,
+)
+from poetry_docker_plugin.plan.python import choose_python, venv_python
+
+if TYPE_CHECKING:
+    from poetry_docker_plugin.lock.model import Lock
+    from poetry_docker_plugin.lock.wheels import Target
+    from poetry_docker_plugin.project import ProjectFacts
+    from poetry_docker_plugin.settings import Settings
+
+DEFAULT_BASE_IMAGES = {
+    "conda": "condaforge/miniforge3:25.3.1-0",
+    "micromamba": "mambaorg/micromamba:2.3.0-debian12-slim",
+}
+# Where conda and micromamba keep environments in the images they publish; used only when the
+# base image could not be looked at (rendering with --print while it is not pulled yet).
+CONVENTIONAL_ENVS_DIR = "/opt/conda/envs"
+# The small image the conda and micromamba environments are copied into (`runtime-base`).
+DEFAULT_RUNTIME_BASE = "debian:bookworm-slim"
+# The unprivileged user that generated images run as unless the `user` setting says otherwise.
+DEFAULT_USER = "app"
+DEFAULT_UID = 10001
+
+
+def make_plan(
+    project: ProjectFacts,
+    lock: Lock,
+    settings: Settings,
+    *,
+    machine: str,
+    tags: tuple[str, ...] = (),
+    platform: str | None = None,
+    probe_base: BaseProbe | None = None,
+    editable: bool = False,
+    host_user: HostUser | None = None,
+) -> BuildPlan:
+    """Decides everything about the image from the project, its lock and the settings.
+
+    ``machine`` is the target's (wheel tags' spelling: x86_64, aarch64). ``probe_base`` looks
+    at a base image (its id, its Python, where conda keeps environments); without it the plan
+    follows the conventions of the published images. ``editable`` plans the development image
+    of ``poetry docker shell``: the project is installed in editable mode pointing at the
+    working directory, where the working tree is mounted, and it is tagged ``<name>:dev``; it
+    runs as ``host_user`` when given (Linux hosts), else as the runtime user.
+    """
+    wheel_in_image = _wheel_built_in_image(project, editable)
+    manager, manager_reason = choose_env_manager(settings)
+    reference = settings.base_image or DEFAULT_BASE_IMAGES.get(manager)
+    if reference is None:  # venv on the python.org image of the chosen Python
+        python, _ = choose_python(project, lock, machine, settings.python, GLIBC_MAX_MINOR)
+        reference = f"python:{python}-slim-bookworm"
+    base = probe_base(reference, manager) if probe_base else BaseImage(reference)
+    runtime_base = _runtime_base(project, settings, manager, editable, probe_base)
+    # Wheels must run on the C library of the image's last stage.
+    glibc = (runtime_base or base).glibc_minor
+    if manager == "venv":
+        python, python_reason = venv_python(project, lock, settings.python, base, machine, glibc)
+    else:
+        python, python_reason = choose_python(project, lock, machine, settings.python, glibc)
+    name = project.image_name
+    version = project.version or "latest"
+    env_name = "venv" if manager == "venv" else name
+    envs_dir = base.envs_dir or CONVENTIONAL_ENVS_DIR
+    prefix = VENV_PREFIX if manager == "venv" else f"{envs_dir.rstrip('/')}/{env_name}"
+    _check_workdir(project, settings.workdir, prefix)
+    environment = EnvironmentPlan(
+        manager=manager,
+        manager_reason=manager_reason,
+        base=base,
+        python=python,
+        python_reason=python_reason,
+        name=env_name,
+        prefix=prefix,
+        conda_packages=settings.conda_packages,
+        conda_channels=tuple(CondaChannel.parse(c) for c in settings.conda_channels),
+        apt_packages=settings.apt_packages,
+        platform=platform,
+        machine=machine,
+        runtime_base=runtime_base,
+    )
+    return BuildPlan(
+        environment=environment,
+        dependencies=plan_dependencies(
+            lock, environment.target, wheel_in_image, ca_bundle=settings.ca_bundle is not None
+        ),
+        project=ProjectPlan(
+            name=name,
+            version=version,
+            package_mode=project.package_mode,
+            wheel_built_in_image=wheel_in_image,
+            editable=editable,
+            include=settings.include,
+        ),
+        runtime=RuntimePlan(
+            command=settings.command or project.default_command,
+            workdir=settings.workdir,
+            env=settings.env,
+            ports=settings.ports,
+            user=runtime_user(settings.user, host_user),
+        ),
+        metadata=ImageMetadata(
+            tags=tags or _default_tags(settings, name, version, editable),
+            labels=_labels(project, settings, environment.bases[-1].label_keys),
+        ),
+    )
+
+
+def plan_dependencies(
+    lock: Lock, target: Target, wheel_in_image: bool, *, ca_bundle: bool
+) -> DependenciesPlan:
+    """Sorts the locked packages by how the image gets them.
+
+    Wheels from indexes and URLs are installed with hashes, compiled ones in a layer of their
+    own: they are the large ones, and rarely change, so that adding a small pure-Python
+    package does not reinstall them. Sdists and git commits are built into wheels in a
+    separate stage (with git and a compiler only when needed, so that the image itself
+    carries neither); path dependencies are built on the host when poetry-core can build
+    them, else in that stage too.
+    """
+    requirements = lock.requirements
+    applying = [r for r in requirements if r.applies_to(target)]
+    local = [r for r in applying if r.is_local]
+    wheels = tuple(r for r in local if r.builds_on_host)
+    sources = tuple(r for r in local if r not in wheels)
+    built = tuple(r for r in applying if r.kind != "git" and r.needs_build(target))
+    vcs = tuple(r for r in applying if r.kind == "git")
+    tools = []
+    if vcs:
+        tools.append("git")
+    if any(r.uses_ssh for r in vcs):  # Debian's git only recommends ssh
+        tools.append("openssh-client")
+    if sources or wheel_in_image or any(r.needs_compiler(target) for r in built):
+        tools.append("build-essential")
+    hashed = [r for r in requirements if not r.is_local and r.kind != "git" and r not in built]
+    compiled = tuple(r for r in hashed if r in applying and r.is_compiled(target))
+    return DependenciesPlan(
+        compiled=compiled,
+        pure=tuple(r for r in hashed if r not in compiled),
+        built=built,
+        vcs=vcs,
+        local_wheels=wheels,
+        local_sources=sources,
+        build_tools=tuple(tools),
+        groups=lock.groups,
+        extras=lock.extras,
+        indexes=lock.indexes,
+        private_indexes=bool(lock.indexes),
+        ca_bundle=ca_bundle,
+    )
+
+
+def choose_env_manager(settings: Settings) -> tuple[str, str]:
+    """The setting when given, else inferred from the base image's name (conda by default)."""
+    if settings.env_manager:
+        return settings.env_manager, "set by env-manager"
+    if not settings.base_image:
+        return "conda", "the default, on the default Miniforge base image"
+    repository = ImageReference.parse(settings.base_image).name.lower()
+    if "micromamba" in repository:
+        return "micromamba", f"inferred from the base image {settings.base_image}"
+    if any(word in repository for word in ("conda", "miniforge", "mambaforge")):
+        return "conda", f"inferred from the base image {settings.base_image}"
+    return "venv", f"inferred from the base image {settings.base_image} (not a conda image)"
+
+
+def runtime_user(user: str | None, host: HostUser | None = None) -> RuntimeUser:
+    """The USER of the image and the account to create for it.
+
+    By default an ``app`` account with a fixed uid is created and used, so that the runtime
+    is never root; ``user = "root"`` (or uid 0, however written) keeps root, another uid[:gid]
+    is used as it is (no account needed), and a name is created when the base image does not
+    have it. The development image (``host``) runs as the host's user, with an account of the
+    same ids.
+    """
+    if host is not None:
+        if host.uid == 0:
+            return RuntimeUser("0")
+        return RuntimeUser(f"{host.uid}:{host.gid}", host.name, host.uid, host.gid)
+    if user is None:
+        return RuntimeUser(str(DEFAULT_UID), DEFAULT_USER, DEFAULT_UID)
+    uid = user.partition(":")[0]
+    if user == "root" or (uid.isdigit() and int(uid) == 0):
+        return RuntimeUser("0")
+    if user[0].isdigit():
+        return RuntimeUser(user)
+    return RuntimeUser(user, user)
+
+
+def _wheel_built_in_image(project: ProjectFacts, editable: bool) -> bool:
+    """Whether the project's wheel is built by pip in the image: its backend is not poetry-core.
+
+    The development image installs the project editable, which only poetry-core does here.
+    """
+    if not project.package_mode or project.builds_with_poetry_core:
+        return False
+    if editable:
+        raise DockerPluginError(
+            f"{project.pyproject_path} builds with {project.backend!r}; `poetry docker shell` "
+            "installs the project editable, which it does for poetry-core projects only. Set "
+            "`package-mode = false` under [tool.poetry] to work on the mounted sources instead."
+        )
+    return True
+
+
+def _runtime_base(
+    project: ProjectFacts,
+    settings: Settings,
+    manager: str,
+    editable: bool,
+    probe_base: BaseProbe | None,
+) -> BaseImage | None:
+    """The runtime stage's base: conda and micromamba environments run without their maker.
+
+    The development image keeps the full base (people ``conda install`` there), and
+    ``runtime-base = "base"`` keeps a single-stage image.
+    """
+    if manager == "venv":
+        if settings.runtime_base not in (None, "base"):
+            raise DockerPluginError(
+                f"Invalid value for `runtime-base` in [{SETTINGS_TABLE}] of "
+                f"{project.pyproject_path}: a runtime stage is made for the conda and micromamba "
+                "managers; the venv manager runs on its base image's own Python. Remove the key, "
+                "or choose the base image with `base-image`."
+            )
+        return None
+    if editable or settings.runtime_base == "base":
+        return None
+    reference = settings.runtime_base or DEFAULT_RUNTIME_BASE
+    return probe_base(reference, "runtime") if probe_base else BaseImage(reference)
+
+
+def _check_workdir(project: ProjectFacts, workdir: str, prefix: str) -> None:
+    """The working directory, which the runtime user owns, must not hold the environment."""
+    if workdir == prefix or prefix.startswith(f"{workdir}/") or workdir.startswith(f"{prefix}/"):
+        raise DockerPluginError(
+            f"Invalid value for `workdir` in [{SETTINGS_TABLE}] of {project.pyproject_path}: "
+            f"{workdir!r} overlaps the environment at {prefix}, which the runtime user must not "
+            "own. Use a directory of its own such as /app."
+        )
+
+
+def _default_tags(settings: Settings, name: str, version: str, editable: bool) -> tuple[str, ...]:
+    repository = settings.image or name
+    if editable:
+        return (f"{repository}:dev",)
+    tag_names = settings.tags or (re.sub(r"[^\w.-]", "-", version, flags=re.ASCII), "latest")
+    return tuple(dict.fromkeys(f"{repository}:{tag}" for tag in tag_names))
+
+
+def _labels(
+    project: ProjectFacts, settings: Settings, base_labels: tuple[str, ...] = ()
+) -> tuple[tuple[str, str], ...]:
+    """OCI labels from the project's metadata, the SBOM's path, then the user's labels (which
+    win)."""
+    labels = dict(project.metadata)
+    # A key the project has no value for is set empty, not inherited from the base image.
+    for key in OCI_KEYS:
+        labels.setdefault(f"{OCI_PREFIX}.{key}", "")
+    labels.update(
+        {key: "" for key in base_labels if key.startswith(f"{OCI_PREFIX}.") and key not in labels}
+    )
+    labels[SBOM_LABEL] = SBOM_PATH
+    labels.update(settings.labels)
+    return tuple(labels.items())

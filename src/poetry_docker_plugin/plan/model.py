@@ -1,0 +1,258 @@
+"""The plan's values: what the image will be, one dataclass per block of the Dockerfile.
+
+Made by ``decide.make_plan``; read by ``render`` (the templates), ``sources`` (what to stage)
+and the builder. Nothing here reads a file or asks the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from poetry_docker_plugin.lock.wheels import GLIBC_MAX_MINOR, Target
+
+if TYPE_CHECKING:
+    from poetry_docker_plugin.lock.model import LockedRequirement
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """What the plan needs to know of a base image, read from the image itself (``probe``).
+
+    ``id`` is None when the image was not looked at: the plan then follows the conventions of
+    the published images, which is good enough to print a Dockerfile but not to build one.
+    """
+
+    reference: str
+    id: str | None = None
+    python: str | None = None  # venv: the X.Y of the image's python3
+    envs_dir: str | None = None  # conda, micromamba: where the base keeps its environments
+    label_keys: tuple[str, ...] = ()  # the base's labels, which the image would inherit
+    glibc: str | None = None  # the version of its C library, when it is glibc ("2.36")
+
+    @property
+    def glibc_minor(self) -> int:
+        """The glibc 2.N the image's wheels must run on; bookworm's when not known."""
+        major, _, minor = (self.glibc or "").partition(".")
+        return int(minor) if major == "2" and minor.isdigit() else GLIBC_MAX_MINOR
+
+    @classmethod
+    def from_facts(cls, reference: str, facts: Mapping[str, Any]) -> BaseImage:
+        """From what the probe found (as kept in its JSON cache)."""
+        return cls(
+            reference,
+            id=facts.get("id") or None,
+            python=facts.get("python"),
+            envs_dir=facts.get("envs_dir"),
+            label_keys=tuple(facts.get("label_keys", ())),
+            glibc=facts.get("glibc") or None,
+        )
+
+
+# (reference, manager) -> what the base image holds; the engine's look at it, cached per id.
+BaseProbe = Callable[[str, str], BaseImage]
+
+
+@dataclass(frozen=True)
+class CondaChannel:
+    """A conda channel as the Dockerfile names it, and the credentials kept out of it."""
+
+    name: str  # a channel name, or a URL without credentials
+    credentials: str = ""  # "user:password" or a token, from the setting's URL
+
+    @classmethod
+    def parse(cls, setting: str) -> CondaChannel:
+        import urllib.parse
+
+        parts = urllib.parse.urlsplit(setting)
+        if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+            return cls(setting)
+        credentials, _, host = parts.netloc.rpartition("@")
+        return cls(urllib.parse.urlunsplit(parts._replace(netloc=host)), credentials)
+
+
+@dataclass(frozen=True)
+class EnvironmentPlan:
+    """The ``FROM`` and environment steps: the base image, the manager and the prefix."""
+
+    manager: str
+    manager_reason: str
+    base: BaseImage
+    python: str
+    python_reason: str
+    name: str
+    prefix: str
+    conda_packages: tuple[str, ...]
+    conda_channels: tuple[CondaChannel, ...]
+    apt_packages: tuple[str, ...]
+    platform: str | None
+    machine: str
+    # The base of the runtime stage, into which the environment is copied; None: the image is
+    # the environment's base itself (venv, the development image, `runtime-base = "base"`).
+    runtime_base: BaseImage | None = None
+
+    @property
+    def bases(self) -> tuple[BaseImage, ...]:
+        """Every image the build starts from: inputs of the image like its sources."""
+        return (self.base,) if self.runtime_base is None else (self.base, self.runtime_base)
+
+    @property
+    def bin_dir(self) -> str:
+        return f"{self.prefix}/bin"
+
+    @property
+    def target(self) -> Target:
+        """Where the locked packages run: this Python, machine and the last stage's glibc."""
+        return Target(self.python, self.machine, self.bases[-1].glibc_minor)
+
+    @property
+    def activation(self) -> tuple[tuple[str, str], ...]:
+        """The variables that activating the environment sets, known when the plan is made.
+
+        Written into the image as ``ENV``, so that every way into a container (``docker
+        exec``, ``--entrypoint``, a health check) finds the environment, and the entrypoint
+        need not run conda's own Python at every start. ``PATH`` is prepended to the base's.
+        """
+        if self.manager == "venv":
+            return (("VIRTUAL_ENV", self.prefix),)
+        return (
+            ("CONDA_PREFIX", self.prefix),
+            ("CONDA_DEFAULT_ENV", self.name),
+            ("CONDA_SHLVL", "1"),
+            ("CONDA_PROMPT_MODIFIER", f"({self.name}) "),
+        )
+
+    @property
+    def credentialed_channels(self) -> tuple[CondaChannel, ...]:
+        return tuple(c for c in self.conda_channels if c.credentials)
+
+
+@dataclass(frozen=True)
+class DependenciesPlan:
+    """The locked packages, sorted by how the image gets them, and where they come from."""
+
+    compiled: tuple[LockedRequirement, ...]
+    pure: tuple[LockedRequirement, ...]
+    built: tuple[LockedRequirement, ...]
+    vcs: tuple[LockedRequirement, ...]
+    local_wheels: tuple[LockedRequirement, ...]
+    local_sources: tuple[LockedRequirement, ...]
+    build_tools: tuple[str, ...]
+    groups: tuple[str, ...]
+    extras: tuple[str, ...]
+    indexes: tuple[tuple[str, str], ...]
+    private_indexes: bool
+    ca_bundle: bool
+
+    @property
+    def wheels_stage_builds(self) -> tuple[LockedRequirement, ...]:
+        """The dependencies the wheels stage builds (sdists, git commits, path projects)."""
+        return self.built + self.vcs + self.local_sources
+
+    @property
+    def all(self) -> tuple[LockedRequirement, ...]:
+        return (
+            self.compiled + self.pure + self.built + self.vcs + self.local_wheels
+            + self.local_sources
+        )  # fmt: skip
+
+    @property
+    def ssh(self) -> tuple[str, ...]:
+        """The git dependencies fetched over SSH, through the SSH agent the build forwards."""
+        return tuple(r.name for r in self.vcs if r.uses_ssh)
+
+
+@dataclass(frozen=True)
+class ProjectPlan:
+    """The project itself: its wheel (or its sources) and how it gets into the image."""
+
+    name: str
+    version: str
+    package_mode: bool
+    # Its wheel is built by pip in the wheels stage (a backend other than poetry-core).
+    wheel_built_in_image: bool
+    editable: bool
+    # Files the command needs beside the package (the `include` setting): patterns with
+    # .dockerignore's syntax, copied into the workdir after the package.
+    include: tuple[str, ...] = ()
+
+    @property
+    def copies_included_files(self) -> bool:
+        """A package's image gets them; others have every source, the development image mounts."""
+        return bool(self.include) and self.package_mode and not self.editable
+
+
+@dataclass(frozen=True)
+class RuntimeUser:
+    """Who containers run as (``USER``), and the account the image creates for it.
+
+    ``account`` is created when the base has no such user: with ``uid`` when given, and in
+    the group ``gid`` when given (the development image's copy of the host user, so that
+    a shell has a name, a home and the host's ids).
+    """
+
+    user: str
+    account: str | None = None
+    uid: int | None = None
+    gid: int | None = None
+
+    @property
+    def is_root(self) -> bool:
+        return self.user == "0"
+
+
+@dataclass(frozen=True)
+class HostUser:
+    """The user running ``poetry docker shell``, whom the development image gets an account for."""
+
+    uid: int
+    gid: int
+    name: str
+
+
+@dataclass(frozen=True)
+class RuntimePlan:
+    """How a container of the image runs: command, working directory, user, variables."""
+
+    command: tuple[str, ...]
+    workdir: str
+    env: tuple[tuple[str, str], ...]
+    ports: tuple[str, ...]
+    user: RuntimeUser
+
+
+@dataclass(frozen=True)
+class ImageMetadata:
+    """The names and labels of the image."""
+
+    tags: tuple[str, ...]
+    labels: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What the image will be; rendered by ``render`` and staged by ``sources``.
+
+    One sub-plan per block of the Dockerfile template, in the order the blocks come.
+    """
+
+    environment: EnvironmentPlan
+    dependencies: DependenciesPlan
+    project: ProjectPlan
+    runtime: RuntimePlan
+    metadata: ImageMetadata
+
+    @property
+    def python(self) -> str:
+        return self.environment.python
+
+    @property
+    def needs_builder(self) -> bool:
+        """Whether a stage must build wheels that the lock has none of."""
+        return bool(self.dependencies.wheels_stage_builds or self.project.wheel_built_in_image)
+
+    @property
+    def image(self) -> str:
+        """The reference printed to the user and run by ``poetry docker run``."""
+        return self.metadata.tags[0]

@@ -1,0 +1,109 @@
+"""Which Python the image gets: the newest the project allows for which every locked package
+installs, or the base image's own (venv). Decided from values only."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from poetry_docker_plugin.engine.refs import ImageReference
+from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.lock.wheels import Target, python_allows
+
+if TYPE_CHECKING:
+    from poetry_docker_plugin.lock.model import Lock
+    from poetry_docker_plugin.plan.model import BaseImage
+    from poetry_docker_plugin.project import ProjectFacts
+
+# Minor versions that both conda-forge and the python.org images carry, newest first.
+PYTHONS = ("3.14", "3.13", "3.12", "3.11", "3.10", "3.9", "3.8")
+
+
+def choose_python(
+    project: ProjectFacts, lock: Lock, machine: str, requested: str | None, glibc: int
+) -> tuple[str, str]:
+    """The newest Python the project allows for which every locked package is installable.
+
+    "Installable" means a Linux wheel for that Python, or only an sdist (a package that
+    publishes no wheels at all is meant to be built). A requested version is only checked
+    against the project's constraint.
+    """
+    constraint = project.python_constraint
+    if requested:
+        if not python_allows(constraint, requested):
+            raise DockerPluginError(
+                f"Python {requested} (from --python or the `python` setting) is not allowed by "
+                f"the project's python constraint {constraint!r} in {project.pyproject_path}. "
+                "Choose a version the constraint allows, or change the constraint and run "
+                "`poetry lock`."
+            )
+        return requested, "requested"
+    allowed = [v for v in PYTHONS if python_allows(constraint, v)]
+    if not allowed:
+        raise DockerPluginError(
+            f"No Python that images carry ({', '.join(reversed(PYTHONS))}) is allowed by the "
+            f"project's python constraint {constraint!r} in {project.pyproject_path}. Widen the "
+            "constraint, or pass --python with a version your base image has."
+        )
+    blockers: dict[str, list[str]] = {}
+    for python in allowed:
+        missing = lock.uninstallable(Target(python, machine, glibc))
+        if not missing:
+            reason = "the newest the project allows"
+            if python != allowed[0]:
+                skipped = "; ".join(f"{v}: {', '.join(blockers[v])}" for v in blockers)
+                reason = f"newer ones lack wheels ({skipped})"
+            return python, reason
+        blockers[python] = missing
+    detail = "; ".join(f"{python}: {', '.join(missing)}" for python, missing in blockers.items())
+    raise DockerPluginError(
+        f"No Python allowed by {constraint!r} has Linux wheels for every locked package "
+        f"({detail}). Pass --python to choose one anyway, or update those packages with "
+        "`poetry update`."
+    )
+
+
+def venv_python(
+    project: ProjectFacts,
+    lock: Lock,
+    requested: str | None,
+    base: BaseImage,
+    machine: str,
+    glibc: int,
+) -> tuple[str, str]:
+    """The venv manager uses the base image's own Python, so that Python must fit the project."""
+    reference = ImageReference.parse(base.reference)
+    tagged = re.match(r"3\.\d+", reference.tag or "") if reference.name == "python" else None
+    if base.python:
+        python, reason = base.python, f"found in the base image {base.reference}"
+        if requested and requested != python:
+            raise DockerPluginError(
+                f"Python {requested} was requested (from --python or the `python` "
+                f"setting), but the base image {base.reference} has Python {python}, and the "
+                "venv manager uses the base image's own Python. Choose a base image with "
+                f"Python {requested}, or drop the request."
+            )
+    elif tagged:
+        python, reason = tagged.group(), f"the Python of the base image {base.reference}"
+    elif requested:
+        python, reason = requested, "requested (the base image's Python is trusted to match)"
+    else:
+        raise DockerPluginError(
+            f"Cannot tell which Python the base image {base.reference} has without the "
+            "engine. Set `python` in [tool.poetry-docker] or pass --python."
+        )
+    constraint = project.python_constraint
+    if not python_allows(constraint, python):
+        raise DockerPluginError(
+            f"The base image {base.reference} has Python {python}, which the project's "
+            f"python constraint {constraint!r} in {project.pyproject_path} "
+            "does not allow. Choose a base image with an allowed Python, or change the constraint."
+        )
+    missing = lock.uninstallable(Target(python, machine, glibc))
+    if missing:
+        raise DockerPluginError(
+            f"The base image {base.reference} has Python {python}, but these locked packages "
+            f"have no Linux wheel for it: {', '.join(missing)}. Choose a base image with another "
+            "Python, or update those packages with `poetry update`."
+        )
+    return python, reason

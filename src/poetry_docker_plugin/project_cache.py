@@ -1,0 +1,189 @@
+"""The project's cache: what the last calls learnt, so that a call that changes nothing costs
+little. File digests keyed by ``stat``, file listings keyed by directory times, the rendered
+files of recent plans, and the images the last call asked the engine about.
+
+It is only a cache: a file that cannot be read, or holds anything but what this version
+writes, is ignored (and rewritten); one that cannot be written leaves every answer as without
+it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from poetry_docker_plugin.sources.digests import digest_files, file_digest
+from poetry_docker_plugin.sources.dockerignore import DOCKERIGNORE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from poetry_docker_plugin.render import RenderedFiles
+
+
+class ProjectCache:
+    """The project's files as they were at the last call, keyed by what ``stat`` says.
+
+    Listing a package through poetry-core and hashing its files costs seconds on a project of
+    20,000 files, on every call; one that changes nothing should cost what changed. As git's
+    index does, a file is read again only when its size or modification time differ, and the
+    list is made again only when a directory, pyproject.toml or an ignore file changed. An
+    entry is only recorded for what was last modified more than ``RACY_NS`` before, so that an
+    edit in the same clock tick as the recording is never missed. It is only a cache: a file
+    that cannot be read or written leaves every answer as without it.
+    """
+
+    RACY_NS = 2_000_000_000
+    VERSION = 1  # of the file's layout: a file of another layout is ignored, not misread
+    RENDERINGS = 4  # kept per project: the image, the development image, and a few options
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data: dict[str, Any] = {
+            "version": self.VERSION,
+            "listings": {},
+            "digests": {},
+            "files": {},
+            "rendered": {},
+        }
+        self.changed = False
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads(path.read_text())
+            if isinstance(loaded, dict) and loaded.get("version") == self.VERSION:
+                # A section of another shape (a damaged or foreign file) is dropped, not used.
+                self.data.update(
+                    {k: v for k, v in loaded.items() if isinstance(v, type(self.data.get(k, v)))}
+                )
+        self.now = time.time_ns()
+
+    def listing(self, root: Path, key: str, make: Callable[[], list[Path]]) -> list[Path]:
+        """The cached list of files under ``root`` for ``key``, or ``make()``'s answer."""
+        signature = self._tree_signature(root)
+        recorded = self.data["listings"].get(key)
+        if (
+            signature is not None
+            and _shaped(recorded, str, list)
+            and recorded[0] == signature
+            and all(isinstance(name, str) for name in recorded[1])
+        ):
+            return [Path(name) for name in recorded[1]]
+        files = make()
+        if signature is not None:
+            self.data["listings"][key] = [signature, [f.as_posix() for f in files]]
+            self.changed = True
+        return files
+
+    def files_digest(self, root: Path, sources: list[Path], key: str) -> str:
+        """``digest_files`` of ``sources``, recorded under ``key``: the recorded one while
+        every size and time is the same.
+
+        Looking at each file's ``stat`` is all a call that changes nothing costs.
+        """
+        stamps = hashlib.sha256(str(root).encode())
+        newest = 0
+        # Plain strings and os.stat: on 20,000 files, pathlib's joins cost more than the stats.
+        top = os.fspath(root)
+        for source in map(os.fspath, sources):
+            status = os.stat(os.path.join(top, source))  # noqa: PTH116, PTH118
+            newest = max(newest, status.st_mtime_ns)
+            stamps.update(f"{source}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+        recorded = self.data["files"].get(key)
+        if _shaped(recorded, str, str) and recorded[0] == stamps.hexdigest():
+            return str(recorded[1])
+        files = digest_files(root, sources, self.digest)
+        if newest < self.now - self.RACY_NS:
+            self.data["files"][key] = [stamps.hexdigest(), files]
+            self.changed = True
+        return files
+
+    def digest(self, path: Path) -> bytes:
+        """The sha256 of a file, read only when its size or time changed since recorded."""
+        status = path.stat()
+        stamp = [status.st_size, status.st_mtime_ns]
+        recorded = self.data["digests"].get(str(path))
+        if _shaped(recorded, int, int, str) and recorded[:2] == stamp:
+            with contextlib.suppress(ValueError):
+                return bytes.fromhex(recorded[2])
+        value = file_digest(path)
+        if status.st_mtime_ns < self.now - self.RACY_NS:
+            self.data["digests"][str(path)] = [*stamp, value.hex()]
+            self.changed = True
+        return value
+
+    def rendered(self, key: str, make: Callable[[], RenderedFiles]) -> RenderedFiles:
+        """The files rendered for ``key`` (``render_key``) at an earlier call, or ``make()``'s.
+
+        A few renderings are kept, the latest last; one that does not fit the fields of
+        RenderedFiles (another version's) is made again.
+        """
+        from poetry_docker_plugin.render import RenderedFiles
+
+        kept = self.data["rendered"].get(key)
+        names = [field.name for field in fields(RenderedFiles)]
+        if isinstance(kept, list) and len(kept) == len(names):
+            return RenderedFiles(*map(str, kept))
+        rendered = make()
+        renderings = self.data["rendered"]
+        renderings.pop(key, None)
+        renderings[key] = [getattr(rendered, name) for name in names]
+        for old in list(renderings)[: -self.RENDERINGS]:
+            del renderings[old]
+        self.changed = True
+        return rendered
+
+    def last_inspected(self) -> tuple[str, ...] | None:
+        """The images the last call asked the engine about, to ask again ahead of the plan."""
+        last = self.data.get("inspected")
+        if isinstance(last, list) and last and all(isinstance(x, str) for x in last):
+            return tuple(last)
+        return None
+
+    def record_inspected(self, references: tuple[str, ...]) -> None:
+        if self.data.get("inspected") != list(references):
+            self.data["inspected"] = list(references)
+            self.changed = True
+
+    def save(self) -> None:
+        """Writes the cache when a call changed it, first dropping the digests of files that
+        no longer exist (so that churn does not grow it); a call that changed nothing writes
+        nothing."""
+        if not self.changed:
+            return
+        digests = self.data["digests"]
+        for name in [name for name in digests if not os.path.exists(name)]:  # noqa: PTH110
+            del digests[name]
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            scratch = self.path.with_suffix(".tmp")
+            scratch.write_text(json.dumps(self.data))
+            scratch.replace(self.path)
+
+    def _tree_signature(self, root: Path) -> str | None:
+        """A digest of the times of every directory and ignore file, and of pyproject.toml;
+        None when one of them changed too recently to be trusted."""
+        digest = hashlib.sha256((root / "pyproject.toml").read_bytes())
+        for folder, subfolders, files in os.walk(root):
+            subfolders[:] = sorted(d for d in subfolders if d not in (".git", "__pycache__"))
+            here = Path(folder)
+            watched = [here, *(here / f for f in files if f in (".gitignore", DOCKERIGNORE))]
+            for path in watched:
+                mtime = path.stat().st_mtime_ns
+                if mtime >= self.now - self.RACY_NS:
+                    return None
+                digest.update(f"{path}\0{mtime}\0".encode())
+        return digest.hexdigest()
+
+
+def _shaped(entry: object, *kinds: type) -> bool:
+    """Whether a cache entry is a list of values of ``kinds``, as this version writes them."""
+    return (
+        isinstance(entry, list)
+        and len(entry) == len(kinds)
+        and all(isinstance(value, kind) for value, kind in zip(entry, kinds, strict=True))
+    )
