@@ -173,10 +173,10 @@ def test_output_writes_a_context_users_can_build(
         "activate.sh",
         "dist",
         "entrypoint.sh",
+        "image_sbom.py",
         "requirements-compiled.txt",
         "requirements.txt",
         "sbom-inputs.json",
-        "sbom.py",
     ]
     docker("build", "--tag", image_tag, str(target))
     assert docker("run", "--rm", image_tag).stdout.startswith("hello from hello-app")
