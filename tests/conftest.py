@@ -1,7 +1,8 @@
 """Shared fixtures: the real Poetry command line, a real Docker engine and the test base image.
 
-Tests that need the engine take the ``engine`` fixture. Without an engine they are skipped,
-except when REQUIRE_DOCKER=1 (as in CI), where a missing engine is a failure.
+Tests that need the engine take the ``engine`` fixture (and live in tests/engine/, marked
+``docker``); the others live in tests/unit/. Without an engine the first are skipped, except
+when REQUIRE_DOCKER=1 (as in CI), where a missing engine is a failure.
 """
 
 from __future__ import annotations
@@ -258,7 +259,7 @@ class Base:
 
 
 @pytest.fixture(params=["venv", "conda"])
-def base(request: pytest.FixtureRequest) -> Base:
+def base(request: pytest.FixtureRequest, engine: str) -> Base:
     """Each environment manager that can be built here, on its base image."""
     if request.param == "venv":
         return Base("venv", request.getfixturevalue("base_image"))
@@ -467,3 +468,107 @@ def plan_from_poetry(
         editable=editable,
         host_user=host_user,
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The ``docker`` marker means exactly "needs an engine": it is given to every test that
+    takes the ``engine`` fixture (directly or through another fixture), and to no other. The
+    tree says the same: tests/engine/ holds those tests, tests/unit/ the others (fast, from
+    values and the Poetry command line), and tests/install/ those that install the plugin into
+    a Poetry of their own (slow, from the index: marked ``install``)."""
+    misplaced = []
+    for item in items:
+        needs_engine = "engine" in getattr(item, "fixturenames", ())
+        if needs_engine:
+            item.add_marker(pytest.mark.docker)
+        folder = item.path.parent.name
+        if folder == "install":
+            item.add_marker(pytest.mark.install)
+        if (folder == "unit" and needs_engine) or (folder == "engine" and not needs_engine):
+            misplaced.append(item.nodeid)
+    if misplaced:
+        raise pytest.UsageError(
+            "tests/unit/ is for tests without an engine and tests/engine/ for tests with one: "
+            f"move {', '.join(misplaced)}"
+        )
+
+
+def add_secrets(project: Path) -> None:
+    """What a real project directory holds beside its code."""
+    (project / ".env").write_text("API_TOKEN=hunter2\n")
+    (project / ".git").mkdir()
+    (project / ".git" / "config").write_text("[credential]\n")
+    (project / "secrets").mkdir()
+    (project / "secrets" / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    (project / "myenv").mkdir()
+    (project / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (project / "myenv" / "lib.py").write_text("x = 1\n")
+    (project / "__pycache__").mkdir()
+    (project / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\0")
+
+
+DOCKERIGNORE = """\
+# data stays on the host
+data/
+*.csv
+!keep.csv
+**/fixtures
+/notes.txt
+"""
+
+# Credentials and histories that no image needs, whatever .dockerignore says.
+CREDENTIALS = (
+    ".npmrc",
+    ".yarnrc.yml",
+    "cert.p12",
+    "store.pfx",
+    "app.jks",
+    "release.keystore",
+    ".bash_history",
+    ".zsh_history",
+    ".python_history",
+    "sub/.python_history",
+    "credentials.json",
+)
+
+
+# What is left of a no-package project with the files of add_dockerignored.
+KEPT = [
+    "credentials.py",
+    "keep.csv",
+    "main.py",
+    "poetry.lock",
+    "pyproject.toml",
+    "sub/notes.txt",
+    "sub/rows.csv",
+    "tests/test_main.py",
+]
+
+
+def add_dockerignored(project: Path) -> None:
+    """A .dockerignore (data, CSV files but one, fixtures, a root file) and credentials."""
+    (project / ".dockerignore").write_text(DOCKERIGNORE)
+    files = {
+        "data/big.bin": "\0" * 4096,
+        "data/keep.csv": "in an excluded folder\n",
+        "rows.csv": "a,b\n",
+        "keep.csv": "kept,by,an,exception\n",
+        "sub/rows.csv": "*.csv is *.csv at the root only\n",
+        "notes.txt": "/notes.txt is the root's\n",
+        "sub/notes.txt": "kept\n",
+        "fixtures/a.json": "{}\n",
+        "tests/fixtures/b.json": "{}\n",
+        "tests/test_main.py": "def test() -> None: ...\n",
+        "credentials.py": "TOKEN_ENV = 'API_TOKEN'\n",
+        **dict.fromkeys(CREDENTIALS, "secret\n"),
+    }
+    for name, text in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+
+
+def git_init(project: Path, *ignored: str) -> None:
+    """Makes ``project`` a git work tree with every file tracked but the ``ignored`` ones."""
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    (project / ".git" / "info" / "exclude").write_text("".join(f"{i}\n" for i in ignored))
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)

@@ -26,7 +26,7 @@ from conftest import DOCKER, Result, configure, copy_fixture, run_poetry
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-pytestmark = [pytest.mark.docker, pytest.mark.podman]
+pytestmark = pytest.mark.podman
 
 PODMAN = shutil.which("podman") or "podman"
 FINGERPRINT_LABEL = "dev.poetry-docker.fingerprint"

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-pytestmark = pytest.mark.docker
 
 # What a user would look at: which Python runs, whether the project imports and its script
 # is on PATH, and whether activate.d ran.
@@ -30,7 +29,7 @@ PROBE = (
 
 @pytest.fixture(scope="module", params=["venv", "conda", "conda-single-stage"])
 def built(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, engine: str
 ) -> Iterator[tuple[Base, str, Path]]:
     """The flat-script project built once per manager (conda with and without its runtime
     stage); its image and project directory."""

@@ -24,8 +24,6 @@ from poetry.core.factory import Factory
 from poetry.core.masonry.builders.sdist import SdistBuilder
 from poetry.core.masonry.builders.wheel import WheelBuilder
 
-pytestmark = pytest.mark.docker
-
 
 def build(project: Path, base_image: str, tag: str, *options: str) -> str:
     result = run_poetry(
@@ -59,15 +57,6 @@ def test_path_dependencies_inside_and_outside_the_project(
     lib.write_text("def double(x: int) -> int:\n    return 2 * x + 1\n")
     build(project, base_image, image_tag)
     assert docker("run", "--rm", image_tag).stdout.startswith("mathlib 43")
-
-
-def test_missing_path_dependency(tmp_path: Path) -> None:
-    shutil.copytree(FIXTURES / "monorepo", tmp_path / "monorepo")
-    shutil.rmtree(tmp_path / "monorepo" / "libs" / "mathlib")
-    result = run_poetry(tmp_path / "monorepo" / "app", "docker", "build", "--print")
-    assert result.returncode == 1
-    assert "mathlib" in result.stderr and "does not exist" in result.stderr
-    assert "Traceback" not in result.output
 
 
 def test_sdist_only_dependency_is_built_without_a_compiler(

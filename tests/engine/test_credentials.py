@@ -22,7 +22,6 @@ from conftest import Base, configure, docker, run_poetry
 from poetry.core.masonry.builders.wheel import WheelBuilder
 from poetry.factory import Factory
 
-pytestmark = pytest.mark.docker
 USERNAME = "ci-reader"
 
 

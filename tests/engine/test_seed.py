@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-pytestmark = pytest.mark.docker
 
 # What demo_script.py prints in an image with the locked numpy on Python 3.8.
 DEMO_OUTPUT = "seedlab demo: mean of squares of 1..4 = 7.5 (numpy 1.18.5, python 3.8)"

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-pytestmark = pytest.mark.docker
 
 DIGEST_REFERENCE = re.compile(r"(?P<repository>\S+)@sha256:[0-9a-f]{64}")
 

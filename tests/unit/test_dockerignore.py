@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER
 
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.sources.dockerignore import DockerIgnore
@@ -17,9 +14,6 @@ def kept(ignore: str, *paths: str) -> list[str]:
     """Which of ``paths`` a ``.dockerignore`` with the text ``ignore`` lets through."""
     matcher = DockerIgnore.parse(ignore)
     return [path for path in paths if not matcher.excludes(path)]
-
-
-# Docker's documentation of .dockerignore, example by example.
 
 
 def test_one_level_below_the_root() -> None:
@@ -60,9 +54,6 @@ def test_the_last_matching_line_wins() -> None:
         "README-secret.md",
         "README-x.md",
     ]
-
-
-# The rules behind them.
 
 
 def test_a_directory_excludes_its_contents_and_an_exception_reaches_inside() -> None:
@@ -154,8 +145,6 @@ def test_no_file_excludes_nothing(tmp_path: Path) -> None:
     assert not DockerIgnore.read(tmp_path).excludes("anything")
 
 
-# The engine itself as the judge: the files `docker build` sends for each .dockerignore.
-
 TREE = (
     "a.csv",
     "keep.csv",
@@ -179,6 +168,7 @@ TREE = (
     "a b/c d.txt",
 )
 
+
 IGNORE_FILES = (
     "data/\n*.csv\n!keep.csv\n**/fixtures\n/notes.md\n",
     "*/temp*\n*/*/temp*\ntemp?\n",
@@ -191,25 +181,3 @@ IGNORE_FILES = (
     "**\n!docs/**\n",
     "/README.md\n./dir/**\nsub/*/y\ntemp[^a]\n",
 )
-
-
-@pytest.mark.docker
-@pytest.mark.parametrize("ignore", IGNORE_FILES)
-def test_the_same_files_as_docker_build(tmp_path: Path, engine: str, ignore: str) -> None:
-    context = tmp_path / "context"
-    for name in TREE:
-        (context / name).parent.mkdir(parents=True, exist_ok=True)
-        (context / name).write_text(name)
-    (context / ".dockerignore").write_text(ignore)
-    dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text("FROM scratch\nCOPY . /\n")
-    out = tmp_path / "out"
-    subprocess.run(
-        [DOCKER, "build", "-q", "-f", str(dockerfile), "-o", f"type=local,dest={out}", "."],
-        cwd=context,
-        check=True,
-        capture_output=True,
-        env={**os.environ, "DOCKER_BUILDKIT": "1"},
-    )
-    sent = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert sorted(kept(ignore, *TREE, ".dockerignore")) == sent

@@ -24,7 +24,6 @@ from conftest import TEST_BASE_IMAGE, configure, copy_fixture, docker, run_poetr
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-pytestmark = pytest.mark.docker
 CHANNEL_IN_BASE = "/opt/conda-channel/conda-forge"
 
 

@@ -33,8 +33,6 @@ from conftest import (
 )
 from poetry.factory import Factory
 
-pytestmark = pytest.mark.docker
-
 
 def set_key(key: str, value: object) -> Callable[[Path], None]:
     return lambda project: configure(project, **{key: value})
@@ -99,7 +97,7 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str], str]] = {
 
 @pytest.fixture(scope="module", params=["venv", "conda"])
 def built(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, engine: str
 ) -> Iterator[tuple[Path, str]]:
     """The flat-script project, built once per manager under its own name: the 'previous
     image'."""

@@ -21,8 +21,6 @@ from conftest import (
     run_poetry,
 )
 
-pytestmark = pytest.mark.docker
-
 
 @pytest.fixture
 def extras(tmp_path: Path, base: Base, project_image: str) -> Path:

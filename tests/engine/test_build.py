@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 from conftest import (
-    POETRY,
     Base,
     LoggingEngine,
+    add_secrets,
     configure,
     copy_fixture,
     docker,
@@ -22,9 +19,6 @@ from conftest import (
     pip_freeze,
     run_poetry,
 )
-from test_context import add_secrets
-
-pytestmark = pytest.mark.docker
 
 
 def build(project: Path, base: Base, tag: str, *options: str) -> None:
@@ -78,7 +72,7 @@ def test_package_mode_false_honours_dockerignore(
 ) -> None:
     """/app holds what .dockerignore and the built-in exclusions leave; ignored edits rebuild
     nothing."""
-    from test_context import KEPT, add_dockerignored, git_init
+    from conftest import KEPT, add_dockerignored, git_init
 
     project = copy_fixture("no-package", tmp_path)
     add_dockerignored(project)
@@ -142,23 +136,6 @@ def test_default_tags_labels_and_fingerprint(tmp_path: Path, base_image: str) ->
         docker("image", "rm", "pdp-test-defaults:0.3.1", "pdp-test-defaults:latest", check=False)
 
 
-def test_print_is_deterministic_and_builds_nothing(tmp_path: Path) -> None:
-    project = copy_fixture("flat-script", tmp_path)
-    first = run_poetry(
-        project, "docker", "build", "--print", env={"POETRY_DOCKER_ENGINE": "/nonexistent"}
-    )
-    second = run_poetry(project, "docker", "build", "--print")
-    assert first.returncode == 0, first.output
-    assert first.stdout == second.stdout
-    dockerfile, rest = first.stdout.split("# ---- entrypoint.sh ----\n")
-    entrypoint, activate = rest.split("# ---- activate.sh ----\n")
-    assert dockerfile.count("\nFROM condaforge/miniforge3:") == 1
-    assert "--prefix /opt/conda/envs/hello-app" in dockerfile  # Miniforge's layout, not probed
-    assert entrypoint.startswith("#!/bin/sh\n")
-    assert 'exec "$@"' in entrypoint
-    assert "/opt/conda/envs/hello-app/etc/conda/activate.d" in activate
-
-
 def test_output_writes_a_context_users_can_build(
     tmp_path: Path, base_image: str, image_tag: str
 ) -> None:
@@ -183,42 +160,6 @@ def test_output_writes_a_context_users_can_build(
     again = run_poetry(project, "docker", "build", "--output", str(target))
     assert again.returncode == 1
     assert "already exists and is not empty" in again.stderr
-
-
-def test_engine_missing_or_not_running(tmp_path: Path) -> None:
-    project = copy_fixture("flat-script", tmp_path)
-    missing = run_poetry(project, "docker", "build", env={"POETRY_DOCKER_ENGINE": "no-such-docker"})
-    assert missing.returncode == 1
-    assert "'no-such-docker' was not found on PATH" in missing.stderr
-    stopped = run_poetry(
-        project, "docker", "build", env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"}
-    )
-    assert stopped.returncode == 1
-    assert "The Docker engine is not reachable" in stopped.stderr
-    assert "Start the Docker daemon" in stopped.stderr
-
-
-def test_a_user_outside_the_docker_group_is_told_about_it() -> None:
-    """A user who may not open the engine's socket hears about the docker group."""
-    shared = Path(tempfile.mkdtemp(prefix="pdp-outsider-"))
-    try:
-        shared.chmod(0o777)
-        project = copy_fixture("flat-script", shared)
-        subprocess.run(["chmod", "-R", "a+rwX", str(shared)], check=True)
-        outsider = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        result = subprocess.run(
-            [*outsider, POETRY, "--no-ansi", "docker", "build"],
-            cwd=project,
-            env={**os.environ, "HOME": str(shared), "POETRY_CACHE_DIR": str(shared / "cache")},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.returncode == 1, result.stdout + result.stderr
-        assert "Add yourself to the docker group" in result.stderr
-        assert "Traceback" not in result.stderr
-    finally:
-        shutil.rmtree(shared, ignore_errors=True)
 
 
 def test_stdout_holds_the_reference_alone(tmp_path: Path, base_image: str, image_tag: str) -> None:
@@ -294,33 +235,11 @@ def test_hostile_values_reach_the_image_verbatim(
     assert docker("run", "--rm", image_tag, "sh", "-c", "test ! -e /tmp/pwned").returncode == 0
 
 
-@pytest.mark.parametrize(
-    ("key", "value"),
-    [
-        ("env", {"A": "line one\nRUN touch /tmp/pwned"}),
-        ("labels", {"a": "x\ny"}),
-        ("apt_packages", ["curl && touch /tmp/pwned"]),
-        ("conda_packages", ["numpy; touch /tmp/pwned"]),
-        ("image", "app\nRUN x"),
-        ("command", "echo '\n'"),
-        ("workdir", "/app\nRUN x"),
-        ("base_image", "debian\nRUN touch /tmp/pwned"),
-    ],
-)
-def test_values_that_could_inject_are_refused(tmp_path: Path, key: str, value: object) -> None:
-    project = copy_fixture("flat-script", tmp_path)
-    configure(project, **{key: value})
-    result = run_poetry(project, "docker", "build", "--print")
-    assert result.returncode == 1
-    assert f"`{key.replace('_', '-')}`" in result.stderr
-    assert "FROM" not in result.stdout
-
-
 def test_nothing_but_the_package_reaches_the_engine(
     tmp_path: Path, base_image: str, image_tag: str
 ) -> None:
     """Secrets, VCS data, environments and data never enter the context or the image."""
-    from test_context import add_secrets
+    from conftest import add_secrets
 
     project = copy_fixture("flat-script", tmp_path)
     add_secrets(project)
@@ -468,14 +387,6 @@ def test_labels_are_the_projects_own(tmp_path: Path, base_image: str, image_tag:
         assert labels["org.example.kept"] == "yes", "only OCI keys are the project's to say"
     finally:
         docker("image", "rm", "--force", labelled, check=False)
-
-
-def test_errors_show_even_with_quiet(tmp_path: Path) -> None:
-    project = copy_fixture("flat-script", tmp_path)
-    configure(project, workdir="/etc")
-    result = run_poetry(project, "docker", "build", "-q")
-    assert result.returncode == 1
-    assert "Invalid value for `workdir`" in result.stderr
 
 
 def test_user_setting_root_a_name_and_a_uid(

@@ -25,8 +25,6 @@ from conftest import (
     run_poetry,
 )
 
-pytestmark = pytest.mark.docker
-
 
 @pytest.fixture
 def hello(tmp_path: Path, base: Base, project_image: str) -> Path:

@@ -13,7 +13,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import FIXTURES, REPO, copy_fixture, plan_from_poetry, run_poetry
+from conftest import (
+    CREDENTIALS,
+    DOCKERIGNORE,
+    FIXTURES,
+    KEPT,
+    REPO,
+    add_dockerignored,
+    add_secrets,
+    copy_fixture,
+    git_init,
+    plan_from_poetry,
+    run_poetry,
+)
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
@@ -29,20 +41,6 @@ if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
     from poetry_docker_plugin.plan.model import BuildPlan
-
-
-def add_secrets(project: Path) -> None:
-    """What a real project directory holds beside its code."""
-    (project / ".env").write_text("API_TOKEN=hunter2\n")
-    (project / ".git").mkdir()
-    (project / ".git" / "config").write_text("[credential]\n")
-    (project / "secrets").mkdir()
-    (project / "secrets" / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
-    (project / "myenv").mkdir()
-    (project / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
-    (project / "myenv" / "lib.py").write_text("x = 1\n")
-    (project / "__pycache__").mkdir()
-    (project / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\0")
 
 
 def rendered(poetry: Poetry, plan: BuildPlan) -> RenderedFiles:
@@ -212,72 +210,6 @@ def test_fingerprint_changes_with_sources_and_nothing_else(tmp_path: Path) -> No
     cli = project / "hello_app" / "cli.py"
     cli.write_text(cli.read_text() + "# edited\n")
     assert fingerprint_of(project) != first
-
-
-DOCKERIGNORE = """\
-# data stays on the host
-data/
-*.csv
-!keep.csv
-**/fixtures
-/notes.txt
-"""
-
-# Credentials and histories that no image needs, whatever .dockerignore says.
-CREDENTIALS = (
-    ".npmrc",
-    ".yarnrc.yml",
-    "cert.p12",
-    "store.pfx",
-    "app.jks",
-    "release.keystore",
-    ".bash_history",
-    ".zsh_history",
-    ".python_history",
-    "sub/.python_history",
-    "credentials.json",
-)
-
-# What is left of a no-package project with the files of add_dockerignored.
-KEPT = [
-    "credentials.py",
-    "keep.csv",
-    "main.py",
-    "poetry.lock",
-    "pyproject.toml",
-    "sub/notes.txt",
-    "sub/rows.csv",
-    "tests/test_main.py",
-]
-
-
-def add_dockerignored(project: Path) -> None:
-    """A .dockerignore (data, CSV files but one, fixtures, a root file) and credentials."""
-    (project / ".dockerignore").write_text(DOCKERIGNORE)
-    files = {
-        "data/big.bin": "\0" * 4096,
-        "data/keep.csv": "in an excluded folder\n",
-        "rows.csv": "a,b\n",
-        "keep.csv": "kept,by,an,exception\n",
-        "sub/rows.csv": "*.csv is *.csv at the root only\n",
-        "notes.txt": "/notes.txt is the root's\n",
-        "sub/notes.txt": "kept\n",
-        "fixtures/a.json": "{}\n",
-        "tests/fixtures/b.json": "{}\n",
-        "tests/test_main.py": "def test() -> None: ...\n",
-        "credentials.py": "TOKEN_ENV = 'API_TOKEN'\n",
-        **dict.fromkeys(CREDENTIALS, "secret\n"),
-    }
-    for name, text in files.items():
-        (project / name).parent.mkdir(parents=True, exist_ok=True)
-        (project / name).write_text(text)
-
-
-def git_init(project: Path, *ignored: str) -> None:
-    """Makes ``project`` a git work tree with every file tracked but the ``ignored`` ones."""
-    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
-    (project / ".git" / "info" / "exclude").write_text("".join(f"{i}\n" for i in ignored))
-    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
 
 
 @pytest.mark.parametrize("in_git", [False, True], ids=["outside-git", "in-git"])

@@ -1,0 +1,112 @@
+"""``poetry docker build`` through the real Poetry command line, against a real engine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import (
+    POETRY,
+    Base,
+    configure,
+    copy_fixture,
+    run_poetry,
+)
+
+
+def build(project: Path, base: Base, tag: str, *options: str) -> None:
+    """Builds ``project`` on ``base`` (its settings written into the project) as ``tag``."""
+    configure(project, **base.settings)
+    result = run_poetry(project, "docker", "build", "--tag", tag, *options)
+    assert result.returncode == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == tag, "the image reference is printed last"
+
+
+def test_print_is_deterministic_and_builds_nothing(tmp_path: Path) -> None:
+    project = copy_fixture("flat-script", tmp_path)
+    first = run_poetry(
+        project, "docker", "build", "--print", env={"POETRY_DOCKER_ENGINE": "/nonexistent"}
+    )
+    second = run_poetry(project, "docker", "build", "--print")
+    assert first.returncode == 0, first.output
+    assert first.stdout == second.stdout
+    dockerfile, rest = first.stdout.split("# ---- entrypoint.sh ----\n")
+    entrypoint, activate = rest.split("# ---- activate.sh ----\n")
+    assert dockerfile.count("\nFROM condaforge/miniforge3:") == 1
+    assert "--prefix /opt/conda/envs/hello-app" in dockerfile  # Miniforge's layout, not probed
+    assert entrypoint.startswith("#!/bin/sh\n")
+    assert 'exec "$@"' in entrypoint
+    assert "/opt/conda/envs/hello-app/etc/conda/activate.d" in activate
+
+
+def test_engine_missing_or_not_running(tmp_path: Path) -> None:
+    project = copy_fixture("flat-script", tmp_path)
+    missing = run_poetry(project, "docker", "build", env={"POETRY_DOCKER_ENGINE": "no-such-docker"})
+    assert missing.returncode == 1
+    assert "'no-such-docker' was not found on PATH" in missing.stderr
+    stopped = run_poetry(
+        project, "docker", "build", env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"}
+    )
+    assert stopped.returncode == 1
+    assert "The Docker engine is not reachable" in stopped.stderr
+    assert "Start the Docker daemon" in stopped.stderr
+
+
+def test_a_user_outside_the_docker_group_is_told_about_it() -> None:
+    """A user who may not open the engine's socket hears about the docker group."""
+    shared = Path(tempfile.mkdtemp(prefix="pdp-outsider-"))
+    try:
+        shared.chmod(0o777)
+        project = copy_fixture("flat-script", shared)
+        subprocess.run(["chmod", "-R", "a+rwX", str(shared)], check=True)
+        outsider = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        result = subprocess.run(
+            [*outsider, POETRY, "--no-ansi", "docker", "build"],
+            cwd=project,
+            env={**os.environ, "HOME": str(shared), "POETRY_CACHE_DIR": str(shared / "cache")},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "Add yourself to the docker group" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+HOSTILE = "$(touch /tmp/pwned) `id` \"dq\" 'sq' back\\slash ${HOME} ; RUN echo x"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("env", {"A": "line one\nRUN touch /tmp/pwned"}),
+        ("labels", {"a": "x\ny"}),
+        ("apt_packages", ["curl && touch /tmp/pwned"]),
+        ("conda_packages", ["numpy; touch /tmp/pwned"]),
+        ("image", "app\nRUN x"),
+        ("command", "echo '\n'"),
+        ("workdir", "/app\nRUN x"),
+        ("base_image", "debian\nRUN touch /tmp/pwned"),
+    ],
+)
+def test_values_that_could_inject_are_refused(tmp_path: Path, key: str, value: object) -> None:
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, **{key: value})
+    result = run_poetry(project, "docker", "build", "--print")
+    assert result.returncode == 1
+    assert f"`{key.replace('_', '-')}`" in result.stderr
+    assert "FROM" not in result.stdout
+
+
+def test_errors_show_even_with_quiet(tmp_path: Path) -> None:
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, workdir="/etc")
+    result = run_poetry(project, "docker", "build", "-q")
+    assert result.returncode == 1
+    assert "Invalid value for `workdir`" in result.stderr
