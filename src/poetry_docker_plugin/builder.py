@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING
 
 from cleo.io.outputs.output import Verbosity
 
-from poetry_docker_plugin.errors import BuildFailed, DockerPluginError, PushFailed
+from poetry_docker_plugin.errors import BuildFailed, DockerPluginError
+from poetry_docker_plugin.fingerprint import Fingerprint, fingerprint
 from poetry_docker_plugin.names import FINGERPRINT_LABEL, INLINE_CACHE_LABEL, INPUTS_LABEL
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage
 from poetry_docker_plugin.project_cache import ProjectCache
-from poetry_docker_plugin.render import RenderedFiles, render, render_key
-from poetry_docker_plugin.sources.digests import Fingerprint, fingerprint, source_digests
+from poetry_docker_plugin.render import RenderedFiles, render_kept
+from poetry_docker_plugin.sources.digests import source_digests
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -150,7 +151,7 @@ class Builder:
         cache = self.cache
         # The files' digests come first: the Dockerfile names them in the steps that mount them.
         sources = source_digests(self.poetry, plan, cache)
-        rendered = cache.rendered(render_key(plan, sources), lambda: render(plan, sources))
+        rendered = render_kept(plan, sources, cache)
         cache.save()
         base_ids = " ".join(base.id or "" for base in plan.environment.bases)
         options = {**request.fingerprint_options(), "base-image-id": base_ids}
@@ -335,18 +336,11 @@ class Builder:
 
     def push(self, prepared: Prepared) -> str:
         """Pushes every tag of the image; the pushed reference of the first, by its digest."""
-        from poetry_docker_plugin.engine.refs import repository_of
+        from poetry_docker_plugin.publish import push_tags
 
-        pushed = []
-        for tag in prepared.plan.metadata.tags:
-            self.say(f"Pushing <info>{tag}</info>")
-            try:
-                digest = self.engine.push(tag, quiet=self.io.output.is_quiet())
-            except PushFailed as failure:
-                raise DockerPluginError(push_failure(failure.reference, failure.reason)) from None
-            pushed.append(f"{repository_of(tag)}@{digest}")
-            self.say(f"Pushed {tag} as {pushed[-1]}")
-        return pushed[0]
+        return push_tags(
+            self.engine, prepared.plan.metadata.tags, self.say, quiet=self.io.output.is_quiet()
+        )
 
     @contextlib.contextmanager
     def project_lock(self) -> Iterator[None]:
@@ -398,26 +392,3 @@ def path_key(root: Path) -> str:
     import hashlib
 
     return hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-
-
-def push_failure(reference: str, reason: str) -> str:
-    """The paragraph for a tag the engine could not push, with what usually fixes it."""
-    from poetry_docker_plugin.engine.refs import ImageReference
-
-    message = f"Pushing {reference} failed: {reason}."
-    lowered = reason.lower()
-    if ImageReference.parse(reference).registry is None:
-        message += (
-            f" The tag names no registry, so the engine pushed it to Docker Hub (docker.io). To "
-            f"push to your registry, name it in the tag (--tag registry.example.com/team/"
-            f"{ImageReference.parse(reference).repository.rsplit('/', 1)[-1]}:TAG, or `image` in "
-            "[tool.poetry-docker])."
-        )
-    if any(word in lowered for word in ("denied", "unauthorized", "authentication required")):
-        message += (
-            " Log in to the registry with `docker login HOST` (the plugin uses the engine's "
-            "credentials and never reads them), or check that you may push to that repository."
-        )
-    elif any(word in lowered for word in ("connection refused", "no such host", "timeout")):
-        message += " Check that the registry is running and reachable from the engine."
-    return message

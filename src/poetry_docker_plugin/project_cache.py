@@ -14,17 +14,14 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from poetry_docker_plugin.sources.digests import digest_files, file_digest
 from poetry_docker_plugin.sources.dockerignore import DOCKERIGNORE
+from poetry_docker_plugin.sources.hashing import digest_files, file_digest
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from poetry_docker_plugin.render import RenderedFiles
 
 
 class ProjectCache:
@@ -116,26 +113,21 @@ class ProjectCache:
             self.changed = True
         return value
 
-    def rendered(self, key: str, make: Callable[[], RenderedFiles]) -> RenderedFiles:
-        """The files rendered for ``key`` (``render_key``) at an earlier call, or ``make()``'s.
-
-        A few renderings are kept, the latest last; one that does not fit the fields of
-        RenderedFiles (another version's) is made again.
-        """
-        from poetry_docker_plugin.render import RenderedFiles
-
+    def kept_texts(self, key: str, size: int, make: Callable[[], list[str]]) -> list[str]:
+        """The ``size`` texts made for ``key`` at an earlier call (the rendered files of a plan,
+        under ``render_key``), or ``make()``'s. A few are kept, the latest last; an entry of
+        another shape (another version's) is made again."""
         kept = self.data["rendered"].get(key)
-        names = [field.name for field in fields(RenderedFiles)]
-        if isinstance(kept, list) and len(kept) == len(names):
-            return RenderedFiles(*map(str, kept))
-        rendered = make()
+        if isinstance(kept, list) and len(kept) == size and all(isinstance(t, str) for t in kept):
+            return kept
+        texts = make()
         renderings = self.data["rendered"]
         renderings.pop(key, None)
-        renderings[key] = [getattr(rendered, name) for name in names]
+        renderings[key] = texts
         for old in list(renderings)[: -self.RENDERINGS]:
             del renderings[old]
         self.changed = True
-        return rendered
+        return texts
 
     def last_inspected(self) -> tuple[str, ...] | None:
         """The images the last call asked the engine about, to ask again ahead of the plan."""

@@ -38,6 +38,7 @@ from poetry_docker_plugin.names import (
 
 if TYPE_CHECKING:
     from poetry_docker_plugin.plan.model import BuildPlan
+    from poetry_docker_plugin.project_cache import ProjectCache
     from poetry_docker_plugin.sources.digests import SourceDigests
 
 # The no-op that starts every RUN step which bind-mounts files from the build context, naming
@@ -113,6 +114,18 @@ def render_key(plan: BuildPlan, sources: SourceDigests) -> str:
             status = os.stat(os.path.join(folder, name))  # noqa: PTH116, PTH118
             digest.update(f"{folder}/{name}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
     return digest.hexdigest()
+
+
+def render_kept(plan: BuildPlan, sources: SourceDigests, cache: ProjectCache) -> RenderedFiles:
+    """``render``, or the files it gave for the same key at an earlier call (kept in the
+    project's cache): a call that changes nothing neither imports Jinja2 nor renders."""
+    import dataclasses
+
+    size = len(dataclasses.fields(RenderedFiles))
+    texts = cache.kept_texts(
+        render_key(plan, sources), size, lambda: list(dataclasses.astuple(render(plan, sources)))
+    )
+    return RenderedFiles(*texts)
 
 
 def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:

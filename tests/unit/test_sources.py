@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -29,11 +30,12 @@ from conftest import (
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.fingerprint import fingerprint
 from poetry_docker_plugin.names import LOCAL_SOURCES_DIR, SOURCES_DIR
 from poetry_docker_plugin.project_cache import ProjectCache
 from poetry_docker_plugin.render import RenderedFiles, render, render_key
 from poetry_docker_plugin.settings import Settings
-from poetry_docker_plugin.sources.digests import fingerprint, source_digests
+from poetry_docker_plugin.sources.digests import source_digests
 from poetry_docker_plugin.sources.listing import NEVER_COPIED, package_files, project_sources
 from poetry_docker_plugin.sources.staging import staged_context
 
@@ -122,9 +124,12 @@ def test_a_rendering_is_kept_for_its_plan_and_renderer_only(tmp_path: Path) -> N
             made.append("svc" if plan is plans[1] else "root")
             return render(plan, sources)
 
-        files = cache.rendered(render_key(plan, sources), make)
+        fields = len(dataclasses.fields(RenderedFiles))
+        texts = cache.kept_texts(
+            render_key(plan, sources), fields, lambda: list(dataclasses.astuple(make()))
+        )
         cache.save()
-        return files
+        return RenderedFiles(*texts)
 
     assert rendering(plans[0]) == render(plans[0], sources)
     assert rendering(plans[0]) == render(plans[0], sources) and made == ["root"]

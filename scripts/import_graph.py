@@ -1,0 +1,108 @@
+"""The import graph of the plugin's package: prints each cycle and each module that is too
+long, and exits non-zero when there is one.
+
+    python scripts/import_graph.py [--dot]
+
+Every import of the package counts, whether at module level, inside a function or under
+``if TYPE_CHECKING`` (a type-only cycle is still two modules that cannot be read apart).
+``names.py`` and ``errors.py`` must import nothing of the package: they are where shared
+names live.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+PACKAGE = "poetry_docker_plugin"
+SOURCE = Path(__file__).resolve().parent.parent / "src" / PACKAGE
+MAX_LINES = 400
+LEAVES = (f"{PACKAGE}.names", f"{PACKAGE}.errors")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SOURCE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path, modules: set[str]) -> set[str]:
+    """The package's modules that ``path`` imports (a package's ``__init__`` counts as the
+    package; ``from package import module`` as the module)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name in modules} - {module_name(path)}
+
+
+def graph() -> dict[str, set[str]]:
+    paths = sorted(SOURCE.rglob("*.py"))
+    modules = {module_name(path) for path in paths}
+    return {module_name(path): imports_of(path, modules) for path in paths}
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(edges.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def problems() -> list[str]:
+    edges = graph()
+    found = [f"import cycle: {' <-> '.join(cycle)}" for cycle in cycles(edges)]
+    found += [f"{leaf} imports {', '.join(sorted(edges[leaf]))}" for leaf in LEAVES if edges[leaf]]
+    for path in sorted(SOURCE.rglob("*.py")):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > MAX_LINES:
+            found.append(f"{path.relative_to(SOURCE.parent)} has {lines} lines (> {MAX_LINES})")
+    return found
+
+
+def main(arguments: list[str]) -> int:
+    if "--dot" in arguments:
+        print("digraph imports {")
+        for source, targets in sorted(graph().items()):
+            for target in sorted(targets):
+                print(f'  "{source}" -> "{target}";')
+        print("}")
+        return 0
+    found = problems()
+    for problem in found:
+        print(problem)
+    if not found:
+        print(f"{len(graph())} modules, no import cycle, none over {MAX_LINES} lines")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,51 @@
+"""Publishing: every tag pushed with the engine's own credentials, and what to say when a
+push fails (the registry the tag names, logging in, a registry that is not there)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from poetry_docker_plugin.engine.refs import ImageReference
+from poetry_docker_plugin.errors import DockerPluginError, PushFailed
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from poetry_docker_plugin.engine.client import Engine
+
+
+def push_tags(
+    engine: Engine, tags: tuple[str, ...], say: Callable[[str], None], *, quiet: bool
+) -> str:
+    """Pushes each tag; the pushed reference of the first, by its digest (``repo@sha256:``)."""
+    pushed = []
+    for tag in tags:
+        say(f"Pushing <info>{tag}</info>")
+        try:
+            digest = engine.push(tag, quiet=quiet)
+        except PushFailed as failure:
+            raise DockerPluginError(push_failure(failure.reference, failure.reason)) from None
+        pushed.append(f"{ImageReference.parse(tag).repository}@{digest}")
+        say(f"Pushed {tag} as {pushed[-1]}")
+    return pushed[0]
+
+
+def push_failure(reference: str, reason: str) -> str:
+    """The paragraph for a tag the engine could not push, with what usually fixes it."""
+    message = f"Pushing {reference} failed: {reason}."
+    lowered = reason.lower()
+    if ImageReference.parse(reference).registry is None:
+        message += (
+            f" The tag names no registry, so the engine pushed it to Docker Hub (docker.io). To "
+            f"push to your registry, name it in the tag (--tag registry.example.com/team/"
+            f"{ImageReference.parse(reference).repository.rsplit('/', 1)[-1]}:TAG, or `image` in "
+            "[tool.poetry-docker])."
+        )
+    if any(word in lowered for word in ("denied", "unauthorized", "authentication required")):
+        message += (
+            " Log in to the registry with `docker login HOST` (the plugin uses the engine's "
+            "credentials and never reads them), or check that you may push to that repository."
+        )
+    elif any(word in lowered for word in ("connection refused", "no such host", "timeout")):
+        message += " Check that the registry is running and reachable from the engine."
+    return message
