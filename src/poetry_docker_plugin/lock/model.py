@@ -100,6 +100,11 @@ class LockedRequirement:
         return self.kind in ("directory", "file")
 
     @property
+    def archive_name(self) -> str:
+        """The file name of a ``file`` dependency (an sdist or wheel on the host)."""
+        return self.source_url.replace("\\", "/").rsplit("/", 1)[-1]
+
+    @property
     def builds_on_host(self) -> bool:
         """A wheel file, or a directory that poetry-core builds: no need to build in the image."""
         if self.kind == "file":

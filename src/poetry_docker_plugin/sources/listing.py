@@ -178,7 +178,7 @@ def included_files(poetry: Poetry, include: tuple[str, ...]) -> list[Path]:
 def package_files(requirement: LockedRequirement) -> tuple[Path, list[Path]]:
     """A path dependency's folder and its files in it: an archive alone, or its source tree."""
     path = Path(requirement.source_url)
-    if path.is_file():
+    if requirement.kind == "file":
         return path.parent, [Path(path.name)]
     return path, sorted(source_tree(path))
 

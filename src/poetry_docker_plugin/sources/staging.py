@@ -68,7 +68,7 @@ def write_context(
     for requirement in plan.dependencies.local_sources:
         path = Path(requirement.source_url)
         target = directory / LOCAL_SOURCES_DIR / requirement.name
-        if path.is_file():
+        if requirement.kind == "file":
             target.mkdir(parents=True)
             shutil.copy2(path, target / path.name)
         else:

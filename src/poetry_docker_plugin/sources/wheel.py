@@ -29,7 +29,7 @@ def stage_local_wheel(requirement: LockedRequirement, directory: Path) -> None:
 
     path = Path(requirement.source_url)
     directory.mkdir(parents=True, exist_ok=True)
-    if path.is_file():
+    if requirement.kind == "file":
         shutil.copy2(path, directory / path.name)
         return
     try:
