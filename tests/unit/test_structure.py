@@ -30,11 +30,14 @@ def test_no_import_cycle_and_no_module_over_400_lines() -> None:
 def test_the_import_check_sees_a_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The check itself can fail: a names.py that imports the package is a cycle and a leaf
     with an import."""
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import import_graph
-    finally:
-        sys.path.pop(0)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "import_graph", REPO / "scripts" / "import_graph.py"
+    )
+    assert spec and spec.loader
+    import_graph = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(import_graph)
     package = tmp_path / "poetry_docker_plugin"
     package.mkdir()
     (package / "names.py").write_text("from poetry_docker_plugin.errors import X\n")
@@ -61,7 +64,7 @@ def test_the_lock_and_the_project_are_read_once_per_command(
     project = tmp_path / "app"
     shutil.copytree(FIXTURES / "flat-script", project)
     calls: list[str] = []
-    read_lock, read_project = read.read_lock, ProjectFacts.read.__func__
+    read_lock, read_project = read.read_lock, ProjectFacts.read
 
     def counted_lock(*args: object, **kwargs: object) -> object:
         calls.append("lock")
@@ -69,7 +72,7 @@ def test_the_lock_and_the_project_are_read_once_per_command(
 
     def counted_project(cls: type[ProjectFacts], poetry: object) -> ProjectFacts:
         calls.append("project")
-        return read_project(cls, poetry)  # type: ignore[no-any-return]
+        return read_project(poetry)  # type: ignore[arg-type]
 
     monkeypatch.setattr(read, "read_lock", counted_lock)
     monkeypatch.setattr(ProjectFacts, "read", classmethod(counted_project))
