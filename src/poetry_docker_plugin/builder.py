@@ -20,6 +20,14 @@ from cleo.io.outputs.output import Verbosity
 
 from poetry_docker_plugin.errors import BuildFailed, DockerPluginError
 from poetry_docker_plugin.fingerprint import Fingerprint, fingerprint
+from poetry_docker_plugin.freshness import (
+    KnownImage,
+    Shortcut,
+    bases_moved,
+    path_key,
+    shortcut_of,
+    stale_images,
+)
 from poetry_docker_plugin.names import FINGERPRINT_LABEL, INLINE_CACHE_LABEL, INPUTS_LABEL
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage
@@ -231,13 +239,13 @@ class Builder:
                 prepared = self.prepare(refresh_base=True)
             return prepared, None
         images, found = images[: len(references)], images[len(references) :]
-        if [image.id for image in found] != [base.id for base in bases]:
+        if bases_moved(found, [base.id for base in bases]):
             prepared = self.prepare(refresh_base=True)
         return prepared, images
 
     def stale(self, prepared: Prepared, images: list[InspectedImage]) -> bool:
         """Whether an image was made from other inputs; with -v, says which kind changed."""
-        stale = [i for i in images if i.labels.get(FINGERPRINT_LABEL) != prepared.fingerprint]
+        stale = stale_images(images, prepared.fingerprint)
         for image in stale[:1]:
             self.say_what_changed(prepared, image.labels)
         return bool(stale)
@@ -278,7 +286,7 @@ class Builder:
 
     def build(self, prepared: Prepared) -> None:
         """Stages the context and builds it, tagged with every tag of the plan."""
-        from poetry_docker_plugin.credentials import build_secrets
+        from poetry_docker_plugin.credentials import build_secrets, check_ssh_agent
         from poetry_docker_plugin.settings import ca_bundle_path
         from poetry_docker_plugin.sources.staging import staged_context
 
@@ -344,51 +352,32 @@ class Builder:
 
     @contextlib.contextmanager
     def project_lock(self) -> Iterator[None]:
-        """Serialises builds of one project, so that concurrent ones leave one consistent image.
+        """Serialises builds of one project (``locking.project_lock``)."""
+        from poetry_docker_plugin.locking import project_lock
 
-        Without it, two builds finishing together could leave ``name:version`` and
-        ``name:latest`` on different images. The second build waits, then finds every layer
-        cached. The lock is filelock's (already in Poetry's dependency tree): ``flock`` on
-        POSIX hosts, ``msvcrt.locking`` on Windows, where there is no ``fcntl``.
-        """
-        from filelock import FileLock, Timeout
-
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self.cache_dir / f"build-{path_key(self.root)}.lock")
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            self.say("Waiting for another build of this project to finish...")
-            lock.acquire()
-        try:
+        with project_lock(self.cache_dir / f"build-{path_key(self.root)}.lock", self.say):
             yield
-        finally:
-            lock.release()
+
+    def remember(self, prepared: Prepared, key: str) -> None:
+        """Records the image as current for ``key`` (the options), with the files it was made
+        from, so that the next call that changes nothing need not load the project."""
+        from poetry_docker_plugin.sources.listing import input_files
+
+        plan = prepared.plan
+        roots, files = input_files(self.poetry, plan, self.cache)
+        image = KnownImage(
+            tags=plan.metadata.tags,
+            fingerprint=prepared.fingerprint,
+            bases=tuple((base.reference, base.id or "") for base in plan.environment.bases),
+            project_name=plan.project.name,
+            ports=plan.runtime.ports,
+        )
+        self.shortcut.record(key, image, roots, [*files, self.lock.path])
+
+    @cached_property
+    def shortcut(self) -> Shortcut:
+        return shortcut_of(self.cache_dir, self.root)
 
     def say(self, message: str, verbosity: Verbosity = Verbosity.NORMAL) -> None:
         """Progress, on stderr: stdout carries only the image reference."""
         self.io.write_error_line(message, verbosity=verbosity)
-
-
-def check_ssh_agent(ssh: tuple[str, ...]) -> None:
-    """Refuses, before anything is staged, a build that needs the SSH agent without one.
-
-    ``ssh`` names the dependencies fetched over SSH.
-    """
-    import os
-
-    if ssh and not os.environ.get("SSH_AUTH_SOCK"):
-        names = f"dependency {ssh[0]} is" if len(ssh) == 1 else f"dependencies {', '.join(ssh)} are"
-        raise DockerPluginError(
-            f"The git {names} fetched over SSH, which the build does through your SSH agent "
-            "(`docker build --ssh default`), but SSH_AUTH_SOCK is not set. Start an agent "
-            'and add the key that can read the repository (`eval "$(ssh-agent -s)"`, then '
-            "`ssh-add ~/.ssh/id_ed25519`), then build again; the key never enters the image."
-        )
-
-
-def path_key(root: Path) -> str:
-    """A short name for a project directory, for the files the plugin keeps about it."""
-    import hashlib
-
-    return hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]

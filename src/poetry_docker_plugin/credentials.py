@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.names import (
     CA_BUNDLE_SECRET,
     CONDA_AUTH_SECRET,
@@ -104,3 +106,18 @@ def build_secrets(
         yield secrets
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def check_ssh_agent(ssh: tuple[str, ...]) -> None:
+    """Refuses, before anything is staged, a build that needs the SSH agent without one.
+
+    ``ssh`` names the dependencies fetched over SSH.
+    """
+    if ssh and not os.environ.get("SSH_AUTH_SOCK"):
+        names = f"dependency {ssh[0]} is" if len(ssh) == 1 else f"dependencies {', '.join(ssh)} are"
+        raise DockerPluginError(
+            f"The git {names} fetched over SSH, which the build does through your SSH agent "
+            "(`docker build --ssh default`), but SSH_AUTH_SOCK is not set. Start an agent "
+            'and add the key that can read the repository (`eval "$(ssh-agent -s)"`, then '
+            "`ssh-add ~/.ssh/id_ed25519`), then build again; the key never enters the image."
+        )

@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from poetry_docker_plugin.sources.dockerignore import DOCKERIGNORE
-from poetry_docker_plugin.sources.hashing import digest_files, file_digest
+from poetry_docker_plugin.sources.hashing import digest_files, file_digest, tree_signature
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,7 +60,7 @@ class ProjectCache:
 
     def listing(self, root: Path, key: str, make: Callable[[], list[Path]]) -> list[Path]:
         """The cached list of files under ``root`` for ``key``, or ``make()``'s answer."""
-        signature = self._tree_signature(root)
+        signature = tree_signature(root, self.now - self.RACY_NS)
         recorded = self.data["listings"].get(key)
         if (
             signature is not None
@@ -155,21 +154,6 @@ class ProjectCache:
             scratch = self.path.with_suffix(".tmp")
             scratch.write_text(json.dumps(self.data))
             scratch.replace(self.path)
-
-    def _tree_signature(self, root: Path) -> str | None:
-        """A digest of the times of every directory and ignore file, and of pyproject.toml;
-        None when one of them changed too recently to be trusted."""
-        digest = hashlib.sha256((root / "pyproject.toml").read_bytes())
-        for folder, subfolders, files in os.walk(root):
-            subfolders[:] = sorted(d for d in subfolders if d not in (".git", "__pycache__"))
-            here = Path(folder)
-            watched = [here, *(here / f for f in files if f in (".gitignore", DOCKERIGNORE))]
-            for path in watched:
-                mtime = path.stat().st_mtime_ns
-                if mtime >= self.now - self.RACY_NS:
-                    return None
-                digest.update(f"{path}\0{mtime}\0".encode())
-        return digest.hexdigest()
 
 
 def _shaped(entry: object, *kinds: type) -> bool:

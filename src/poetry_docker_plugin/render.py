@@ -105,14 +105,9 @@ def render_key(plan: BuildPlan, sources: SourceDigests) -> str:
     renderer itself (this package's modules and templates, by size and time), so that a kept
     rendering is never one of other code. Rendering is most of what a call that changes
     nothing would spend after Poetry's own start-up; a key costs a few stats."""
-    import os
+    from poetry_docker_plugin.freshness import package_stamp
 
-    digest = hashlib.sha256(f"{plan!r}\0{sources!r}\0".encode())
-    for folder, subfolders, files in os.walk(os.path.dirname(__file__)):  # noqa: PTH120
-        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
-        for name in sorted(files):
-            status = os.stat(os.path.join(folder, name))  # noqa: PTH116, PTH118
-            digest.update(f"{folder}/{name}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+    digest = hashlib.sha256(f"{plan!r}\0{sources!r}\0{package_stamp()}".encode())
     return digest.hexdigest()
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from poetry_docker_plugin.builder import Builder, Prepared
     from poetry_docker_plugin.engine.client import Engine
-    from poetry_docker_plugin.plan.model import BuildPlan
+    from poetry_docker_plugin.freshness import KnownImage
     from poetry_docker_plugin.project import ProjectFacts
 
 
@@ -173,26 +173,75 @@ class DockerCommand(GroupCommand):
 
     def ensure_image(self) -> Prepared:
         """The image of the project, built first when missing or stale (unless --no-build)."""
-        return self.builder.ensure_image(
+        prepared = self.builder.ensure_image(
             self.builder.prepare(),
             rebuild=bool(self.option("rebuild")),
             no_build=bool(self.option("no-build")),
         )
+        if not self.development:
+            self.builder.remember(prepared, self.options_key())
+        return prepared
 
-    def container_name(self, plan: BuildPlan) -> str:
+    def options_key(self) -> str:
+        """The options that make the image, with what else can change it (``options_key``)."""
+        from poetry_docker_plugin.freshness import options_key
+
+        names = [o.name for o in self.build_options] + ["tag"] * self.has_tag_option
+        values = {name: self.option(name) for name in names}
+        return options_key({**values, "development": self.development})
+
+    has_tag_option: ClassVar[bool] = False
+
+    def known_image(self) -> KnownImage | None:
+        """The image the last call with these options left current, when no file it was made
+        from changed and the engine still has it: found without loading the project through
+        Poetry (whose start, with the lock's, is most of what such a call would cost).
+
+        None whenever that cannot be shown: the project is then read as always.
+        """
+        from poetry.core.factory import Factory
+
+        from poetry_docker_plugin.engine.client import Engine
+        from poetry_docker_plugin.freshness import shortcut_of
+
+        application = self.get_application()
+        try:
+            directory = getattr(application, "project_directory", None) or Path.cwd()
+            root = Factory.locate(directory).parent
+            if (root / "poetry.toml").exists():  # may move the cache: ask Poetry
+                return None
+            known = shortcut_of(self.cache_dir_of_user(), root.resolve()).known_image(
+                self.options_key()
+            )
+            if known is None:
+                return None
+            engine = Engine.find(echo=self.io.is_very_verbose())
+            found = engine.inspect(*known.references)
+        except (RuntimeError, OSError, DockerPluginError):
+            return None
+        return known if found is not None and known.is_current(found) else None
+
+    @staticmethod
+    def cache_dir_of_user() -> Path:
+        """The plugin's folder in Poetry's cache, from the user's configuration alone."""
+        from poetry.config.config import Config
+
+        return Path(Config.create().get("cache-dir")) / "docker-plugin"
+
+    def container_name(self, project_name: str) -> str:
         """The name given with --name, or a fresh one (to find the container after a signal)."""
         import secrets
 
-        name: str = self.option("name") or f"{plan.project.name}-{secrets.token_hex(4)}"
+        name: str = self.option("name") or f"{project_name}-{secrets.token_hex(4)}"
         return name
 
-    def run_options(self, plan: BuildPlan) -> list[str]:
+    def run_options(self, image: str) -> list[str]:
         """``docker run`` options shared by ``run`` and ``shell``."""
         from poetry_docker_plugin.engine.client import absolute_volume
         from poetry_docker_plugin.names import CONTAINER_IMAGE_LABEL
 
         options = ["--rm", "--init", "--interactive"]
-        options += ["--label", f"{CONTAINER_IMAGE_LABEL}={plan.image}"]
+        options += ["--label", f"{CONTAINER_IMAGE_LABEL}={image}"]
         for value in self.option("env"):
             if not value or value.startswith("="):
                 raise DockerPluginError(

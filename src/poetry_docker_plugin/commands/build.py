@@ -64,6 +64,10 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
             output_file(f"--{name}", value, example) if (value := self.option(name)) else None
             for name, example in (("sbom", "sbom.cdx.json"), ("digest-file", "image.digest"))
         )
+        if self.may_answer_from_record() and (known := self.known_image()) is not None:
+            self.line_error(f"{known.image} is up to date: nothing changed since it was built.")
+            self.io.write_line(known.image, verbosity=Verbosity.QUIET)
+            return 0
         prepared = self.builder.prepare(pull=not writes_files)
         if self.option("print"):
             self.io.write(prepared.rendered.dockerfile)
@@ -78,6 +82,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         prepared = self.builder.ensure_image(
             prepared, rebuild=bool(self.option("no-cache")), announce_current=True
         )
+        self.builder.remember(prepared, self.options_key())
         if sbom is not None:
             write_sbom(self.engine, prepared.plan.image, sbom)
             self.line_error(f"Wrote the SBOM of {prepared.plan.image} to {sbom}")
@@ -107,6 +112,14 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
                 "--digest-file writes the digest of a pushed image: add --push, or drop "
                 "--digest-file."
             )
+
+    has_tag_option = True
+
+    def may_answer_from_record(self) -> bool:
+        """Whether a current image is all this call needs: no files to write, nothing to push
+        or read from the image, no rebuild asked for."""
+        asks_more = ("print", "output", "sbom", "push", "digest-file", "no-cache")
+        return not any(self.option(name) for name in asks_more)
 
     def writes_inline_cache(self) -> bool:
         return bool(self.option("push"))

@@ -34,20 +34,26 @@ Stdin, signals and the exit code pass through; a TTY is used when stdin and stdo
 terminals. Ports and environment from [tool.poetry-docker] apply."""
 
     def handle_docker(self) -> int:
-        prepared = self.ensure_image()
-        plan = prepared.plan
-        options = self.run_options(plan)
+        from poetry_docker_plugin.engine.client import Engine
+        from poetry_docker_plugin.engine.run import run_container
+
+        known = None if self.option("rebuild") else self.known_image()
+        if known is not None:
+            image, ports, project_name = known.image, known.ports, known.project_name
+            engine = Engine.find(echo=self.io.is_very_verbose())
+        else:
+            plan = self.ensure_image().plan
+            image, ports, project_name = plan.image, plan.runtime.ports, plan.project.name
+            engine = self.engine
+        options = self.run_options(image)
         if sys.stdin.isatty() and sys.stdout.isatty():
             options.append("--tty")
         if not self.option("publish"):  # -p replaces the setting's ports, as options do
-            for port in plan.runtime.ports:
+            for port in ports:
                 number = port.split("/")[0]
                 options += ["--publish", f"{number}:{port}"]
-        from poetry_docker_plugin.engine.run import run_container
-
-        return run_container(
-            self.engine, [*options, plan.image, *self.argument("args")], self.container_name(plan)
-        )
+        arguments = [*options, image, *self.argument("args")]
+        return run_container(engine, arguments, self.container_name(project_name))
 
     def check_option_combinations(self) -> None:
         """``-v`` is Poetry's verbosity: ``-v /a:/b`` would run ``/a:/b`` as the command."""

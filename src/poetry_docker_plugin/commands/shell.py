@@ -41,7 +41,7 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it."
         from poetry_docker_plugin.engine.client import bind_mount
         from poetry_docker_plugin.engine.run import run_container
 
-        options = self.run_options(plan)
+        options = self.run_options(plan.image)
         workdir = plan.runtime.workdir
         options += ["--mount", bind_mount(self.builder.root, workdir), "--workdir", workdir]
         command = self.option("command")
@@ -54,7 +54,9 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it."
             "shell",
             *(["-c", command] if command is not None else []),
         ]
-        return run_container(self.engine, [*options, plan.image, *shell], self.container_name(plan))
+        return run_container(
+            self.engine, [*options, plan.image, *shell], self.container_name(plan.project.name)
+        )
 
     def refuse_remote_engine(self) -> None:
         """Refuses an engine on another machine, before anything is built there: it would

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from pathlib import Path
 
 
 def digest_files(
@@ -26,3 +27,26 @@ def digest_files(
 
 def file_digest(path: Path) -> bytes:
     return hashlib.sha256(path.read_bytes()).digest()
+
+
+# The files whose change may change which files a folder's listing holds.
+IGNORE_FILES = (".gitignore", ".dockerignore")
+
+
+def tree_signature(root: Path, not_after_ns: int) -> str | None:
+    """A digest of the times of every folder and ignore file under ``root``, and of its
+    pyproject.toml: it changes when a file is added, removed or renamed, or when what is
+    ignored changes. None when one of them changed after ``not_after_ns`` (too recently to
+    be trusted: an edit in the same clock tick would not show)."""
+    pyproject = root / "pyproject.toml"
+    digest = hashlib.sha256(pyproject.read_bytes() if pyproject.is_file() else b"")
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(d for d in subfolders if d not in (".git", "__pycache__"))
+        here = Path(folder)
+        watched = [here, *(here / f for f in sorted(files) if f in IGNORE_FILES)]
+        for path in watched:
+            mtime = path.stat().st_mtime_ns
+            if mtime > not_after_ns:
+                return None
+            digest.update(f"{path}\0{mtime}\0".encode())
+    return digest.hexdigest()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
     from poetry_docker_plugin.lock.model import LockedRequirement
+    from poetry_docker_plugin.plan.model import BuildPlan
     from poetry_docker_plugin.project_cache import ProjectCache
 
 # Never copied from a project directory, whatever .gitignore or .dockerignore say. Only
@@ -238,3 +239,24 @@ def _git_files(root: Path) -> list[Path] | None:
 
 def _never_copied(name: str) -> bool:
     return any(fnmatch(name, pattern) for pattern in NEVER_COPIED)
+
+
+def input_files(
+    poetry: Poetry, plan: BuildPlan, cache: ProjectCache | None = None
+) -> tuple[list[Path], list[Path]]:
+    """The folders whose listing, and the files whose content, the image is made of (besides
+    the lock): pyproject.toml, the project's sources, the ``include`` files and the path
+    dependencies. Absolute paths."""
+    root = poetry.pyproject_path.parent
+    files = [root / "pyproject.toml"]
+    if not plan.project.editable:
+        files += [root / path for path in project_sources(poetry, cache)]
+    if plan.project.copies_included_files:
+        files += [root / path for path in included_files(poetry, plan.project.include)]
+    roots = [root]
+    for requirement in plan.dependencies.local_wheels + plan.dependencies.local_sources:
+        folder, names = package_files(requirement)
+        files += [folder / name for name in names]
+        if requirement.kind == "directory":
+            roots.append(Path(requirement.source_url))
+    return roots, files

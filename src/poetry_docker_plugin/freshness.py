@@ -1,0 +1,188 @@
+"""Whether an image is current, decided here alone, and the record that lets a call which
+changes nothing answer without loading the project through Poetry.
+
+An image is current when every tag names an image whose fingerprint label is the inputs'
+digest, and each base image is still the one the plan was made from. The builder decides so
+after planning; a later call with the same options first looks at the record the last one
+left (``Shortcut``): when no file it was made from changed (sizes and times, as git's index
+tells), the tags and bases it names are asked of the engine, and the same rule decides. Only
+when that fails is the project loaded, the lock read and the plan made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from poetry_docker_plugin.names import FINGERPRINT_LABEL
+from poetry_docker_plugin.sources.hashing import tree_signature
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from poetry_docker_plugin.engine.client import InspectedImage
+
+# A file changed less than this long before a record is not trusted to show its next change.
+RACY_NS = 2_000_000_000
+RECORDS = 4  # kept per project: a few sets of options
+
+
+def stale_images(images: Sequence[InspectedImage], fingerprint: str) -> list[InspectedImage]:
+    """The images that were not made from the inputs whose digest is ``fingerprint``."""
+    return [image for image in images if image.labels.get(FINGERPRINT_LABEL) != fingerprint]
+
+
+def bases_moved(found: Sequence[InspectedImage], ids: Sequence[str | None]) -> bool:
+    """Whether a base image is not the one the plan looked at (rebuilt or pulled anew)."""
+    return [image.id for image in found] != list(ids)
+
+
+@dataclass(frozen=True)
+class KnownImage:
+    """What ``build`` and ``run`` need of an image that is current, without its plan."""
+
+    tags: tuple[str, ...]
+    fingerprint: str
+    bases: tuple[tuple[str, str], ...]  # (reference, id) of each image the build starts from
+    project_name: str
+    ports: tuple[str, ...]
+
+    @property
+    def image(self) -> str:
+        return self.tags[0]
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """The tags, then the bases: one ``image inspect`` answers for all."""
+        return (*self.tags, *(reference for reference, _ in self.bases))
+
+    def is_current(self, found: Sequence[InspectedImage]) -> bool:
+        """The one rule, for the images of ``references`` as the engine found them."""
+        images, bases = found[: len(self.tags)], found[len(self.tags) :]
+        ids = [identity for _, identity in self.bases]
+        return not stale_images(images, self.fingerprint) and not bases_moved(bases, ids)
+
+
+def options_key(options: Mapping[str, object]) -> str:
+    """What a record is valid for besides the files: the options and environment that can
+    change the plan, the Poetry running, and the plugin itself (its files, by size and time)."""
+    import platform
+
+    from poetry.__version__ import __version__ as poetry_version
+
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode())
+    variables = ("POETRY_DOCKER_ENGINE", "DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINER_HOST")
+    digest.update(json.dumps([os.environ.get(name) for name in variables]).encode())
+    digest.update(f"{poetry_version}\0{platform.machine()}\0".encode())
+    digest.update(package_stamp().encode())
+    return digest.hexdigest()
+
+
+def package_stamp() -> str:
+    """The plugin's own files by name, size and time: other code, other answers."""
+    digest = hashlib.sha256()
+    for folder, subfolders, files in os.walk(os.path.dirname(__file__)):  # noqa: PTH120
+        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+        for name in sorted(files):
+            status = os.stat(os.path.join(folder, name))  # noqa: PTH116, PTH118
+            digest.update(f"{folder}/{name}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def files_stamp(files: Iterable[str]) -> str | None:
+    """A digest of each file's path, size and time; None when one is missing or too recent."""
+    digest = hashlib.sha256()
+    newest = time.time_ns() - RACY_NS
+    for name in files:
+        try:
+            status = os.stat(name)  # noqa: PTH116
+        except OSError:
+            return None
+        if status.st_mtime_ns > newest:
+            return None
+        digest.update(f"{name}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """Where a record of known images is kept for one project, and its reading and writing.
+
+    Each record: the options key, the image, the folders whose listing the files came from
+    (with their tree signatures) and the files (with a digest of their stamps).
+    """
+
+    path: Path
+
+    def known_image(self, key: str) -> KnownImage | None:
+        """The image recorded for ``key`` when no input of it changed since; else None."""
+        try:
+            records = json.loads(self.path.read_text())
+            record = records[key]
+            files = [str(name) for name in record["files"]]
+            if files_stamp(files) != record["stamps"]:
+                return None
+            now = time.time_ns() - RACY_NS
+            for root, signature in record["trees"]:
+                if tree_signature(Path(root), now) != signature:
+                    return None
+            image = record["image"]
+            return KnownImage(
+                tags=tuple(map(str, image["tags"])),
+                fingerprint=str(image["fingerprint"]),
+                bases=tuple((str(r), str(i)) for r, i in image["bases"]),
+                project_name=str(image["project_name"]),
+                ports=tuple(map(str, image["ports"])),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no record, or one of another shape: the slow path answers
+
+    def record(
+        self, key: str, image: KnownImage, roots: Iterable[Path], files: Iterable[Path]
+    ) -> None:
+        """Keeps ``image`` as the answer for ``key`` while ``files`` and the listings of
+        ``roots`` stay as they are now; nothing when one changed too recently to tell."""
+        names = sorted({str(path) for path in files})
+        stamps = files_stamp(names)
+        now = time.time_ns() - RACY_NS
+        trees = [(str(root), tree_signature(root, now)) for root in sorted(set(roots))]
+        with contextlib.suppress(OSError, ValueError):
+            try:
+                records = json.loads(self.path.read_text())
+            except (OSError, ValueError):
+                records = {}
+            if not isinstance(records, dict):
+                records = {}
+            records.pop(key, None)
+            if stamps is not None and all(signature for _, signature in trees):
+                records[key] = {
+                    "image": asdict(image),
+                    "trees": trees,
+                    "files": names,
+                    "stamps": stamps,
+                }
+            for old in list(records)[:-RECORDS]:
+                del records[old]
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            scratch = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            try:
+                scratch.write_text(json.dumps(records))
+                scratch.replace(self.path)
+            finally:
+                scratch.unlink(missing_ok=True)
+
+
+def shortcut_of(cache_dir: Path, root: Path) -> Shortcut:
+    """Where the known images of the project in ``root`` are recorded."""
+    return Shortcut(cache_dir / "projects" / f"{path_key(root)}.known.json")
+
+
+def path_key(root: Path) -> str:
+    """A short name for a project directory, for the files the plugin keeps about it."""
+    return hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
