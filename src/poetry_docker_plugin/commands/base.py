@@ -186,11 +186,10 @@ class DockerCommand(GroupCommand):
         """The options that make the image, with what else can change it (``options_key``)."""
         from poetry_docker_plugin.freshness import options_key
 
-        names = [o.name for o in self.build_options] + ["tag"] * self.has_tag_option
-        values = {name: self.option(name) for name in names}
-        return options_key({**values, "development": self.development})
-
-    has_tag_option: ClassVar[bool] = False
+        values = {option.name: self.option(option.name) for option in self.build_options}
+        # --tag is build's alone; a run without it shares the record of a build without it.
+        tags = self.requested_tags()
+        return options_key({**values, "tag": list(tags) if tags else None, "dev": self.development})
 
     def known_image(self) -> KnownImage | None:
         """The image the last call with these options left current, when no file it was made

@@ -113,8 +113,6 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
                 "--digest-file."
             )
 
-    has_tag_option = True
-
     def may_answer_from_record(self) -> bool:
         """Whether a current image is all this call needs: no files to write, nothing to push
         or read from the image, no rebuild asked for."""
