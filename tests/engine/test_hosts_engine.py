@@ -10,7 +10,6 @@ decided by pure functions, tested here with Windows and macOS inputs.
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import signal
@@ -115,8 +114,3 @@ def test_a_ca_bundle_in_a_folder_with_a_comma(hello: Path) -> None:
     configure(hello, ca_bundle="certs, proxy/ca.pem")
     result = run_poetry(hello, "docker", "build")
     assert result.returncode == 0, result.output
-
-
-def read_csv(line: str) -> list[str]:
-    """The fields as a CSV reader (docker's client uses Go's encoding/csv) reads them."""
-    return next(csv.reader([line]))

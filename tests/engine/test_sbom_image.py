@@ -30,46 +30,13 @@ from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
-from poetry_docker_plugin import image_sbom
 from poetry_docker_plugin.names import SBOM_LABEL, SBOM_PATH
-
-LOCKED_FILES = {
-    "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl": "sha256:" + "a" * 64,
-    "demo-1.0-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl": "sha256:" + "b" * 64,
-    "demo-1.0-py3-none-any.whl": "sha256:" + "c" * 64,
-    "demo-1.0.tar.gz": "sha256:" + "d" * 64,
-}
-
-
-X86_WHEEL = (
-    "Wheel-Version: 1.0\nRoot-Is-Purelib: false\n"
-    "Tag: cp311-cp311-manylinux_2_17_x86_64\nTag: cp311-cp311-manylinux2014_x86_64\n"
-)
 
 
 def assert_valid(text: str) -> None:
     """The document validates against the CycloneDX 1.6 JSON schema."""
     error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
     assert error is None, str(error)
-
-
-def sample_document(**changes: Any) -> dict[str, Any]:
-    inputs = {
-        "project": {"name": "hello-app", "version": "0.3.1", "package_mode": True},
-        "tool": {"name": "poetry-docker-plugin"},
-        "environment": {"manager": "conda", "prefix": "/opt/conda/envs/hello-app"},
-    }
-    pypi = [("pip", "25.1", None, None), ("hello-app", "0.3.1", None, None)]
-    pypi += changes.get("extra", [])
-    record = {"name": "python", "version": "3.11.2", "build": "h_0", "subdir": "linux-64"}
-    record |= {
-        "channel": "https://conda.anaconda.org/conda-forge/linux-64",
-        "md5": "0" * 32,
-        "sha256": "1" * 64,
-    }
-    components = image_sbom.python_components(pypi, {}, {})
-    components += image_sbom.conda_components([record])
-    return image_sbom.document(inputs, list(reversed(components)), "3.11.2")
 
 
 @pytest.mark.parametrize(

@@ -79,9 +79,6 @@ def test_a_user_outside_the_docker_group_is_told_about_it() -> None:
         shutil.rmtree(shared, ignore_errors=True)
 
 
-HOSTILE = "$(touch /tmp/pwned) `id` \"dq\" 'sq' back\\slash ${HOME} ; RUN echo x"
-
-
 @pytest.mark.parametrize(
     ("key", "value"),
     [

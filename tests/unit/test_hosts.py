@@ -21,8 +21,6 @@ import pytest
 from conftest import (
     POETRY,
     Result,
-    configure,
-    copy_fixture,
     run_poetry,
     windows_like_env,
 )
@@ -35,14 +33,6 @@ from poetry_docker_plugin.host_user import maps_host_user
 def windows_like(project: Path, *arguments: str) -> Result:
     """``poetry ARGUMENTS`` in ``project``, as on a host without the POSIX-only pieces."""
     return run_poetry(project, *arguments, env=windows_like_env())
-
-
-@pytest.fixture
-def hello(tmp_path: Path, base_image: str, project_image: str) -> Path:
-    """The flat-script fixture on the venv test base, in a folder with a space and a comma."""
-    project = copy_fixture("flat-script", tmp_path / "my app, v2")
-    configure(project, image=project_image, base_image=base_image)
-    return project
 
 
 def test_the_simulation_takes_the_posix_pieces_away(tmp_path: Path) -> None:

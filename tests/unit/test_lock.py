@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,12 @@ def test_git_requirements_are_pep_508(url: str, expected: str) -> None:
     )
     assert Requirement(locked.line()).url == f"{expected}@{commit}"
     assert locked.uses_ssh is expected.startswith("git+ssh://")
+
+
+def test_missing_path_dependency(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "monorepo", tmp_path / "monorepo")
+    shutil.rmtree(tmp_path / "monorepo" / "libs" / "mathlib")
+    result = run_poetry(tmp_path / "monorepo" / "app", "docker", "build", "--print")
+    assert result.returncode == 1
+    assert "mathlib" in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.output

@@ -7,24 +7,20 @@ The document is checked against the CycloneDX schema by cyclonedx-python-lib, an
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import (
-    DOCKER,
     Base,
     configure,
     copy_fixture,
-    docker,
     plan_from_poetry,
     run_poetry,
 )
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
-from packaging.utils import canonicalize_name
 from poetry.factory import Factory
 
 from poetry_docker_plugin import image_sbom
@@ -197,41 +193,6 @@ def build(project: Path, base: Base, tag: str, *options: str) -> None:
     configure(project, **base.settings)
     result = run_poetry(project, "docker", "build", "--tag", tag, *options)
     assert result.returncode == 0, result.output
-
-
-def pip_list(tag: str) -> set[tuple[str, str]]:
-    listed = json.loads(
-        docker("run", "--rm", tag, "python", "-m", "pip", "list", "--format", "json").stdout
-    )
-    return {(canonicalize_name(p["name"]), p["version"]) for p in listed}
-
-
-def conda_list(tag: str, base: Base, prefix: str) -> list[dict[str, Any]]:
-    """``conda list --json`` of the image's environment, by the conda of the conda base.
-
-    The runtime stage has no conda: the environment's records (conda-meta) and site-packages
-    are read from the image and listed by the base's conda at the same prefix.
-    """
-    python = docker("run", "--rm", tag, "python", "-c", "import sys; print(sys.version[:4])")
-    site = f"lib/python{python.stdout.strip()}/site-packages"
-    parent, name = prefix.rsplit("/", 1)
-    script = (
-        f"docker run --rm --entrypoint tar {tag} -C {parent} -c {name}/conda-meta {name}/{site} "
-        f"| docker run --rm -i --entrypoint sh {base.image} -c "
-        f"'mkdir -p {parent} && tar -x -C {parent} && conda list --prefix {prefix} --json'"
-    )
-    completed = subprocess.run(
-        ["sh", "-c", script.replace("docker ", f"{DOCKER} ")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    listed: list[dict[str, Any]] = json.loads(completed.stdout)
-    return listed
-
-
-def components_of(bom: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [c for c in bom["components"] if c["purl"].startswith(f"pkg:{kind}/")]
 
 
 @pytest.mark.parametrize("name", ["monorepo/app", "sdist-only", "flat-script", "no-package"])
