@@ -213,7 +213,13 @@ def test_sizes_over_their_bases_and_content() -> None:
 def test_the_floor_rows_add_poetry_check_to_the_docker_command() -> None:
     table = rows(MEASURED)
     build = row_of(table, "no-change build, floor", VENV.label)
-    assert build.baseline == pytest.approx(0.5 + 0.1) and build.result == "PASS"
+    assert build.baseline == pytest.approx(0.5 + 0.1) and build.ratio == pytest.approx(0.44 / 0.6)
+    assert build.target == 0.75 and build.result == "PASS"
+    # 0.8 of the floor: a PASS under the old target (1.1), a MISS under the 0.75
+    slower = replace(
+        MEASURED, builds={**MEASURED.builds, VENV.key: replace(VENV_BUILD, no_change=0.48)}
+    )
+    assert row_of(rows(slower), "no-change build, floor", VENV.label).result == "MISS"
     assert row_of(table, "no-change build, floor", CONDA.label).result == "MISS"
     run = row_of(table, "fresh run, floor", VENV.label)
     assert run.baseline == pytest.approx(0.5 + 0.3) and run.ratio == pytest.approx(1.125)
