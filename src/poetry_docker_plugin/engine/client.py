@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 ENGINE_VARIABLE = "POETRY_DOCKER_ENGINE"
 
 
-# What podman prints when the init binary of `run --init` (catatonit) is missing.
 # The last line of `docker push` (and podman's "Writing manifest"): the manifest's digest.
 PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 
@@ -208,7 +207,7 @@ class Engine:
         context costs a process, so it is asked only when a context other than the default
         is chosen.
         """
-        if "podman" in Path(self.executable).name:
+        if self.named_podman:
             return remote_host(os.environ.get("CONTAINER_HOST"))
         if os.environ.get("DOCKER_HOST"):
             return remote_host(os.environ["DOCKER_HOST"])
@@ -252,9 +251,12 @@ class Engine:
     def is_podman(self) -> bool:
         """Whether the client is podman: by its name, or ``docker`` being podman's docker shim
         (its ``version`` says Podman). Asked only when something failed, never up front."""
-        if "podman" in Path(self.executable).name:
-            return True
-        return "podman" in self.capture(["version"]).stdout.lower()
+        return self.named_podman or "podman" in self.capture(["version"]).stdout.lower()
+
+    @property
+    def named_podman(self) -> bool:
+        """Whether the client's own name says podman (no process asked)."""
+        return "podman" in Path(self.executable).name
 
     def inspect(self, *references: str) -> list[InspectedImage] | None:
         """The id and labels of local images, one per reference; None when any is missing."""

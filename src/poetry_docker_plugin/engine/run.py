@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from poetry_docker_plugin.errors import DockerPluginError
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
 STOP_TIMEOUT = 10
 
 
+# What podman prints when the init binary of `run --init` (catatonit) is missing.
 PODMAN_INIT_MISSING = re.compile(rb"container-init binary not found on the host: ([^\n]*)")
 
 
@@ -85,7 +85,7 @@ def run_container(engine: Engine, arguments: Sequence[str], name: str) -> int:
 
 
 def _no_init_binary(engine: Engine, detail: str) -> None:
-    client = "podman" if "podman" in Path(engine.executable).name else engine.executable
+    client = "podman" if engine.named_podman else engine.executable
     shim = "" if client == "podman" else " (podman's docker shim)"
     raise DockerPluginError(
         f"{client}{shim} could not start the container because its init binary is missing "
