@@ -337,3 +337,25 @@ def ca_bundle_path(settings: Settings, project: ProjectFacts) -> Path | None:
             "authority, or remove the key."
         )
     return path
+
+
+def check_no_runtime_base(settings: Settings, project: ProjectFacts) -> None:
+    """Refuses `runtime-base` for the venv manager, which runs on its base's own Python."""
+    if settings.runtime_base not in (None, "base"):
+        raise DockerPluginError(
+            f"Invalid value for `runtime-base` in [{TABLE}] of {project.pyproject_path}: a "
+            "runtime stage is made for the conda and micromamba managers; the venv manager "
+            "runs on its base image's own Python. Remove the key, or choose the base image "
+            "with `base-image`."
+        )
+
+
+def check_workdir(settings: Settings, prefix: str, project: ProjectFacts) -> None:
+    """The working directory, which the runtime user owns, must not hold the environment."""
+    workdir = settings.workdir
+    if workdir == prefix or prefix.startswith(f"{workdir}/") or workdir.startswith(f"{prefix}/"):
+        raise DockerPluginError(
+            f"Invalid value for `workdir` in [{TABLE}] of {project.pyproject_path}: "
+            f"{workdir!r} overlaps the environment at {prefix}, which the runtime user must not "
+            "own. Use a directory of its own such as /app."
+        )

@@ -19,7 +19,6 @@ from poetry_docker_plugin.names import (
     OCI_PREFIX,
     SBOM_LABEL,
     SBOM_PATH,
-    SETTINGS_TABLE,
     VENV_PREFIX,
 )
 from poetry_docker_plugin.plan.model import (
@@ -36,6 +35,7 @@ from poetry_docker_plugin.plan.model import (
     RuntimeUser,
 )
 from poetry_docker_plugin.plan.python import choose_python, venv_python
+from poetry_docker_plugin.settings import check_no_runtime_base, check_workdir
 
 if TYPE_CHECKING:
     from poetry_docker_plugin.lock.model import Lock
@@ -97,7 +97,7 @@ def make_plan(
     env_name = "venv" if manager == "venv" else name
     envs_dir = base.envs_dir or CONVENTIONAL_ENVS_DIR
     prefix = VENV_PREFIX if manager == "venv" else f"{envs_dir.rstrip('/')}/{env_name}"
-    _check_workdir(project, settings.workdir, prefix)
+    check_workdir(settings, prefix, project)
     environment = EnvironmentPlan(
         manager=manager,
         manager_reason=manager_reason,
@@ -250,28 +250,12 @@ def _runtime_base(
     ``runtime-base = "base"`` keeps a single-stage image.
     """
     if manager == "venv":
-        if settings.runtime_base not in (None, "base"):
-            raise DockerPluginError(
-                f"Invalid value for `runtime-base` in [{SETTINGS_TABLE}] of "
-                f"{project.pyproject_path}: a runtime stage is made for the conda and micromamba "
-                "managers; the venv manager runs on its base image's own Python. Remove the key, "
-                "or choose the base image with `base-image`."
-            )
+        check_no_runtime_base(settings, project)
         return None
     if editable or settings.runtime_base == "base":
         return None
     reference = settings.runtime_base or DEFAULT_RUNTIME_BASE
     return probe_base(reference, "runtime") if probe_base else BaseImage(reference)
-
-
-def _check_workdir(project: ProjectFacts, workdir: str, prefix: str) -> None:
-    """The working directory, which the runtime user owns, must not hold the environment."""
-    if workdir == prefix or prefix.startswith(f"{workdir}/") or workdir.startswith(f"{prefix}/"):
-        raise DockerPluginError(
-            f"Invalid value for `workdir` in [{SETTINGS_TABLE}] of {project.pyproject_path}: "
-            f"{workdir!r} overlaps the environment at {prefix}, which the runtime user must not "
-            "own. Use a directory of its own such as /app."
-        )
 
 
 def _default_tags(settings: Settings, name: str, version: str, editable: bool) -> tuple[str, ...]:
