@@ -151,7 +151,10 @@ def test_check_is_red_after_a_settings_change_and_green_after_regenerating(
     red = check(project, "--with", "docs")
     assert red.returncode == 1, red.output
     assert str(project / CONFIG) in red.output
-    assert "poetry docker devcontainer --with docs" in red.output, "says what to run"
+    assert "Run `poetry docker devcontainer --with docs`" in red.output, "says what to run"
+    other = check(project)
+    assert other.returncode == 1
+    assert "It was written with `poetry docker devcontainer --with docs`" in other.output
     assert "Traceback" not in red.output
     assert (project / CONFIG).read_bytes() == before, "--check writes nothing"
     assert generated(project, "--with", "docs")["forwardPorts"] == [8000, 8888]
@@ -182,6 +185,14 @@ def test_a_file_the_plugin_did_not_write_or_that_was_edited_needs_force(
     assert "was edited by hand" in refused.output
     assert json.loads((project / CONFIG).read_text())["remoteUser"] == "someone"
     assert "remoteUser" not in generated(project, "--force")
+
+    for options, names in (
+        (["-e", "1X=y"], "--env"),
+        (["--check", "--force"], "--check and --force"),
+    ):
+        bad = run_poetry(project, "docker", "devcontainer", *options)
+        assert bad.returncode == 1 and names in bad.output, bad.output
+        assert "Traceback" not in bad.output
 
 
 # ---- the real Dev Containers CLI, for a non-root host user -------------------------------------

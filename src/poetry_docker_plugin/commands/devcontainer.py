@@ -137,9 +137,16 @@ replaced with --force."""
             self.line_error(f"{target} is up to date.")
             return 0
         what = "is missing" if current is None else "differs from what would be written now"
+        written_with = recorded_options(current)
+        hint = (
+            f" It was written with `poetry docker devcontainer{written_with}`: give --check "
+            "the same options."
+            if written_with is not None and written_with != self.options_text()
+            else ""
+        )
         self.error(
             f"{target} {what} (the project's settings, the options or the plugin changed). "
-            f"Run `poetry docker devcontainer{self.options_text()}` and commit the file."
+            f"Run `poetry docker devcontainer{self.options_text()}` and commit the file.{hint}"
         )
         return 1
 
@@ -254,3 +261,20 @@ replaced with --force."""
                 "--check writes nothing, --force writes, --prepare-image builds the image "
                 "only. Choose one."
             )
+
+
+def recorded_options(text: str | None) -> str | None:
+    """The options a generated file was written with (its initializeCommand's), as text."""
+    import json
+    import shlex
+
+    from poetry_docker_plugin.devcontainer import PREPARE_COMMAND
+
+    try:
+        command = json.loads(text or "").get("initializeCommand")
+    except (ValueError, AttributeError):
+        return None
+    prefix = list(PREPARE_COMMAND)
+    if not isinstance(command, list) or command[: len(prefix)] != prefix:
+        return None
+    return "".join(f" {shlex.quote(str(word))}" for word in command[len(prefix) :])
