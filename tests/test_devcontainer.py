@@ -63,6 +63,7 @@ def test_the_document_names_the_development_image_and_how_to_prepare_it() -> Non
     assert config["workspaceFolder"] == "/app"
     assert config["workspaceMount"] == "source=${localWorkspaceFolder},target=/app,type=bind"
     assert config["updateRemoteUserUID"] is False, "the image has the host user already"
+    assert config["userEnvProbe"] == "loginInteractiveShell", "activate.d's variables too"
     vscode = config["customizations"]["vscode"]
     assert vscode["settings"]["python.defaultInterpreterPath"] == "/opt/conda/envs/demo/bin/python"
     assert vscode["extensions"] == ["ms-python.python"]
@@ -342,6 +343,12 @@ def test_the_cli_opens_the_development_image_on_the_live_tree(
     python = f"{base.prefix('extras-demo')}/bin/python"
     login = workspace.exec("bash -lc 'which python; python -c \"import extras_demo; print(7)\"'")
     assert login.split() == [python, "7"]
+    # Also for a tool that enters the container without the CLI's environment probe
+    # (`docker exec`, another editor): the image's ENV holds the activation, and the CLI
+    # made /etc/profile keep the PATH it finds.
+    entered = docker("exec", first, "bash", "-lc", "which python").stdout
+    print("DEBUG", docker("exec", first, "bash", "-lc", "id; echo $HOME $PATH; ls /etc/profile.d; ls -la ~").stdout)
+    assert entered.strip() == python
     settings = json.loads((project / CONFIG).read_text())["customizations"]["vscode"]["settings"]
     assert settings["python.defaultInterpreterPath"] == python
     if base.manager == "conda":  # the environment's activate.d ran, for every process
