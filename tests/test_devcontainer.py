@@ -347,7 +347,6 @@ def test_the_cli_opens_the_development_image_on_the_live_tree(
     # (`docker exec`, another editor): the image's ENV holds the activation, and the CLI
     # made /etc/profile keep the PATH it finds.
     entered = docker("exec", first, "bash", "-lc", "which python").stdout
-    print("DEBUG", docker("exec", first, "bash", "-lc", "id; echo $HOME $PATH; ls /etc/profile.d; ls -la ~").stdout)
     assert entered.strip() == python
     settings = json.loads((project / CONFIG).read_text())["customizations"]["vscode"]["settings"]
     assert settings["python.defaultInterpreterPath"] == python
