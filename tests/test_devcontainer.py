@@ -289,9 +289,11 @@ def workspace(base: Base, project_image: str) -> Iterator[Workspace]:
     try:
         yield Workspace(project, bin_dir)
     finally:
-        for container in containers_of(project):
-            docker("rm", "--force", container, check=False)
-        shutil.rmtree(shared, ignore_errors=True)
+        try:
+            for container in containers_of(project):
+                docker("rm", "--force", container, check=False)
+        finally:  # the folder goes even when the engine does not answer
+            shutil.rmtree(shared, ignore_errors=True)
 
 
 def add_tomli_to_the_dev_group(project: Path) -> None:
