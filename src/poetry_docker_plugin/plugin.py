@@ -33,10 +33,17 @@ def _shell_command() -> Command:
     return ShellCommand()
 
 
+def _devcontainer_command() -> Command:
+    from poetry_docker_plugin.commands.devcontainer import DevcontainerCommand
+
+    return DevcontainerCommand()
+
+
 class DockerPlugin(ApplicationPlugin):
-    """Adds ``docker build``, ``docker run`` and ``docker shell`` to every Poetry project."""
+    """Adds ``docker build``, ``run``, ``shell`` and ``devcontainer`` to every Poetry project."""
 
     def activate(self, application: Application) -> None:
         application.command_loader.register_factory("docker build", _build_command)
         application.command_loader.register_factory("docker run", _run_command)
         application.command_loader.register_factory("docker shell", _shell_command)
+        application.command_loader.register_factory("docker devcontainer", _devcontainer_command)
