@@ -136,6 +136,14 @@ def _walk(
             f"requirements ({detail}). The lock was probably written by an older Poetry or "
             "edited by hand: run `poetry lock` to write it anew."
         ) from None
+    except (ValueError, KeyError, TypeError) as error:
+        # Poetry's own reading of an entry (an invalid version, a missing key).
+        detail = " ".join(str(error).split()).rstrip(".")
+        raise DockerPluginError(
+            f"An entry of {locker.lock} cannot be read ({detail}). The lock was edited by "
+            "hand or made by something other than Poetry: run `poetry lock` to write it "
+            "anew, and review where the change came from."
+        ) from None
     found = []
     for item in walked:
         marker = item.dependency.marker

@@ -131,7 +131,7 @@ def _check_name(root: Path, path: Path) -> None:
     try:
         path.as_posix().encode("utf-8")
     except UnicodeEncodeError:
-        shown = (root / path).as_posix().encode("utf-8", "backslashreplace").decode()
+        shown = os.fsencode(root / path).decode("utf-8", "backslashreplace")
         raise DockerPluginError(
             f"The file {shown} has a name that is not UTF-8 text, which the image's build "
             "cannot name. Rename it, or leave it out with .dockerignore (or git-ignore it)."
