@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-
 from conftest import configure, copy_fixture, git_init, run_poetry
 
 
@@ -134,7 +133,11 @@ def test_a_file_dependency_must_have_its_locked_hash(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-KEY = "-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEAq7BFUpkGp3+/\n-----END PRIVATE KEY-----\n"
+KEY = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEAq7BFUpkGp3+/\n"
+    "-----END PRIVATE KEY-----\n"
+)
 CERTIFICATE = (
     "-----BEGIN CERTIFICATE-----\n"
     "MIIBszCCAVmgAwIBAgIUQ2VydGlmaWNhdGUgZm9yIHRlc3RzMAoGCCqGSM49BAMC\n"
@@ -290,10 +293,9 @@ def test_the_built_in_exclusions_ignore_case_and_cover_common_credentials(tmp_pa
 
 def test_a_non_utf8_name_is_one_clear_error(tmp_path: Path) -> None:
     project = copy_fixture("no-package", tmp_path)
-    folder = os.fsencode(project) + b"/data-\xff"
-    os.mkdir(folder)
-    with open(folder + b"/rows.csv", "w") as stream:
-        stream.write("a,b\n")
+    folder = Path(os.fsdecode(os.fsencode(project) + b"/data-\xff"))  # a name as the OS has it
+    folder.mkdir()
+    (folder / "rows.csv").write_text("a,b\n")
     message = refused(project, "--output", str(tmp_path / "out"))
     assert "data-\\xff/rows.csv" in message and "not UTF-8" in message
     assert not (tmp_path / "out").exists()
@@ -304,7 +306,7 @@ def test_a_non_utf8_name_is_one_clear_error(tmp_path: Path) -> None:
 def test_a_non_utf8_name_outside_the_package_is_no_concern(tmp_path: Path) -> None:
     """As with `poetry build`: only the package's files are read."""
     project = copy_fixture("flat-script", tmp_path)
-    os.mkdir(os.fsencode(project) + b"/notes-\xff")
+    Path(os.fsdecode(os.fsencode(project) + b"/notes-\xff")).mkdir()
     result = run_poetry(project, "docker", "build", "--output", str(tmp_path / "out"))
     assert result.returncode == 0, result.output
 
