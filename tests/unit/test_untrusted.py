@@ -306,7 +306,10 @@ def test_a_non_utf8_name_is_one_clear_error(tmp_path: Path) -> None:
 def test_a_non_utf8_name_outside_the_package_is_no_concern(tmp_path: Path) -> None:
     """As with `poetry build`: only the package's files are read."""
     project = copy_fixture("flat-script", tmp_path)
-    Path(os.fsdecode(os.fsencode(project) + b"/notes-\xff")).mkdir()
+    folder = Path(os.fsdecode(os.fsencode(project) + b"/notes-\xff"))
+    folder.mkdir()
+    for path in (folder, project):  # old enough for the listing's cache to look at them
+        os.utime(path, (1_600_000_000, 1_600_000_000))
     result = run_poetry(project, "docker", "build", "--output", str(tmp_path / "out"))
     assert result.returncode == 0, result.output
 
