@@ -134,7 +134,9 @@ class Builder:
 
         from poetry_docker_plugin.host_user import current_host_user
         from poetry_docker_plugin.lock.wheels import machine_of
+        from poetry_docker_plugin.settings import ca_bundle_path
 
+        ca_bundle_path(self.settings, self.project)  # a bundle without certificates: refused
         if pull and not refresh_base:
             self.start_inspect_of_last_call()
         request = self.request
@@ -287,6 +289,7 @@ class Builder:
     def build(self, prepared: Prepared) -> None:
         """Stages the context and builds it, tagged with every tag of the plan."""
         from poetry_docker_plugin.credentials import build_secrets, check_ssh_agent
+        from poetry_docker_plugin.interrupts import signals_raise
         from poetry_docker_plugin.settings import ca_bundle_path
         from poetry_docker_plugin.sources.staging import staged_context
 
@@ -299,6 +302,7 @@ class Builder:
             f"{plan.environment.manager} on {plan.environment.base.reference})"
         )
         with (
+            signals_raise(),
             self.project_lock(),
             staged_context(self.poetry, plan, prepared.rendered) as context,
             build_secrets(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import urllib.parse
@@ -33,27 +34,73 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.plan.model import CondaChannel
 
 
+# Query parameters that carry a credential (an index or channel URL's ``?token=...``).
+SECRET_QUERY_KEYS = frozenset(
+    {
+        "token",
+        "access_token",
+        "auth",
+        "auth_token",
+        "api_key",
+        "apikey",
+        "key",
+        "password",
+        "secret",
+        "sig",
+        "signature",
+        "x-amz-signature",
+        "x-goog-signature",
+        "private_token",
+    }
+)
+
+
+def public_url(url: str) -> str:
+    """``url`` without what authenticates: no ``user:password@``, no token in the query.
+    What the Dockerfile, the context, the caches and the log may name."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    query = [
+        (key, value)
+        for key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        if key.lower() not in SECRET_QUERY_KEYS
+    ]
+    return urllib.parse.urlunsplit(
+        parts._replace(netloc=netloc, query=urllib.parse.urlencode(query))
+    )
+
+
 def pip_auth_config(poetry: Poetry, indexes: Iterable[tuple[str, str]]) -> str | None:
     """A pip configuration naming the indexes with their credentials; None when none has any.
 
     pip matches credentials to requests by host, so the requirements file can keep naming
-    the same indexes without them.
+    the same indexes without them. Credentials come from Poetry (config, environment,
+    keyring) or from the source's URL in pyproject.toml, which the files never repeat.
     """
     from cleo.io.null_io import NullIO
+    from poetry.repositories.http_repository import HTTPRepository
     from poetry.utils.authenticator import Authenticator
 
     authenticator = Authenticator(poetry.config, NullIO())
+    declared = {
+        public_url(r.url).rstrip("/"): r.url
+        for r in poetry.pool.all_repositories
+        if isinstance(r, HTTPRepository)
+    }
     urls = []
     for _, url in indexes:
-        credential = authenticator.get_credentials_for_url(url)
+        full = declared.get(url.rstrip("/"), url)
+        credential = authenticator.get_credentials_for_url(full)
+        parts = urllib.parse.urlsplit(full)
         if credential.username or credential.password:
-            parts = urllib.parse.urlsplit(url)
             user = urllib.parse.quote(credential.username or "", safe="")
             password = urllib.parse.quote(credential.password or "", safe="")
             netloc = f"{user}:{password}@{parts.hostname}" + (
                 f":{parts.port}" if parts.port else ""
             )
             urls.append(urllib.parse.urlunsplit(parts._replace(netloc=netloc)))
+        elif full != public_url(full):
+            urls.append(full)
     if not urls:
         return None
     return "[global]\nextra-index-url =\n" + "".join(f"    {url}\n" for url in urls)
@@ -71,7 +118,11 @@ def conda_auth_config(channels: Iterable[CondaChannel]) -> str | None:
         if channel.credentials:
             parts = urllib.parse.urlsplit(channel.name)
             location, _, name = parts.path.rstrip("/").rpartition("/")
-            netloc = f"{channel.credentials}@{parts.netloc}"
+            netloc = parts.netloc
+            if channel.credentials.startswith("t/"):  # conda reads a token from /t/TOKEN
+                location = f"/{channel.credentials}{location}"
+            else:
+                netloc = f"{channel.credentials}@{parts.netloc}"
             url = urllib.parse.urlunsplit((parts.scheme, netloc, location, "", ""))
             entries.append(f"  {json.dumps(name)}: {json.dumps(url)}\n")
     return "custom_channels:\n" + "".join(entries) if entries else None
@@ -86,11 +137,11 @@ def build_secrets(
 ) -> Iterator[dict[str, Path]]:
     """The secrets for ``docker build --secret``, in a private directory removed afterwards."""
     secrets: dict[str, Path] = {}
-    if ca_bundle is not None:
-        secrets[CA_BUNDLE_SECRET] = ca_bundle
     written = {
         PIP_AUTH_SECRET: pip_auth_config(poetry, indexes),
         CONDA_AUTH_SECRET: conda_auth_config(conda_channels),
+        # The certificates alone: third-party build code reads this file.
+        CA_BUNDLE_SECRET: certificates(ca_bundle, "ca-bundle") if ca_bundle else None,
     }
     if not any(written.values()):
         yield secrets
@@ -106,6 +157,48 @@ def build_secrets(
         yield secrets
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+PEM_CERTIFICATE = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END CERTIFICATE-----"
+)
+
+
+def certificates(path: Path, setting: str) -> str:
+    """The PEM certificates of a bundle, and nothing else of the file (no key, no comment).
+
+    The file is mounted into every step that runs a package's build code: a bundle setting
+    pointed at a key or at /proc/self/environ must not hand that to it. A file without one
+    certificate is refused.
+    """
+    import base64
+    import binascii
+
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise DockerPluginError(
+            f"The `{setting}` file {path} cannot be read ({error.strerror or error}). Point "
+            "it at the PEM bundle of your proxy's certificate authority, or remove the key."
+        ) from None
+    blocks = []
+    for match in PEM_CERTIFICATE.finditer(data):
+        body = b"".join(match.group(1).split())
+        try:
+            base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        lines = [body[i : i + 64].decode() for i in range(0, len(body), 64)]
+        blocks.append(
+            "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+        )
+    if not blocks:
+        raise DockerPluginError(
+            f"The `{setting}` file {path} holds no PEM certificate (no `-----BEGIN "
+            "CERTIFICATE-----` block): only certificates are given to the build. Point it at "
+            "the PEM bundle of your proxy's certificate authority, or remove the key."
+        )
+    return "".join(blocks)
 
 
 def check_ssh_agent(ssh: tuple[str, ...]) -> None:

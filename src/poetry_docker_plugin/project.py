@@ -8,11 +8,13 @@ the plan be made, and tested, without a live ``Poetry``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
+from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.names import OCI_PREFIX, POETRY_CORE_BACKEND, SETTINGS_TABLE
 
 if TYPE_CHECKING:
@@ -94,6 +96,12 @@ class ProjectFacts:
         )
 
 
+# Characters that reorder or hide what a terminal shows (Trojan Source), besides C0/C1.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
 def _metadata(poetry: Poetry) -> tuple[tuple[str, str], ...]:
     """The OCI labels that the project's metadata gives values for."""
     package = poetry.package
@@ -110,4 +118,15 @@ def _metadata(poetry: Poetry) -> tuple[tuple[str, str], ...]:
         "source": package.repository_url or "",
         "documentation": package.documentation_url or "",
     }
-    return tuple((f"{OCI_PREFIX}.{k}", " ".join((v or "").split())) for k, v in candidates.items())
+    labels = []
+    for key, value in candidates.items():
+        text = " ".join((value or "").split())  # line breaks and tabs folded into spaces
+        bad = next((c for c in text if c in BIDI_CONTROLS or unicodedata.category(c) == "Cc"), None)
+        if bad is not None:
+            raise DockerPluginError(
+                f"The project's {key} in {poetry.pyproject_path} holds the control character "
+                f"{bad!r}, which would reach the image's {OCI_PREFIX}.{key} label (and "
+                "terminals that show it). Remove it from pyproject.toml."
+            )
+        labels.append((f"{OCI_PREFIX}.{key}", text))
+    return tuple(labels)

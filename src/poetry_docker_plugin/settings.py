@@ -336,6 +336,9 @@ def ca_bundle_path(settings: Settings, project: ProjectFacts) -> Path | None:
             f"{path} is not a file. Point it at the PEM bundle of your proxy's certificate "
             "authority, or remove the key."
         )
+    from poetry_docker_plugin.credentials import certificates
+
+    certificates(path, "ca-bundle")  # refused now if it holds none, before anything is staged
     return path
 
 

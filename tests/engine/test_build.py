@@ -452,3 +452,22 @@ def test_a_no_change_call_asks_the_engine_while_it_plans(
     ran = run_poetry(project, "docker", "run", "-vv", "--", "python", "-c", "print('ran')")
     assert ran.returncode == 0 and ran.stdout.strip() == "ran", ran.output
     assert "Building " not in ran.stderr
+
+
+def test_a_private_source_file_is_read_by_the_runtime_user(
+    tmp_path: Path, base_image: str, image_tag: str
+) -> None:
+    """package-mode = false: a 0600 file on the host (as umask 077 makes it) is still read by
+    the image's unprivileged user; `user = "00"` is root, said as root (uid 0)."""
+    project = copy_fixture("no-package", tmp_path)
+    (project / "settings.ini").write_text("greeting = private hello\n")
+    (project / "settings.ini").chmod(0o600)
+    (project / "main.py").write_text("print(open('settings.ini').read().strip())\n")
+    build(project, Base("venv", base_image), image_tag)
+    assert docker("run", "--rm", image_tag).stdout.strip() == "greeting = private hello"
+    assert docker("run", "--rm", image_tag, "id", "-u").stdout.strip() != "0"
+    configure(project, user="00")
+    printed = run_poetry(project, "docker", "build", "--print")
+    assert "\nUSER 0\n" in printed.stdout, "root by its uid, however written"
+    build(project, Base("venv", base_image), image_tag)
+    assert docker("run", "--rm", image_tag, "id", "-u").stdout.strip() == "0"

@@ -36,7 +36,8 @@ from poetry_docker_plugin.project_cache import ProjectCache
 from poetry_docker_plugin.render import RenderedFiles, render, render_key
 from poetry_docker_plugin.settings import Settings
 from poetry_docker_plugin.sources.digests import source_digests
-from poetry_docker_plugin.sources.listing import NEVER_COPIED, package_files, project_sources
+from poetry_docker_plugin.sources.listing import package_files, project_sources
+from poetry_docker_plugin.sources.never_copied import NEVER_COPIED
 from poetry_docker_plugin.sources.staging import staged_context
 
 if TYPE_CHECKING:

@@ -76,12 +76,12 @@ class DockerCommand(GroupCommand):
         try:
             self.check_option_combinations()
             return self.handle_docker()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             self.error(
                 "Interrupted: nothing was tagged, and any previous image of the project is "
                 "unchanged."
             )
-            return 130
+            return int(getattr(interrupt, "exit_code", 130))
         except DockerPluginError as error:
             self.error(str(error))
             return error.exit_code

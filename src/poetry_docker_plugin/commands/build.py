@@ -97,6 +97,14 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 
     def check_option_combinations(self) -> None:
         super().check_option_combinations()
+        for name in ("output", "sbom", "digest-file"):
+            value = self.option(name)
+            # `--output "$UNSET"` gives an empty string: taken as absent, it would build.
+            if value is not None and not value.strip():
+                raise DockerPluginError(
+                    f"The --{name} option is empty: it needs a path (an unset variable in the "
+                    f"command line gives an empty one). Give the path, or drop --{name}."
+                )
         if self.option("sbom") and (self.option("print") or self.option("output")):
             raise DockerPluginError(
                 "--sbom writes the SBOM of the built image, and --print and --output build "

@@ -185,18 +185,30 @@ class Engine:
         """
         environment = {**os.environ, "DOCKER_BUILDKIT": "1"}
         stdout = subprocess.DEVNULL if quiet else sys.stderr.fileno()
-        if sys.stderr.isatty():
-            run = subprocess.run([self.executable, *command], env=environment, stdout=stdout)
-            return run.returncode, False
+        terminal = sys.stderr.isatty()
         untrusted = False
-        with subprocess.Popen(
-            [self.executable, *command], env=environment, stdout=stdout, stderr=subprocess.PIPE
-        ) as process:
-            assert process.stderr is not None
-            for line in process.stderr:
+        process = subprocess.Popen(
+            [self.executable, *command],
+            env=environment,
+            stdout=stdout,
+            stderr=None if terminal else subprocess.PIPE,
+        )
+        try:
+            for line in process.stderr or ():
                 sys.stderr.buffer.write(line)
                 sys.stderr.buffer.flush()
                 untrusted = untrusted or b"CERTIFICATE_VERIFY_FAILED" in line
+            process.wait()
+        except BaseException:
+            # Interrupted (a signal to this process alone reaches no client): the client is
+            # stopped, which cancels the build in the engine, before the context is removed.
+            from poetry_docker_plugin.interrupts import stop
+
+            stop(process)
+            raise
+        finally:
+            if process.stderr is not None:
+                process.stderr.close()
         return process.returncode, untrusted
 
     def remote_host(self) -> str | None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from poetry_docker_plugin.credentials import public_url
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.lock.model import KINDS, Lock, LockedRequirement
 from poetry_docker_plugin.lock.wheels import is_marker
@@ -135,6 +136,14 @@ def _walk(
             f"requirements ({detail}). The lock was probably written by an older Poetry or "
             "edited by hand: run `poetry lock` to write it anew."
         ) from None
+    except (ValueError, KeyError, TypeError) as error:
+        # Poetry's own reading of an entry (an invalid version, a missing key).
+        detail = " ".join(str(error).split()).rstrip(".")
+        raise DockerPluginError(
+            f"An entry of {locker.lock} cannot be read ({detail}). The lock was edited by "
+            "hand or made by something other than Poetry: run `poetry lock` to write it "
+            "anew, and review where the change came from."
+        ) from None
     found = []
     for item in walked:
         marker = item.dependency.marker
@@ -162,6 +171,16 @@ def _requirement(poetry: Poetry, package: Package, marker: str) -> LockedRequire
             "Depend on it from a package index, a URL, a git repository or a path instead."
         )
     source_url = package.source_url or ""
+    if kind == "index":
+        source_url = public_url(source_url)
+    elif kind in ("url", "git") and public_url(source_url) != source_url.removeprefix("git+"):
+        raise DockerPluginError(
+            f"The dependency {name} is locked from a URL that carries a credential "
+            f"(user, password or token) in {lock}: it would be written into the image's "
+            "requirements and build log. Depend on it without the credential in the URL, "
+            "and give the credential to Poetry (`poetry config http-basic.NAME`) or, for "
+            "git, fetch it over SSH (git+ssh://), which the build authenticates with your agent."
+        )
     reference = package.source_resolved_reference or package.source_reference or ""
     subdirectory = package.source_subdirectory or ""
     # A path may hold spaces (it never reaches the Dockerfile: the context names it by the
@@ -178,13 +197,11 @@ def _requirement(poetry: Poetry, package: Package, marker: str) -> LockedRequire
             )
     built_by_poetry_core = False
     if kind in ("directory", "file"):
+        from poetry_docker_plugin.lock.local import check_local
+
         path = Path(source_url)
-        if not path.exists():
-            raise DockerPluginError(
-                f"The path dependency {name} points at {source_url}, "
-                f"which does not exist (locked in {lock}). Fix its `path` in "
-                f"{poetry.pyproject_path} and run `poetry lock`."
-            )
+        check_local(poetry, package, kind, path)
+        source_url = str(path.resolve())
         built_by_poetry_core = kind == "directory" and _poetry_core_builds(path)
     file_hashes = sorted(
         (f["file"], h) for f in package.files if (h := pip_hash(f.get("hash", "")))
@@ -260,7 +277,7 @@ def index_options(
     for repository in repositories:
         if repository.name.lower() == "pypi":
             continue
-        url = repository.url.rstrip("/")
+        url = public_url(repository.url).rstrip("/")
         first = not has_pypi and not options and repository is poetry.pool.repositories[0]
         if first:
             options.append(("--index-url", url))

@@ -59,17 +59,25 @@ class CondaChannel:
     """A conda channel as the Dockerfile names it, and the credentials kept out of it."""
 
     name: str  # a channel name, or a URL without credentials
-    credentials: str = ""  # "user:password" or a token, from the setting's URL
+    # "user:password", or "t/TOKEN" (anaconda.org's token in the path), from the setting's URL
+    credentials: str = ""
 
     @classmethod
     def parse(cls, setting: str) -> CondaChannel:
+        import re
         import urllib.parse
 
         parts = urllib.parse.urlsplit(setting)
-        if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        if parts.scheme not in ("http", "https"):
             return cls(setting)
         credentials, _, host = parts.netloc.rpartition("@")
-        return cls(urllib.parse.urlunsplit(parts._replace(netloc=host)), credentials)
+        # anaconda.org's token goes in the path: https://conda.anaconda.org/t/TOKEN/channel
+        token = re.match(r"/t/([^/]+)(/.*)?$", parts.path)
+        path = parts.path
+        if token:
+            path = token.group(2) or "/"
+            credentials = f"t/{token.group(1)}"
+        return cls(urllib.parse.urlunsplit(parts._replace(netloc=host, path=path)), credentials)
 
 
 @dataclass(frozen=True)

@@ -48,5 +48,6 @@ def tree_signature(root: Path, not_after_ns: int) -> str | None:
             mtime = path.stat().st_mtime_ns
             if mtime > not_after_ns:
                 return None
-            digest.update(f"{path}\0{mtime}\0".encode())
+            # The name as the OS has it: a folder name may be no UTF-8 (as poetry build allows).
+            digest.update(os.fsencode(path) + f"\0{mtime}\0".encode())
     return digest.hexdigest()

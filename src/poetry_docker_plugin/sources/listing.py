@@ -8,15 +8,16 @@ out), minus the files that must never enter an image whatever the project says.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.names import POETRY_CORE_BACKEND
 from poetry_docker_plugin.sources.dockerignore import DockerIgnore
+from poetry_docker_plugin.sources.never_copied import never_copied, never_copied_path
 from poetry_docker_plugin.sources.wheel import not_a_package
 
 if TYPE_CHECKING:
@@ -25,105 +26,6 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.lock.model import LockedRequirement
     from poetry_docker_plugin.plan.model import BuildPlan
     from poetry_docker_plugin.project_cache import ProjectCache
-
-# Never copied from a project directory, whatever .gitignore or .dockerignore say. Only
-# what is never source code a project needs: data belongs in the project's .dockerignore.
-NEVER_COPIED = (
-    # version control
-    ".git",
-    ".hg",
-    ".svn",
-    ".bzr",
-    # environment files, which hold tokens and passwords
-    ".env",
-    ".env.*",
-    "*.env",
-    ".envrc",
-    # credentials of package managers, clouds and other clients
-    ".netrc",
-    ".pypirc",
-    ".npmrc",
-    ".yarnrc*",
-    ".git-credentials",
-    ".pgpass",
-    ".my.cnf",
-    ".s3cfg",
-    ".boto",
-    ".htpasswd",
-    ".ssh",
-    ".gnupg",
-    ".aws",
-    ".azure",
-    ".kube",
-    ".docker",
-    "secrets",
-    ".secrets",
-    "credentials",  # not credentials*: a credentials.py module is source code
-    "credentials.json",
-    "credentials.csv",
-    "credentials.y*ml",
-    "credentials.toml",
-    "credentials.ini",
-    # private keys, certificate stores, password databases, infrastructure state
-    "*.pem",
-    "*.key",
-    "*.p12",
-    "*.pfx",
-    "*.jks",
-    "*.keystore",
-    "*.kdbx",
-    "id_rsa*",
-    "id_dsa*",
-    "id_ecdsa*",
-    "id_ed25519*",
-    "*.tfstate",
-    "*.tfstate.*",
-    "*.tfvars",
-    # shell and interpreter histories (commands typed with secrets in them)
-    ".bash_history",
-    ".zsh_history",
-    ".sh_history",
-    ".history",
-    ".python_history",
-    ".node_repl_history",
-    ".psql_history",
-    ".mysql_history",
-    ".sqlite_history",
-    ".lesshst",
-    ".viminfo",
-    # virtual environments (and any folder with a pyvenv.cfg, see _in_virtual_environment)
-    ".venv",
-    "venv",
-    ".direnv",
-    # caches
-    "__pycache__",
-    "*.py[cod]",
-    ".mypy_cache",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".hypothesis",
-    ".ipynb_checkpoints",
-    ".coverage",
-    ".coverage.*",
-    ".tox",
-    ".nox",
-    "node_modules",
-    # build output
-    "dist",
-    "build",
-    "*.egg-info",
-    # editors and operating systems (swap files hold what was being edited)
-    ".idea",
-    ".vscode",
-    "*.swp",
-    "*.swo",
-    ".DS_Store",
-    "Thumbs.db",
-    # the container build's and Poetry's own local files
-    ".dockerignore",
-    "Dockerfile",
-    "poetry.toml",
-)
 
 
 def project_sources(poetry: Poetry, cache: ProjectCache | None = None) -> list[Path]:
@@ -200,18 +102,40 @@ def source_tree(root: Path) -> list[Path]:
             subfolders[:] = sorted(
                 d
                 for d in subfolders
-                if not _never_copied(d) and not ignore.prunes((here / d).as_posix())
+                if not never_copied(d, here.name) and not ignore.prunes((here / d).as_posix())
             )
             listed.extend(here / name for name in files)
-    return [
+    kept = [
         path
         for path in listed
-        if not any(_never_copied(part) for part in path.parts)
+        if not never_copied_path(path)
         and not ignore.excludes(path.as_posix())
         and not _in_virtual_environment(root, path)
+        and not _through_symlink(root, path)
         and (root / path).is_file()
-        and not (root / path).is_symlink()
     ]
+    for path in kept:
+        _check_name(root, path)
+    return kept
+
+
+def _through_symlink(root: Path, path: Path) -> bool:
+    """Whether the file, or any folder between ``root`` and it, is a symbolic link: git may
+    still list ``folder/file`` after ``folder`` was replaced by a link to elsewhere."""
+    return any((root / part).is_symlink() for part in (path, *path.parents) if part != Path())
+
+
+def _check_name(root: Path, path: Path) -> None:
+    """Refuses a file to copy whose name is no UTF-8 (the Dockerfile, the caches and the
+    engine's context all name files as text): said with its path, as a fix to make."""
+    try:
+        path.as_posix().encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(root / path).decode("utf-8", "backslashreplace")
+        raise DockerPluginError(
+            f"The file {shown} has a name that is not UTF-8 text, which the image's build "
+            "cannot name. Rename it, or leave it out with .dockerignore (or git-ignore it)."
+        ) from None
 
 
 def _in_virtual_environment(root: Path, path: Path) -> bool:
@@ -233,12 +157,24 @@ def _git_files(root: Path) -> list[Path] | None:
         check=False,
     )
     if result.returncode != 0:
-        return None
-    return [Path(name) for name in result.stdout.decode().split("\0") if name]
-
-
-def _never_copied(name: str) -> bool:
-    return any(fnmatch(name, pattern) for pattern in NEVER_COPIED)
+        detail = os.fsdecode(result.stderr).strip()
+        if "not a git repository" in detail:
+            return None
+        # Never a silent fallback to every file: git-ignored secrets would be copied.
+        fix = "Fix what git says, then build again."
+        if "dubious ownership" in detail:
+            fix = (
+                "The folder belongs to another user than the one running Poetry (as in many "
+                "CI containers): if you trust it, run `git config --global --add "
+                f"safe.directory {shlex.quote(str(root))}`, then build again."
+            )
+        reason = " ".join(detail.split()) or f"exit code {result.returncode}"
+        raise DockerPluginError(
+            f"git cannot list the files of {root} ({reason}), so the plugin cannot tell which "
+            f"files git ignores and copies none. {fix}"
+        )
+    # File names are bytes: a name that is no UTF-8 is kept as the OS spells it.
+    return [Path(os.fsdecode(name)) for name in result.stdout.split(b"\0") if name]
 
 
 def input_files(

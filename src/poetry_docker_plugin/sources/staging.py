@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.names import (
     INCLUDED_DIR,
     LOCAL_SOURCES_DIR,
@@ -67,10 +68,9 @@ def write_context(
         stage_local_wheel(requirement, directory / LOCAL_WHEELS_DIR)
     for requirement in plan.dependencies.local_sources:
         path = Path(requirement.source_url)
-        target = directory / LOCAL_SOURCES_DIR / requirement.name
+        target = inside(directory, Path(LOCAL_SOURCES_DIR, requirement.name))
         if requirement.kind == "file":
-            target.mkdir(parents=True)
-            shutil.copy2(path, target / path.name)
+            _copy_files(path.parent, [Path(path.name)], target)
         else:
             _copy_files(path, source_tree(path), target)
     project = plan.project
@@ -84,6 +84,8 @@ def write_context(
     elif not project.editable:
         root = poetry.pyproject_path.parent
         _copy_files(root, project_sources(poetry), directory / SOURCES_DIR)
+        # root owns them in the image and the runtime user reads them, whatever the host mode.
+        _make_readable(directory / SOURCES_DIR)
 
 
 def _make_readable(directory: Path) -> None:
@@ -94,7 +96,23 @@ def _make_readable(directory: Path) -> None:
 
 
 def _copy_files(root: Path, files: list[Path], target: Path) -> None:
-    for relative in files:
-        destination = target / relative
+    """Copies each file, after proving that where it goes lies inside ``target``."""
+    destinations = [inside(target, relative) for relative in files]
+    for relative, destination in zip(files, destinations, strict=True):
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / relative, destination)
+
+
+def inside(directory: Path, relative: Path) -> Path:
+    """``directory / relative``, proven to lie inside ``directory`` before anything is written
+    there: every name that makes the path comes from the project or its lock, which may be
+    hostile (an absolute path, ``..``, a link planted in the context)."""
+    base = directory.resolve()
+    target = (base / relative).resolve()
+    if relative.is_absolute() or ".." in relative.parts or not target.is_relative_to(base):
+        raise DockerPluginError(
+            f"The build context would receive {relative}, which is not inside it: a name in "
+            "the project or its lock leads out of it. Nothing was written there; check the "
+            "names in poetry.lock and pyproject.toml (run `poetry lock` to write the lock anew)."
+        )
+    return target

@@ -1,0 +1,59 @@
+"""Signals during a build: SIGINT and SIGTERM become exceptions, so that every ``with`` block
+undoes what it made (the staged context, the credentials file) and the engine's client is
+stopped, whoever sent the signal: a terminal's Ctrl-C reaches the whole process group, but
+CI runners, ``kill`` and ``timeout`` signal the poetry process alone."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import FrameType
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the build was; the command exits 143 (128 + 15), as a shell
+    reports a process that SIGTERM ended."""
+
+    exit_code = 143
+
+
+@contextlib.contextmanager
+def signals_raise() -> Iterator[None]:
+    """Within the block, SIGINT raises KeyboardInterrupt and SIGTERM ``Terminated``, once:
+    a second signal while the first unwinds is ignored, so that the clean-up runs whole."""
+    raised = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal raised
+        if raised:
+            return
+        raised = True
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+    watched = [signal.SIGINT, *([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])]
+    try:
+        previous = {signum: signal.signal(signum, handler) for signum in watched}
+    except ValueError:  # not the main thread: signals cannot be caught here
+        yield
+        return
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Ends a client: SIGTERM (docker cancels its build), then SIGKILL after 10 seconds."""
+    with contextlib.suppress(OSError):
+        process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
