@@ -15,13 +15,13 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.engine.remote import current_context, docker_config_dir, remote_host
 from poetry_docker_plugin.errors import BuildFailed, DockerPluginError, PushFailed
+from poetry_docker_plugin.oserrors import explained
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -141,12 +141,18 @@ class Engine:
     ) -> str:
         """Builds ``context`` with the engine's progress streamed to the terminal; the image id.
 
+        ``tags`` are given to the engine as they are; the builder passes none and moves its
+        tags itself once it knows the id (``tagging``), so that no tag names another build's
+        image.
+
         ``ssh`` names the dependencies fetched over SSH: the user's SSH agent is forwarded to
         the build (``--ssh default``), so that their keys authenticate without entering it.
         ``cache_from`` names images (in a registry) whose inline cache the build may reuse.
         """
-        with tempfile.TemporaryDirectory(prefix="poetry-docker-iid-") as scratch:
-            iidfile = Path(scratch) / "iid"
+        from poetry_docker_plugin.tempdirs import temp_dir
+
+        with temp_dir("iid", "the built image's id") as scratch:
+            iidfile = scratch / "iid"
             command = ["build", "--file", str(context / "Dockerfile"), "--iidfile", str(iidfile)]
             for tag in tags:
                 command += ["--tag", tag]
@@ -174,7 +180,8 @@ class Engine:
             if returncode != 0:
                 self.diagnose(building=True)
                 raise BuildFailed(returncode, untrusted=untrusted)
-            return iidfile.read_text().strip()
+            with explained("read the built image's id", iidfile):
+                return iidfile.read_text().strip()
 
     def _stream_build(self, command: list[str], quiet: bool) -> tuple[int, bool]:
         """Runs ``docker build``, its progress going to stderr (stdout holds only what the
@@ -247,6 +254,16 @@ class Engine:
         self.diagnose()
         reason = ([line.strip() for line in lines if line.strip()] or ["no answer"])[-1]
         raise PushFailed(reference, reason)
+
+    def tag(self, image_id: str, reference: str) -> None:
+        """Points the tag ``reference`` at the image ``image_id``."""
+        result = self.capture(["tag", image_id, reference])
+        if result.returncode != 0:
+            self.diagnose()
+            raise DockerPluginError(
+                f"Could not tag the image {image_id} as {reference}: "
+                f"{result.stderr.strip() or 'no output'}."
+            )
 
     def is_podman(self) -> bool:
         """Whether the client is podman: by its name, or ``docker`` being podman's docker shim
