@@ -275,7 +275,11 @@ class Builder:
             if waited and not forced and self.built_meanwhile(prepared):
                 return
             before = tags_now(engine, plan.metadata.tags)
-            with explained("stage the build context", tempfile.gettempdir(), "Nothing was built."):
+            with explained(
+                "stage the build context in the temporary folder (TMPDIR)",
+                tempfile.gettempdir(),
+                "Nothing was built.",
+            ):
                 context = stack.enter_context(staged_context(self.poetry, plan, prepared.rendered))
                 secrets = stack.enter_context(
                     build_secrets(
