@@ -12,14 +12,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from dataclasses import dataclass
+import tempfile
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from cleo.io.outputs.output import Verbosity
 
-from poetry_docker_plugin.errors import BuildFailed, DockerPluginError
-from poetry_docker_plugin.fingerprint import Fingerprint, fingerprint
+from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.fingerprint import fingerprint
 from poetry_docker_plugin.freshness import (
     KnownImage,
     Shortcut,
@@ -28,11 +28,12 @@ from poetry_docker_plugin.freshness import (
     shortcut_of,
     stale_images,
 )
-from poetry_docker_plugin.names import FINGERPRINT_LABEL, INLINE_CACHE_LABEL, INPUTS_LABEL
+from poetry_docker_plugin.names import INLINE_CACHE_LABEL, INPUTS_LABEL
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage
 from poetry_docker_plugin.project_cache import ProjectCache
-from poetry_docker_plugin.render import RenderedFiles, render_kept
+from poetry_docker_plugin.render import render_kept
+from poetry_docker_plugin.request import BuildRequest, Prepared
 from poetry_docker_plugin.sources.digests import source_digests
 
 if TYPE_CHECKING:
@@ -44,43 +45,8 @@ if TYPE_CHECKING:
 
     from poetry_docker_plugin.engine.client import Engine, InspectedImage, PendingInspect
     from poetry_docker_plugin.lock.model import Lock
-    from poetry_docker_plugin.plan.model import BuildPlan
     from poetry_docker_plugin.project import ProjectFacts
     from poetry_docker_plugin.settings import Settings
-
-
-@dataclass(frozen=True)
-class BuildRequest:
-    """What the command line asks of the image, beyond the project's settings."""
-
-    groups: frozenset[str]
-    tags: tuple[str, ...] = ()
-    platform: str | None = None
-    build_args: tuple[tuple[str, str], ...] = ()
-    network: str | None = None
-    no_cache: bool = False
-    # The development image of ``shell``: the project editable, for the host's user.
-    development: bool = False
-    # Write BuildKit's inline cache into the image (for pushing), so that another machine's
-    # build can reuse its layers through --cache-from.
-    inline_cache: bool = False
-
-    def fingerprint_options(self) -> dict[str, str]:
-        """Build options that change the image without showing in the rendered files."""
-        return {"platform": self.platform or "", "build-args": repr(self.build_args)}
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A plan with its rendered files and the fingerprint of every input."""
-
-    plan: BuildPlan
-    rendered: RenderedFiles
-    inputs: Fingerprint
-
-    @property
-    def fingerprint(self) -> str:
-        return self.inputs.digest
 
 
 class Builder:
@@ -137,6 +103,7 @@ class Builder:
         from poetry_docker_plugin.settings import ca_bundle_path
 
         ca_bundle_path(self.settings, self.project)  # a bundle without certificates: refused
+        self.lock_folder  # noqa: B018  (a cache folder that cannot be written: said once, here)
         if pull and not refresh_base:
             self.start_inspect_of_last_call()
         request = self.request
@@ -178,7 +145,7 @@ class Builder:
             if pull:
                 raise
             return BaseImage(reference)
-        cache = self.cache_dir / "base-images.json"
+        cache = self.cache_dir / "base-images-v2.json"  # a layout of its own (``probe``)
         return probe_base_image(engine, reference, manager, cache, pull=pull, refresh=refresh)
 
     def ensure_image(
@@ -219,7 +186,7 @@ class Builder:
                     "`poetry docker build` first, or drop --no-build."
                 )
         elif rebuild or not current:
-            self.build(prepared)
+            self.build(prepared, forced=rebuild)
         else:
             verbosity = Verbosity.NORMAL if announce_current else Verbosity.VERBOSE
             self.say(f"{image} is up to date: nothing changed since it was built.", verbosity)
@@ -286,12 +253,18 @@ class Builder:
         reason = ", ".join(changed) if changed else "the image predates this plugin's labels"
         self.say(f"Rebuilding {prepared.plan.image}: {reason} changed", Verbosity.VERBOSE)
 
-    def build(self, prepared: Prepared) -> None:
-        """Stages the context and builds it, tagged with every tag of the plan."""
+    def build(self, prepared: Prepared, *, forced: bool = False) -> None:
+        """Stages the context and builds it, then moves every tag of the plan to the image
+        (``tagging``). A build that waited for another of the project first asks whether that
+        one made this very image (unless ``forced``): concurrent calls after an edit build once.
+        """
         from poetry_docker_plugin.credentials import build_secrets, check_ssh_agent
+        from poetry_docker_plugin.engine_build import build_untagged
         from poetry_docker_plugin.interrupts import signals_raise
+        from poetry_docker_plugin.oserrors import explained
         from poetry_docker_plugin.settings import ca_bundle_path
         from poetry_docker_plugin.sources.staging import staged_context
+        from poetry_docker_plugin.tagging import move_tags, tags_now
 
         plan = prepared.plan
         engine = self.engine
@@ -301,50 +274,44 @@ class Builder:
             f"Building <info>{plan.image}</info> (Python {plan.python}, "
             f"{plan.environment.manager} on {plan.environment.base.reference})"
         )
-        with (
-            signals_raise(),
-            self.project_lock(),
-            staged_context(self.poetry, plan, prepared.rendered) as context,
-            build_secrets(
-                self.poetry,
-                plan.dependencies.indexes,
-                ca_bundle,
-                plan.environment.credentialed_channels,
-            ) as secrets,
-        ):
-            labels = {
-                FINGERPRINT_LABEL: prepared.fingerprint,
-                INPUTS_LABEL: json.dumps(dict(prepared.inputs.parts), separators=(",", ":")),
-            }
-            build_args = self.request.build_args
-            if self.request.inline_cache:
-                build_args = (*build_args, ("BUILDKIT_INLINE_CACHE", "1"))
-                labels[INLINE_CACHE_LABEL] = "1"
-            try:
-                engine.build(
-                    context,
-                    plan.metadata.tags,
-                    labels,
-                    no_cache=self.request.no_cache,
-                    platform=plan.environment.platform,
-                    build_args=build_args,
-                    secrets=secrets,
-                    network=self.request.network,
-                    quiet=self.io.output.is_quiet(),
-                    ssh=plan.dependencies.ssh,
-                    cache_from=self.settings.cache_from,
+        with signals_raise(), self.project_lock() as waited, contextlib.ExitStack() as stack:
+            if waited and not forced and self.built_meanwhile(prepared):
+                return
+            before = tags_now(engine, plan.metadata.tags)
+            with explained(
+                "stage the build context in the temporary folder (TMPDIR)",
+                tempfile.gettempdir(),
+                "Nothing was built.",
+            ):
+                context = stack.enter_context(staged_context(self.poetry, plan, prepared.rendered))
+                secrets = stack.enter_context(
+                    build_secrets(
+                        self.poetry,
+                        plan.dependencies.indexes,
+                        ca_bundle,
+                        plan.environment.credentialed_channels,
+                    )
                 )
-            except BuildFailed as failure:
-                if not failure.untrusted:
-                    raise
-                raise DockerPluginError(
-                    f"{failure} A download failed certificate verification "
-                    "(CERTIFICATE_VERIFY_FAILED): behind an intercepting proxy, set `ca-bundle` "
-                    "in [tool.poetry-docker] to the PEM file of the proxy's certificate "
-                    "authority (pip before Python 3.10 and conda do not use the system's trust "
-                    "store).",
-                    exit_code=failure.exit_code,
-                ) from None
+            image_id = build_untagged(
+                engine,
+                prepared,
+                self.request,
+                self.settings.cache_from,
+                context,
+                secrets,
+                quiet=self.io.output.is_quiet(),
+            )
+            move_tags(engine, image_id, before, self.lock_folder)
+
+    def built_meanwhile(self, prepared: Prepared) -> bool:
+        """Whether every tag now names an image of these inputs (made by the build waited for)."""
+        _, images = self.check_current(prepared, *prepared.plan.metadata.tags)
+        current = images is not None and not stale_images(images, prepared.fingerprint)
+        if current and self.request.inline_cache:
+            current = all(i.labels.get(INLINE_CACHE_LABEL) == "1" for i in images or [])
+        if current:
+            self.say(f"{prepared.plan.image} was built meanwhile by another call: using it.")
+        return current
 
     def push(self, prepared: Prepared) -> str:
         """Pushes every tag of the image; the pushed reference of the first, by its digest."""
@@ -355,12 +322,20 @@ class Builder:
         )
 
     @contextlib.contextmanager
-    def project_lock(self) -> Iterator[None]:
-        """Serialises builds of one project (``locking.project_lock``)."""
+    def project_lock(self) -> Iterator[bool]:
+        """Serialises builds of one project (``locking.project_lock``); whether it waited."""
         from poetry_docker_plugin.locking import project_lock
 
-        with project_lock(self.cache_dir / f"build-{path_key(self.root)}.lock", self.say):
-            yield
+        lock = self.lock_folder / f"build-{path_key(self.root)}.lock"
+        with project_lock(lock, self.say) as waited:
+            yield waited
+
+    @cached_property
+    def lock_folder(self) -> Path:
+        """The cache folder, or where locks go when it cannot be written (said once)."""
+        from poetry_docker_plugin.locking import lock_folder
+
+        return lock_folder(self.cache_dir, lambda warning: self.say(warning, Verbosity.QUIET))
 
     def remember(self, prepared: Prepared, key: str) -> None:
         """Records the image as current for ``key`` (the options), with the files it was made

@@ -12,10 +12,7 @@ import contextlib
 import json
 import os
 import re
-import shutil
-import tempfile
 import urllib.parse
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.errors import DockerPluginError
@@ -23,11 +20,12 @@ from poetry_docker_plugin.names import (
     CA_BUNDLE_SECRET,
     CONDA_AUTH_SECRET,
     PIP_AUTH_SECRET,
-    TEMP_PREFIX,
 )
+from poetry_docker_plugin.tempdirs import temp_dir
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+    from pathlib import Path
 
     from poetry.poetry import Poetry
 
@@ -146,8 +144,7 @@ def build_secrets(
     if not any(written.values()):
         yield secrets
         return
-    directory = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}secrets-"))
-    try:
+    with temp_dir("secrets", "the build's credentials") as directory:
         for name, text in written.items():
             if text:
                 path = directory / name
@@ -155,8 +152,6 @@ def build_secrets(
                 path.write_text(text, newline="\n")
                 secrets[name] = path
         yield secrets
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 PEM_CERTIFICATE = re.compile(

@@ -20,11 +20,27 @@ class BuildFailed(DockerPluginError):
     checks (the builder adds what fixes that). Exits with the engine's code."""
 
     def __init__(self, returncode: int, *, untrusted: bool = False) -> None:
-        super().__init__(
-            f"The image build failed (`docker build` exited with {returncode}); the engine's "
-            "output above says which step failed and why.",
-            exit_code=returncode,
-        )
+        if returncode < 0:  # the client was killed: no step failed, and 256-9 is no exit code
+            import signal
+
+            try:
+                name = signal.Signals(-returncode).name
+            except ValueError:
+                name = f"signal {-returncode}"
+            message = (
+                f"The image build did not finish: the `docker build` process was killed by "
+                f"{name}, by someone or something other than this plugin (the system's "
+                "out-of-memory killer, a timeout, `kill`). No step of the build failed and no "
+                "tag was moved; build again."
+            )
+            exit_code = 128 - returncode
+        else:
+            message = (
+                f"The image build failed (`docker build` exited with {returncode}); the "
+                "engine's output above says which step failed and why."
+            )
+            exit_code = returncode
+        super().__init__(message, exit_code=exit_code)
         self.returncode = returncode
         self.untrusted = untrusted
 

@@ -26,25 +26,33 @@ def output_file(option: str, value: str, example: str) -> Path:
     return target
 
 
-def write_atomically(option: str, target: Path, content: bytes) -> None:
+def write_atomically(option: str, target: Path, content: bytes, *, done: str = "") -> None:
     """Writes ``content`` beside ``target`` and renames it over, readable by everyone; the
-    folder is made then (as with ``mkdir -p``), once there is something to put in it."""
+    folder is made then (as with ``mkdir -p``), once there is something to put in it.
+
+    ``done`` says what already happened and holds (``Pushed app:1.0 as app@sha256:...``): a
+    failure here (a full disk) must not read as if that had failed too. On failure nothing is
+    left beside ``target``, and a previous ``target`` is as it was.
+    """
     import os
     import tempfile
 
+    from poetry_docker_plugin.oserrors import describe
+
+    scratch: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
-    except OSError as error:
-        raise DockerPluginError(
-            f"Could not write the {option} file {target}: {error.strerror or error}. Choose a "
-            "path you may write to."
-        ) from None
-    scratch = Path(name)
-    try:
+        scratch = Path(name)
         with os.fdopen(handle, "wb") as stream:
             stream.write(content)
         scratch.chmod(0o644)
         scratch.replace(target)
+    except OSError as error:
+        then = f"{done}; only the {option} file is missing." if done else ""
+        raise DockerPluginError(
+            describe(error, f"write the {option} file {target}", target.parent, then)
+        ) from None
     finally:
-        scratch.unlink(missing_ok=True)
+        if scratch is not None:
+            scratch.unlink(missing_ok=True)

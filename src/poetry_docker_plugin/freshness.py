@@ -11,7 +11,6 @@ when that fails is the project loaded, the lock read and the plan made.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -20,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from poetry_docker_plugin.cache_files import read_json, write_json
 from poetry_docker_plugin.names import FINGERPRINT_LABEL
 from poetry_docker_plugin.sources.hashing import tree_signature
 
@@ -121,27 +121,29 @@ class Shortcut:
     path: Path
 
     def known_image(self, key: str) -> KnownImage | None:
-        """The image recorded for ``key`` when no input of it changed since; else None."""
-        try:
-            records = json.loads(self.path.read_text())
-            record = records[key]
-            files = [str(name) for name in record["files"]]
-            if files_stamp(files) != record["stamps"]:
+        """The image recorded for ``key`` when no input of it changed since; else None.
+
+        The record is checked as it is read: one of another shape (damaged, or another
+        version's) answers nothing, and the next build records anew over it.
+        """
+        records = read_json(self.path)
+        record = records.get(key) if isinstance(records, dict) else None
+        if not isinstance(record, dict) or not _strings(record.get("files")):
+            return None
+        image = _known_image(record.get("image"))
+        trees = record.get("trees")
+        if image is None or not isinstance(trees, list):
+            return None
+        if files_stamp(record["files"]) != record.get("stamps"):
+            return None
+        now = time.time_ns() - RACY_NS
+        for tree in trees:
+            if not (_strings(tree) and len(tree) == 2):
                 return None
-            now = time.time_ns() - RACY_NS
-            for root, signature in record["trees"]:
-                if tree_signature(Path(root), now) != signature:
-                    return None
-            image = record["image"]
-            return KnownImage(
-                tags=tuple(map(str, image["tags"])),
-                fingerprint=str(image["fingerprint"]),
-                bases=tuple((str(r), str(i)) for r, i in image["bases"]),
-                project_name=str(image["project_name"]),
-                ports=tuple(map(str, image["ports"])),
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # no record, or one of another shape: the slow path answers
+            root, signature = tree
+            if tree_signature(Path(root), now) != signature:
+                return None
+        return image
 
     def record(
         self, key: str, image: KnownImage, roots: Iterable[Path], files: Iterable[Path]
@@ -152,30 +154,47 @@ class Shortcut:
         stamps = files_stamp(names)
         now = time.time_ns() - RACY_NS
         trees = [(str(root), tree_signature(root, now)) for root in sorted(set(roots))]
-        with contextlib.suppress(OSError, ValueError):
-            try:
-                records = json.loads(self.path.read_text())
-            except (OSError, ValueError):
-                records = {}
-            if not isinstance(records, dict):
-                records = {}
-            records.pop(key, None)
-            if stamps is not None and all(signature for _, signature in trees):
-                records[key] = {
-                    "image": asdict(image),
-                    "trees": trees,
-                    "files": names,
-                    "stamps": stamps,
-                }
-            for old in list(records)[:-RECORDS]:
-                del records[old]
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            scratch = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            try:
-                scratch.write_text(json.dumps(records))
-                scratch.replace(self.path)
-            finally:
-                scratch.unlink(missing_ok=True)
+        records = read_json(self.path)
+        if not isinstance(records, dict):
+            records = {}
+        records.pop(key, None)
+        if stamps is not None and all(signature for _, signature in trees):
+            records[key] = {
+                "image": asdict(image),
+                "trees": trees,
+                "files": names,
+                "stamps": stamps,
+            }
+        for old in list(records)[:-RECORDS]:
+            del records[old]
+        write_json(self.path, records)
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _known_image(value: object) -> KnownImage | None:
+    """The ``KnownImage`` a record holds, when it has exactly the shape this version writes."""
+    if not isinstance(value, dict):
+        return None
+    tags, bases, ports = value.get("tags"), value.get("bases"), value.get("ports")
+    fingerprint, name = value.get("fingerprint"), value.get("project_name")
+    if not (isinstance(tags, list) and tags and _strings(tags) and _strings(ports)):
+        return None
+    if not isinstance(bases, list) or not isinstance(ports, list):
+        return None
+    if not (isinstance(fingerprint, str) and fingerprint and isinstance(name, str) and name):
+        return None
+    if not all(_strings(base) and len(base) == 2 for base in bases):
+        return None
+    return KnownImage(
+        tags=tuple(tags),
+        fingerprint=fingerprint,
+        bases=tuple((reference, identity) for reference, identity in bases),
+        project_name=name,
+        ports=tuple(ports),
+    )
 
 
 def shortcut_of(cache_dir: Path, root: Path) -> Shortcut:

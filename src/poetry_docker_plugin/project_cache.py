@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from poetry_docker_plugin.cache_files import read_json, remove_scratch, write_json
 from poetry_docker_plugin.sources.hashing import digest_files, file_digest, tree_signature
 
 if TYPE_CHECKING:
@@ -49,13 +49,19 @@ class ProjectCache:
             "rendered": {},
         }
         self.changed = False
-        with contextlib.suppress(OSError, ValueError):
-            loaded = json.loads(path.read_text())
-            if isinstance(loaded, dict) and loaded.get("version") == self.VERSION:
-                # A section of another shape (a damaged or foreign file) is dropped, not used.
-                self.data.update(
-                    {k: v for k, v in loaded.items() if isinstance(v, type(self.data.get(k, v)))}
-                )
+        loaded = read_json(path)
+        if isinstance(loaded, dict) and loaded.get("version") == self.VERSION:
+            # Each entry is checked as it is read: one of another shape (a damaged or foreign
+            # file) is dropped, and the file rewritten without it at the next save.
+            for section, shape in SECTIONS.items():
+                entries = loaded.get(section)
+                if isinstance(entries, dict):
+                    kept = {k: v for k, v in entries.items() if shape(v)}
+                    self.data[section] = kept
+                    self.changed = self.changed or len(kept) != len(entries)
+            inspected = loaded.get("inspected")
+            if _strings(inspected) and inspected:
+                self.data["inspected"] = inspected
         self.now = time.time_ns()
 
     def listing(self, root: Path, key: str, make: Callable[[], list[Path]]) -> list[Path]:
@@ -149,11 +155,29 @@ class ProjectCache:
         digests = self.data["digests"]
         for name in [name for name in digests if not os.path.exists(name)]:  # noqa: PTH110
             del digests[name]
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            scratch = self.path.with_suffix(".tmp")
-            scratch.write_text(json.dumps(self.data))
-            scratch.replace(self.path)
+        remove_scratch(self.path.parent)
+        write_json(self.path, self.data)
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _digest_entry(entry: object) -> bool:
+    """``[size, mtime_ns, sha256 hex]``."""
+    if not _shaped(entry, int, int, str):
+        return False
+    assert isinstance(entry, list)
+    return len(entry[2]) == 64 and all(c in "0123456789abcdef" for c in entry[2])
+
+
+# The shape of each section's entries, as this version writes them.
+SECTIONS: dict[str, Callable[[object], bool]] = {
+    "listings": lambda entry: _shaped(entry, str, list) and _strings(entry[1:][0]),  # type: ignore[index]
+    "files": lambda entry: _shaped(entry, str, str),
+    "digests": _digest_entry,
+    "rendered": _strings,
+}
 
 
 def _shaped(entry: object, *kinds: type) -> bool:

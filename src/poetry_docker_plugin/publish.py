@@ -18,16 +18,25 @@ def push_tags(
     engine: Engine, tags: tuple[str, ...], say: Callable[[str], None], *, quiet: bool
 ) -> str:
     """Pushes each tag; the pushed reference of the first, by its digest (``repo@sha256:``)."""
-    pushed = []
+    pushed: list[str] = []
     for tag in tags:
         say(f"Pushing <info>{tag}</info>")
         try:
             digest = engine.push(tag, quiet=quiet)
         except PushFailed as failure:
-            raise DockerPluginError(push_failure(failure.reference, failure.reason)) from None
+            message = push_failure(failure.reference, failure.reason)
+            raise DockerPluginError(message + _so_far(pushed)) from None
+        except DockerPluginError as error:  # the engine went away mid-push: say which tag
+            message = f"Pushing {tag} failed: {error}"
+            raise DockerPluginError(message + _so_far(pushed), error.exit_code) from None
         pushed.append(f"{ImageReference.parse(tag).repository}@{digest}")
         say(f"Pushed {tag} as {pushed[-1]}")
     return pushed[0]
+
+
+def _so_far(pushed: list[str]) -> str:
+    """What was pushed before the failure (those tags hold in the registry)."""
+    return f" Pushed before it: {', '.join(pushed)}." if pushed else ""
 
 
 def push_failure(reference: str, reason: str) -> str:

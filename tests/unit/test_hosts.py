@@ -25,7 +25,7 @@ from conftest import (
     windows_like_env,
 )
 
-from poetry_docker_plugin.engine.client import absolute_volume, bind_mount, csv_fields
+from poetry_docker_plugin.engine.options import absolute_volume, bind_mount, csv_fields
 from poetry_docker_plugin.engine.run import watched_signals
 from poetry_docker_plugin.host_user import maps_host_user
 

@@ -19,10 +19,11 @@ from poetry_docker_plugin.settings import Settings, load_settings, parse_option
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
 
-    from poetry_docker_plugin.builder import Builder, Prepared
+    from poetry_docker_plugin.builder import Builder
     from poetry_docker_plugin.engine.client import Engine
     from poetry_docker_plugin.freshness import KnownImage
     from poetry_docker_plugin.project import ProjectFacts
+    from poetry_docker_plugin.request import Prepared
 
 
 class DockerCommand(GroupCommand):
@@ -85,6 +86,12 @@ class DockerCommand(GroupCommand):
         except DockerPluginError as error:
             self.error(str(error))
             return error.exit_code
+        except OSError as error:  # one no place above explained: still say where
+            from poetry_docker_plugin.oserrors import describe
+
+            where = error.filename or "a file of the project or of the plugin's cache"
+            self.error(describe(error, f"run `poetry {self.name}`", where))
+            return 1
         except GroupNotFoundError as error:
             self.error(f"{error}. Check the --with, --without and --only options.")
             return 1
@@ -150,7 +157,8 @@ class DockerCommand(GroupCommand):
     @cached_property
     def builder(self) -> Builder:
         """The stages, for the project with these settings and options."""
-        from poetry_docker_plugin.builder import Builder, BuildRequest
+        from poetry_docker_plugin.builder import Builder
+        from poetry_docker_plugin.request import BuildRequest
 
         request = BuildRequest(
             groups=frozenset(self.activated_groups),
@@ -236,7 +244,7 @@ class DockerCommand(GroupCommand):
 
     def run_options(self, image: str) -> list[str]:
         """``docker run`` options shared by ``run`` and ``shell``."""
-        from poetry_docker_plugin.engine.client import absolute_volume
+        from poetry_docker_plugin.engine.options import absolute_volume
         from poetry_docker_plugin.names import CONTAINER_IMAGE_LABEL
 
         options = ["--rm", "--init", "--interactive"]

@@ -17,7 +17,7 @@ from poetry_docker_plugin.errors import DockerPluginError
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
 
-    from poetry_docker_plugin.builder import Prepared
+    from poetry_docker_plugin.request import Prepared
 
 
 class BuildCommand(DockerCommand):
@@ -90,7 +90,13 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         if self.option("push"):
             reference = self.builder.push(prepared)
             if digest_file is not None:
-                write_atomically("--digest-file", digest_file, f"{reference}\n".encode())
+                tags = ", ".join(prepared.plan.metadata.tags)
+                write_atomically(
+                    "--digest-file",
+                    digest_file,
+                    f"{reference}\n".encode(),
+                    done=f"The push of {tags} went through, as {reference}",
+                )
         # The reference alone on stdout, even with -q: IMAGE=$(poetry docker build -q)
         self.io.write_line(reference, verbosity=Verbosity.QUIET)
         return 0
@@ -135,6 +141,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 
     def write_output(self, prepared: Prepared, target: Path) -> None:
         """Writes the context to ``target`` whole, or not at all."""
+        from poetry_docker_plugin.oserrors import explained
         from poetry_docker_plugin.sources.staging import write_context
 
         target = target.resolve()
@@ -143,15 +150,16 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
                 f"The --output directory {target} already exists and is not empty. Remove it "
                 "or choose another directory: nothing is overwritten."
             )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-        try:
-            write_context(self.poetry, prepared.plan, prepared.rendered, scratch)
-            if target.exists():
-                target.rmdir()
-            scratch.rename(target)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        with explained("write the --output directory", target, "Nothing was written there."):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+            try:
+                write_context(self.poetry, prepared.plan, prepared.rendered, scratch)
+                if target.exists():
+                    target.rmdir()
+                scratch.rename(target)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
         self.line_error(f"Wrote the Dockerfile, entrypoint.sh and build context to {target}")
 
 

@@ -38,7 +38,7 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it."
         self.refuse_remote_engine()
         prepared = self.ensure_image()
         plan = prepared.plan
-        from poetry_docker_plugin.engine.client import bind_mount
+        from poetry_docker_plugin.engine.options import bind_mount
         from poetry_docker_plugin.engine.run import run_container
 
         options = self.run_options(plan.image)

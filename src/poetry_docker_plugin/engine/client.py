@@ -15,13 +15,14 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from poetry_docker_plugin.engine.options import csv_fields
 from poetry_docker_plugin.engine.remote import current_context, docker_config_dir, remote_host
 from poetry_docker_plugin.errors import BuildFailed, DockerPluginError, PushFailed
+from poetry_docker_plugin.oserrors import explained
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -141,12 +142,18 @@ class Engine:
     ) -> str:
         """Builds ``context`` with the engine's progress streamed to the terminal; the image id.
 
+        ``tags`` are given to the engine as they are; the builder passes none and moves its
+        tags itself once it knows the id (``tagging``), so that no tag names another build's
+        image.
+
         ``ssh`` names the dependencies fetched over SSH: the user's SSH agent is forwarded to
         the build (``--ssh default``), so that their keys authenticate without entering it.
         ``cache_from`` names images (in a registry) whose inline cache the build may reuse.
         """
-        with tempfile.TemporaryDirectory(prefix="poetry-docker-iid-") as scratch:
-            iidfile = Path(scratch) / "iid"
+        from poetry_docker_plugin.tempdirs import temp_dir
+
+        with temp_dir("iid", "the built image's id") as scratch:
+            iidfile = scratch / "iid"
             command = ["build", "--file", str(context / "Dockerfile"), "--iidfile", str(iidfile)]
             for tag in tags:
                 command += ["--tag", tag]
@@ -174,7 +181,8 @@ class Engine:
             if returncode != 0:
                 self.diagnose(building=True)
                 raise BuildFailed(returncode, untrusted=untrusted)
-            return iidfile.read_text().strip()
+            with explained("read the built image's id", iidfile):
+                return iidfile.read_text().strip()
 
     def _stream_build(self, command: list[str], quiet: bool) -> tuple[int, bool]:
         """Runs ``docker build``, its progress going to stderr (stdout holds only what the
@@ -259,6 +267,16 @@ class Engine:
         self.diagnose()
         reason = ([line.strip() for line in lines if line.strip()] or ["no answer"])[-1]
         raise PushFailed(reference, reason)
+
+    def tag(self, image_id: str, reference: str) -> None:
+        """Points the tag ``reference`` at the image ``image_id``."""
+        result = self.capture(["tag", image_id, reference])
+        if result.returncode != 0:
+            self.diagnose()
+            raise DockerPluginError(
+                f"Could not tag the image {image_id} as {reference}: "
+                f"{result.stderr.strip() or 'no output'}."
+            )
 
     def is_podman(self) -> bool:
         """Whether the client is podman: by its name, or ``docker`` being podman's docker shim
@@ -347,45 +365,3 @@ class Engine:
         return subprocess.run(
             [self.executable, *arguments], capture_output=True, text=True, check=False
         )
-
-
-def absolute_volume(value: str, *, windows: bool = os.name == "nt") -> str:
-    """A ``--volume`` whose source is a relative path (``./src:/mnt``), made absolute.
-
-    docker takes a source without a slash for a named volume, and refuses relative paths. On a
-    Windows host the source may start with a drive (``C:\\data:/mnt``, whose first ``:`` is
-    the drive's) and use either slash (``.\\data:/mnt``).
-    """
-    drive = re.match(r"[A-Za-z]:[\\/]", value) if windows else None
-    if drive:
-        return value  # absolute already: docker's Windows client reads it as it is
-    source, separator, rest = value.partition(":")
-    slashes = "/\\" if windows else "/"
-    relative = source.startswith((".", "~")) or (
-        any(s in source for s in slashes) and source[0] not in slashes
-    )
-    if separator and relative:
-        source = str(Path(source).expanduser().resolve())
-    return f"{source}{separator}{rest}"
-
-
-def bind_mount(source: PurePath, target: str) -> str:
-    """A ``--mount`` value for a bind mount: unlike ``--volume``, it takes any path (a ``:``
-    in it included); its fields are CSV, so each is quoted as CSV quotes.
-
-    The source is the host's own spelling of the path: on Windows ``C:\\Users\\ana\\my app``,
-    which Docker Desktop documents it translates into its VM (compose passes such paths
-    through unchanged too; ``/c/...`` or ``//c/...`` are only for shells that rewrite
-    arguments, such as Git Bash, which no process of Poetry's is).
-    """
-    return csv_fields("type=bind", f"source={source}", f"target={target}")
-
-
-def csv_fields(*fields: str) -> str:
-    """Fields of a docker option that the client parses as one CSV line (``--mount``,
-    ``--secret``): a field holding ``,`` or ``"`` is quoted, its ``"`` doubled."""
-    import csv
-
-    line = io.StringIO()
-    csv.writer(line, lineterminator="").writerow(fields)
-    return line.getvalue()

@@ -3,11 +3,12 @@ image itself once per image id and kept in a JSON cache."""
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from poetry_docker_plugin.cache_files import read_json, write_json
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan.model import BaseImage
 
@@ -41,12 +42,8 @@ def probe_base_image(
     first, unless ``pull`` is false, when the conventions of the published images are assumed.
     """
     key = f"{manager} {reference}"
-    known: dict[str, dict[str, Any]] = {}
-    if cache is not None and cache.is_file():
-        with contextlib.suppress(ValueError, OSError):
-            known = json.loads(cache.read_text())
-        if key in known and not refresh:
-            return BaseImage.from_facts(reference, known[key])
+    if cache is not None and not refresh and (cached := cached_facts(cache, key)) is not None:
+        return BaseImage.from_facts(reference, cached)
     config = engine.config_of(reference)
     if config is None:
         if not pull:
@@ -74,10 +71,71 @@ def probe_base_image(
         root = environment.get("MAMBA_ROOT_PREFIX", "/opt/conda")
         facts["envs_dir"] = f"{root.rstrip('/')}/envs"
     if cache is not None:
-        with contextlib.suppress(OSError):
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps({**known, key: facts}, indent=1))
+        store_facts(cache, key, facts)
     return BaseImage.from_facts(reference, facts)
+
+
+# The layout of the cache file: {"version": 2, "images": {key: {"facts": ..., "check": ...}}}.
+CACHE_VERSION = 2
+# The type of each fact the probe records, and the form of the versions among them.
+FACT_TYPES: dict[str, type] = {
+    "id": str,
+    "label_keys": list,
+    "python": str,
+    "glibc": str,
+    "envs_dir": str,
+}
+VERSION_RE = re.compile(r"(\d+\.\d+(\.\d+)?)?")
+
+
+def _check(key: str, facts: object) -> str:
+    """A digest that binds the facts to the image's key and id as the probe wrote them: an
+    entry changed afterwards (damaged, edited, or left by a version that probed otherwise)
+    no longer matches, and is probed again instead of believed."""
+    text = json.dumps([CACHE_VERSION, key, facts], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _valid(facts: object) -> bool:
+    """Whether ``facts`` has the shape and forms the probe writes."""
+    if not isinstance(facts, dict) or not isinstance(facts.get("id"), str):
+        return False
+    for name, value in facts.items():
+        kind = FACT_TYPES.get(name)
+        if kind is None or not isinstance(value, kind):
+            return False
+    if not all(isinstance(label, str) for label in facts.get("label_keys", [])):
+        return False
+    return all(VERSION_RE.fullmatch(facts.get(name, "")) for name in ("python", "glibc"))
+
+
+def cached_facts(cache: Path, key: str) -> dict[str, Any] | None:
+    """The facts kept for ``key``, when the entry is whole and as the probe wrote it."""
+    loaded = read_json(cache)
+    if not isinstance(loaded, dict) or loaded.get("version") != CACHE_VERSION:
+        return None
+    images = loaded.get("images")
+    entry = images.get(key) if isinstance(images, dict) else None
+    if not isinstance(entry, dict):
+        return None
+    facts = entry.get("facts")
+    if not isinstance(facts, dict) or not _valid(facts) or entry.get("check") != _check(key, facts):
+        return None
+    return facts
+
+
+def store_facts(cache: Path, key: str, facts: dict[str, Any]) -> None:
+    """Keeps ``facts`` under ``key``, with the other entries that are whole; a file of another
+    shape or version is replaced. Best effort: an unwritable cache only costs a probe."""
+    loaded = read_json(cache)
+    images = loaded.get("images") if isinstance(loaded, dict) else None
+    kept = {
+        name: entry
+        for name, entry in (images.items() if isinstance(images, dict) else [])
+        if isinstance(entry, dict) and entry.get("check") == _check(name, entry.get("facts"))
+    }
+    kept[key] = {"facts": facts, "check": _check(key, facts)}
+    write_json(cache, {"version": CACHE_VERSION, "images": kept}, indent=1)
 
 
 def _pull(engine: Engine, reference: str, setting: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,11 +19,11 @@ from poetry_docker_plugin.names import (
     LOCAL_SOURCES_DIR,
     LOCAL_WHEELS_DIR,
     SOURCES_DIR,
-    TEMP_PREFIX,
     WHEELS_DIR,
 )
 from poetry_docker_plugin.sources.listing import included_files, project_sources, source_tree
 from poetry_docker_plugin.sources.wheel import build_wheel, stage_local_wheel
+from poetry_docker_plugin.tempdirs import temp_dir
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -40,13 +39,11 @@ GENERATED_MTIME = 315532800
 
 @contextlib.contextmanager
 def staged_context(poetry: Poetry, plan: BuildPlan, rendered: RenderedFiles) -> Iterator[Path]:
-    """Yields a temporary build-context directory, removed afterwards whatever happens."""
-    directory = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}context-"))
-    try:
+    """Yields a temporary build-context directory, removed afterwards whatever happens (and
+    by a later call, should this process be killed: ``tempdirs``)."""
+    with temp_dir("context", "the build context") as directory:
         write_context(poetry, plan, rendered, directory)
         yield directory
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def write_context(
