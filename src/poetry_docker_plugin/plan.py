@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
+from poetry_docker_plugin import poetry_compat
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.requirements import (
     GLIBC_MAX_MINOR,
@@ -754,7 +755,7 @@ def _labels(
     oci = "org.opencontainers.image"
     labels: dict[str, str] = {}
     if poetry.is_package_mode:
-        license_name = package.license.id if package.license else package.license_expression
+        license_name = poetry_compat.license_of(package)
         candidates = {
             f"{oci}.title": package.pretty_name,
             f"{oci}.version": str(package.version),

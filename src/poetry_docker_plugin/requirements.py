@@ -18,6 +18,7 @@ from packaging.markers import Marker
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from poetry_docker_plugin import poetry_compat
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
@@ -333,10 +334,11 @@ def locked_requirements(
                 f"which does not exist (locked in {locker.lock}). Fix its `path` in "
                 f"{poetry.pyproject_path} and run `poetry lock`."
             )
-        marker = dependency_package.dependency.marker
-        file_hashes = sorted(
-            (f["file"], h) for f in package.files if (h := pip_hash(f.get("hash", "")))
+        marker = poetry_compat.without_chosen_extras(
+            dependency_package.dependency.marker, chosen_extras
         )
+        files = poetry_compat.locked_files(package)
+        file_hashes = sorted((f["file"], h) for f in files if (h := pip_hash(f["hash"])))
         hashes = sorted({h for _, h in file_hashes})
         requirements.append(
             LockedRequirement(
@@ -344,7 +346,7 @@ def locked_requirements(
                 version=str(package.version),
                 marker="" if marker.is_any() else str(marker),
                 hashes=tuple(hashes),
-                files=tuple(sorted(f["file"] for f in package.files)),
+                files=tuple(sorted(f["file"] for f in files)),
                 python_versions=package.python_versions,
                 source_url=package.source_url or "",
                 kind=kind,
