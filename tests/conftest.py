@@ -67,11 +67,16 @@ class Result:
 
 
 def run_poetry(
-    project: Path, *arguments: str, env: dict[str, str] | None = None, timeout: float = 900
+    project: Path,
+    *arguments: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+    poetry: str = POETRY,
 ) -> Result:
-    """Runs the real ``poetry`` of this environment (with the plugin) in ``project``."""
+    """Runs the real ``poetry`` of this environment (with the plugin) in ``project``, or
+    another Poetry's (tests/test_poetry_versions.py)."""
     completed = subprocess.run(
-        [POETRY, "--no-ansi", *arguments],
+        [poetry, "--no-ansi", *arguments],
         cwd=project,
         env={**os.environ, "POETRY_DOCKER_ENGINE": DOCKER, **(env or {})},
         capture_output=True,

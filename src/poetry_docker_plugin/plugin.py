@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from poetry.plugins.application_plugin import ApplicationPlugin
 
+from poetry_docker_plugin.poetry_compat import command_for_this_poetry
+
 if TYPE_CHECKING:
     from poetry.console.application import Application
     from poetry.console.commands.command import Command
@@ -43,7 +45,12 @@ class DockerPlugin(ApplicationPlugin):
     """Adds ``docker build``, ``run``, ``shell`` and ``devcontainer`` to every Poetry project."""
 
     def activate(self, application: Application) -> None:
-        application.command_loader.register_factory("docker build", _build_command)
-        application.command_loader.register_factory("docker run", _run_command)
-        application.command_loader.register_factory("docker shell", _shell_command)
-        application.command_loader.register_factory("docker devcontainer", _devcontainer_command)
+        for name, factory in (
+            ("docker build", _build_command),
+            ("docker run", _run_command),
+            ("docker shell", _shell_command),
+            ("docker devcontainer", _devcontainer_command),
+        ):
+            application.command_loader.register_factory(
+                name, command_for_this_poetry(name, factory)
+            )

@@ -105,15 +105,14 @@ BIDI_CONTROLS = frozenset(
 def _metadata(poetry: Poetry) -> tuple[tuple[str, str], ...]:
     """The OCI labels that the project's metadata gives values for."""
     package = poetry.package
-    # Poetry 2.2 added license_expression (PEP 639); older ones have the license alone.
-    expression = getattr(package, "license_expression", None)
-    license_name = package.license.id if package.license else expression
+    from poetry_docker_plugin.poetry_compat import license_of
+
     candidates = {
         "title": package.pretty_name,
         "version": str(package.version),
         "description": package.description,
         "authors": ", ".join(package.authors),
-        "licenses": str(license_name) if license_name else "",
+        "licenses": license_of(package),
         "url": package.homepage or "",
         "source": package.repository_url or "",
         "documentation": package.documentation_url or "",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.poetry_compat import locked_files
 
 if TYPE_CHECKING:
     from poetry.core.packages.package import Package
@@ -90,9 +91,7 @@ def _check_file(poetry: Poetry, package: Package, path: Path, fix: str) -> None:
             f"the image may receive (a folder, or a name the plugin never copies, such as a "
             f"key or an environment file). {fix}"
         )
-    hashes = {
-        str(entry.get("hash", "")) for entry in package.files if entry.get("file") == path.name
-    }
+    hashes = {entry["hash"] for entry in locked_files(package) if entry["file"] == path.name}
     hashes.discard("")
     digests = {}
     for algorithm in {h.partition(":")[0] for h in hashes} & {"sha256", "sha384", "sha512"}:

@@ -20,6 +20,7 @@ from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.lock.model import KINDS, Lock, LockedRequirement
 from poetry_docker_plugin.lock.wheels import is_marker
 from poetry_docker_plugin.names import POETRY_CORE_BACKEND
+from poetry_docker_plugin.poetry_compat import locked_files, without_chosen_extras
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -146,7 +147,7 @@ def _walk(
         ) from None
     found = []
     for item in walked:
-        marker = item.dependency.marker
+        marker = without_chosen_extras(item.dependency.marker, chosen_extras)
         found.append((item.package, "" if marker.is_any() else str(marker)))
     return found
 
@@ -204,9 +205,9 @@ def _requirement(poetry: Poetry, package: Package, marker: str) -> LockedRequire
         source_url = str(path.resolve())
         built_by_poetry_core = kind == "directory" and _poetry_core_builds(path)
     file_hashes = sorted(
-        (f["file"], h) for f in package.files if (h := pip_hash(f.get("hash", "")))
+        (f["file"], h) for f in locked_files(package) if (h := pip_hash(f["hash"]))
     )
-    files = tuple(sorted(f["file"] for f in package.files))
+    files = tuple(sorted(f["file"] for f in locked_files(package)))
     for file in files:
         if not isinstance(file, str) or "/" in file or UNSAFE_TEXT_RE.search(file):
             raise _bad_entry(lock, name, "files", f"names a file {file!r} that is no file name")
