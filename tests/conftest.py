@@ -74,11 +74,14 @@ def run_poetry(
     poetry: str = POETRY,
 ) -> Result:
     """Runs the real ``poetry`` of this environment (with the plugin) in ``project``, or
-    another Poetry's (tests/test_poetry_versions.py)."""
+    another Poetry's (tests/install/test_poetry_versions.py). Byte-code is written, as for a
+    plugin installed from its wheel: without it every call compiles the plugin anew."""
+    environment = {**os.environ, "POETRY_DOCKER_ENGINE": DOCKER, **(env or {})}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     completed = subprocess.run(
         [poetry, "--no-ansi", *arguments],
         cwd=project,
-        env={**os.environ, "POETRY_DOCKER_ENGINE": DOCKER, **(env or {})},
+        env=environment,
         capture_output=True,
         text=True,
         timeout=timeout,

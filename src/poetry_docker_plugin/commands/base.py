@@ -12,9 +12,7 @@ from cleo.io.outputs.output import Verbosity
 from poetry.console.commands.group_command import GroupCommand
 from poetry.core.packages.dependency_group import MAIN_GROUP
 
-from poetry_docker_plugin import settings as settings_module
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.settings import Settings, load_settings, parse_option
 
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
@@ -24,6 +22,7 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.freshness import KnownImage
     from poetry_docker_plugin.project import ProjectFacts
     from poetry_docker_plugin.request import Prepared
+    from poetry_docker_plugin.settings import Settings
 
 
 class DockerCommand(GroupCommand):
@@ -126,6 +125,9 @@ class DockerCommand(GroupCommand):
     @cached_property
     def settings(self) -> Settings:
         """``[tool.poetry-docker]`` with the command-line options applied over it."""
+        from poetry_docker_plugin import settings as settings_module
+        from poetry_docker_plugin.settings import load_settings, parse_option
+
         loaded = load_settings(self.project.settings_table, self.project.pyproject_path)
         overrides: dict[str, Any] = {
             "python": self._option("python", settings_module.python_version),
@@ -149,8 +151,10 @@ class DockerCommand(GroupCommand):
     def default_groups(self) -> set[str]:
         """The main group (or, for development, every non-optional one) plus the setting's
         ``with``, minus its ``without``."""
+        from poetry_docker_plugin.settings import check_declared_groups
+
         settings = self.settings
-        settings_module.check_declared_groups(settings, self.project)
+        check_declared_groups(settings, self.project)
         base = self.non_optional_groups if self.development else {MAIN_GROUP}
         return (base | set(settings.with_groups)) - set(settings.without_groups)
 
@@ -159,14 +163,13 @@ class DockerCommand(GroupCommand):
         """The stages, for the project with these settings and options."""
         from poetry_docker_plugin.builder import Builder
         from poetry_docker_plugin.request import BuildRequest
+        from poetry_docker_plugin.settings import ENV_KEY_RE, parse_assignments
 
         request = BuildRequest(
             groups=frozenset(self.activated_groups),
             tags=self.requested_tags(),
             platform=self.option("platform"),
-            build_args=settings_module.parse_assignments(
-                "build-arg", self.option("build-arg"), settings_module.ENV_KEY_RE
-            ),
+            build_args=parse_assignments("build-arg", self.option("build-arg"), ENV_KEY_RE),
             network=self.option("network"),
             no_cache=bool(self.option("no-cache")),
             development=self.development,
@@ -206,15 +209,13 @@ class DockerCommand(GroupCommand):
 
         None whenever that cannot be shown: the project is then read as always.
         """
-        from poetry.core.factory import Factory
-
         from poetry_docker_plugin.engine.client import Engine
         from poetry_docker_plugin.freshness import shortcut_of
 
         application = self.get_application()
         try:
             directory = getattr(application, "project_directory", None) or Path.cwd()
-            root = Factory.locate(directory).parent
+            root = project_root(Path(directory))
             if (root / "poetry.toml").exists():  # may move the cache: ask Poetry
                 return None
             known = shortcut_of(self.cache_dir_of_user(), root.resolve()).known_image(
@@ -273,5 +274,16 @@ class DockerCommand(GroupCommand):
         return False
 
     def _option(self, name: str, convert: Any) -> Any:
+        from poetry_docker_plugin.settings import parse_option
+
         raw = self.option(name)
         return None if raw is None else parse_option(name, convert, raw)
+
+
+def project_root(directory: Path) -> Path:
+    """The folder of the pyproject.toml that Poetry would take for ``directory``: the nearest
+    one in it or a parent (as ``Factory.locate``, without importing Poetry's factory)."""
+    for folder in (directory.resolve(), *directory.resolve().parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    raise RuntimeError(f"no pyproject.toml in {directory} or a parent")

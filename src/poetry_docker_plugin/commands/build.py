@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, ClassVar
 from cleo.helpers import option
 from cleo.io.outputs.output import Verbosity
 
-from poetry_docker_plugin import settings as settings_module
 from poetry_docker_plugin.commands.base import DockerCommand
 from poetry_docker_plugin.errors import DockerPluginError
 
@@ -166,6 +165,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 def parse_tag(reference: str) -> str:
     """A ``--tag`` value as a full reference; a bare name gets ``:latest`` as docker does."""
     from poetry_docker_plugin.engine.refs import with_default_tag
+    from poetry_docker_plugin.settings import image_reference, parse_option
 
-    reference = settings_module.parse_option("tag", settings_module.image_reference, reference)
+    reference = parse_option("tag", image_reference, reference)
     return with_default_tag(reference)
