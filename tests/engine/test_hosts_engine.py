@@ -1,12 +1,5 @@
-"""Hosts other than Linux: the real commands with the POSIX-only pieces taken away, and the
-pure decisions and path spellings that differ by host.
-
-Nothing here runs on a real Windows or macOS. ``tests/hosts/windows_like`` makes the ``poetry``
-process lack what a Windows Python lacks (``fcntl``, ``os.getuid``, ``signal.SIGHUP``, ...)
-and write text files with CRLF, as Windows' text mode does; build, run and shell then go
-through the real engine. What cannot be simulated (``sys.platform``, the path flavour) is
-decided by pure functions, tested here with Windows and macOS inputs.
-"""
+"""Hosts other than Linux, through the real engine: build, run and shell from a ``poetry``
+process that lacks what a Windows Python lacks (tests/unit/test_hosts.py says how)."""
 
 from __future__ import annotations
 

@@ -89,8 +89,10 @@ def venv_python(
         python, reason = requested, "requested (the base image's Python is trusted to match)"
     else:
         raise DockerPluginError(
-            f"Cannot tell which Python the base image {base.reference} has without the "
-            "engine. Set `python` in [tool.poetry-docker] or pass --python."
+            f"Cannot tell which Python the base image {base.reference} has: it was not looked "
+            "at (with --print or --output a missing base image is not pulled, and without an "
+            "engine none is looked at). Pull or build the image, or set `python` in "
+            "[tool.poetry-docker] or pass --python."
         )
     constraint = project.python_constraint
     if not python_allows(constraint, python):
