@@ -107,3 +107,32 @@ def test_errors_show_even_with_quiet(tmp_path: Path) -> None:
     result = run_poetry(project, "docker", "build", "-q")
     assert result.returncode == 1
     assert "Invalid value for `workdir`" in result.stderr
+
+
+def test_a_base_image_not_looked_at_says_so(tmp_path: Path) -> None:
+    """--print does not pull: a venv base that is not here has a Python nobody asked."""
+    project = copy_fixture("flat-script", tmp_path)
+    result = run_poetry(
+        project,
+        "docker",
+        "build",
+        "--print",
+        "--base-image",
+        "in-house/base:7",
+        env={"POETRY_DOCKER_ENGINE": "/nonexistent/docker"},
+    )
+    assert result.returncode == 1, result.output
+    assert "in-house/base:7" in result.stderr and "was not looked at" in result.stderr
+    assert "--python" in result.stderr and "Traceback" not in result.output
+    printed = run_poetry(
+        project,
+        "docker",
+        "build",
+        "--print",
+        "--base-image",
+        "in-house/base:7",
+        "--python",
+        "3.12",
+        env={"POETRY_DOCKER_ENGINE": "/nonexistent/docker"},
+    )
+    assert printed.returncode == 0 and "FROM in-house/base:7" in printed.stdout, printed.output
