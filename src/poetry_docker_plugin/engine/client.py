@@ -60,7 +60,7 @@ class PendingInspect:
         for line in stdout.splitlines():
             if line.strip():
                 identity, _, labels = line.partition(" ")
-                images.append(InspectedImage(identity, json.loads(labels) or {}))
+                images.append(InspectedImage(full_id(identity), json.loads(labels) or {}))
         return images
 
     def cancel(self) -> None:
@@ -182,7 +182,7 @@ class Engine:
                 self.diagnose(building=True)
                 raise BuildFailed(returncode, untrusted=untrusted)
             with explained("read the built image's id", iidfile):
-                return iidfile.read_text().strip()
+                return full_id(iidfile.read_text().strip())
 
     def _stream_build(self, command: list[str], quiet: bool) -> tuple[int, bool]:
         """Runs ``docker build``, its progress going to stderr (stdout holds only what the
@@ -350,6 +350,7 @@ class Engine:
         if result.returncode != 0:
             return None
         identity, _, text = result.stdout.strip().partition("\t")
+        identity = full_id(identity)
         config = json.loads(text) or {}
         pairs = (item.partition("=") for item in config.get("Env") or [])
         return identity, {k: v for k, _, v in pairs}, config.get("Labels") or {}
@@ -365,3 +366,10 @@ class Engine:
         return subprocess.run(
             [self.executable, *arguments], capture_output=True, text=True, check=False
         )
+
+
+def full_id(identity: str) -> str:
+    """An image id as docker spells it (``sha256:<hex>``): podman's ``--iidfile`` and
+    ``inspect`` give the bare hex, and ids are compared across both."""
+    bare = re.fullmatch(r"[0-9a-f]{64}", identity)
+    return f"sha256:{identity}" if bare else identity
