@@ -310,3 +310,25 @@ def test_missing_path_dependency(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "mathlib" in result.stderr and "does not exist" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "credential"),
+    [
+        ("git@github.com:org/repo.git", "git", False),  # the SSH user, no secret
+        ("ssh://git@github.com/org/repo.git", "git", False),
+        ("git+ssh://git@github.com/org/repo.git", "git", False),
+        ("ssh://git:hunter2@github.com/org/repo.git", "git", True),
+        ("https://github.com/org/repo.git", "git", False),
+        ("https://x-access-token:ghp_abc@github.com/org/repo.git", "git", True),
+        ("https://files.example/pkg-1.0.tar.gz", "url", False),
+        ("https://user:pw@files.example/pkg-1.0.tar.gz", "url", True),
+        ("https://files.example/pkg-1.0.tar.gz?token=abc", "url", True),
+    ],
+)
+def test_a_url_that_authenticates_by_itself_is_a_credential(
+    url: str, kind: str, credential: bool
+) -> None:
+    from poetry_docker_plugin.lock.read import _carries_credential
+
+    assert _carries_credential(url, kind) is credential

@@ -91,7 +91,12 @@ def test_the_lock_is_the_old_poetrys_and_fresh(fixture: OldLock) -> None:
     assert not poetry.locker.is_locked_groups_and_markers(), "walked by the pre-2.1 walker"
     check_lock(poetry)  # the plugin's own check: no error
     result = run_poetry(path, "check", "--lock")
-    assert result.returncode == 0, result.output
+    if result.returncode != 0:
+        # Poetry 2.0 fails `check` on warnings too (the [tool.poetry] metadata of 1.x
+        # projects); 2.1 and later only with --strict. No line may be about the lock.
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        warnings = ("Warning:", "If you want", 'The "poetry.dev-dependencies" section')
+        assert all(line.startswith(warnings) for line in lines), result.output
 
 
 @pytest.mark.parametrize("fixture", OLD_LOCKS)

@@ -174,7 +174,7 @@ def _requirement(poetry: Poetry, package: Package, marker: str) -> LockedRequire
     source_url = package.source_url or ""
     if kind == "index":
         source_url = public_url(source_url)
-    elif kind in ("url", "git") and public_url(source_url) != source_url.removeprefix("git+"):
+    elif kind in ("url", "git") and _carries_credential(source_url, kind):
         raise DockerPluginError(
             f"The dependency {name} is locked from a URL that carries a credential "
             f"(user, password or token) in {lock}: it would be written into the image's "
@@ -225,6 +225,19 @@ def _requirement(poetry: Poetry, package: Package, marker: str) -> LockedRequire
         file_hashes=tuple(file_hashes),
         built_by_poetry_core=built_by_poetry_core,
     )
+
+
+def _carries_credential(url: str, kind: str) -> bool:
+    """Whether a locked URL authenticates by itself: a password or token in it. Git over SSH
+    names a user (``git@host:org/repo``, ``ssh://git@host/...``) and no secret: the agent
+    authenticates."""
+    import urllib.parse
+
+    bare = url.removeprefix("git+")
+    if kind == "git" and ("://" not in bare or bare.startswith("ssh://")):
+        ssh = bare if "://" in bare else "ssh://" + bare.replace(":", "/", 1)
+        return urllib.parse.urlsplit(ssh).password is not None
+    return public_url(bare) != bare
 
 
 def _bad_entry(lock: Path, name: str, key: str, problem: str) -> DockerPluginError:
