@@ -1,7 +1,7 @@
 """What differs between Poetry releases, seen through the real command line, without an engine.
 
 These tests run under the newest Poetry (``.venv``) and, through
-tests/test_poetry_versions.py, under the oldest one the plugin admits (2.0.0 with
+tests/install/test_poetry_versions.py, under the oldest one the plugin admits (2.0.0 with
 poetry-plugin-export 1.9.0), where the first two failed before ``poetry_compat`` existed (as
 did test_requirements.py's lock with bare hashes).
 """

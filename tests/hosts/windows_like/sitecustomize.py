@@ -1,6 +1,7 @@
 """Makes this Linux Python lack what a Windows Python lacks, as far as the plugin could touch it.
 
-Put this directory first on PYTHONPATH of a ``poetry`` process (tests/test_hosts.py does) and
+Put this directory first on PYTHONPATH of a ``poetry`` process (as
+tests/engine/test_hosts_engine.py does) and
 that process runs the real plugin as a Windows host would meet it, on this machine's engine:
 
 - no ``fcntl``, ``pwd``, ``grp`` or ``termios`` module (importing one fails, as on Windows);
