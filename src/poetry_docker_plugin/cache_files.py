@@ -53,3 +53,17 @@ def remove_scratch(folder: Path) -> None:
                 continue
             with contextlib.suppress(OSError):
                 scratch.unlink()
+
+
+def list_of_strings(value: object) -> bool:
+    """Whether a value read from a cache is a list of strings."""
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def shaped(entry: object, *kinds: type) -> bool:
+    """Whether a cache entry is a list of values of ``kinds``, as this version writes them."""
+    return (
+        isinstance(entry, list)
+        and len(entry) == len(kinds)
+        and all(isinstance(value, kind) for value, kind in zip(entry, kinds, strict=True))
+    )

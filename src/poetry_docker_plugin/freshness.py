@@ -19,17 +19,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from poetry_docker_plugin.cache_files import read_json, write_json
+from poetry_docker_plugin.cache_files import list_of_strings, read_json, write_json
 from poetry_docker_plugin.names import FINGERPRINT_LABEL
-from poetry_docker_plugin.sources.hashing import tree_signature
+from poetry_docker_plugin.sources.hashing import RACY_NS, tree_signature
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from poetry_docker_plugin.engine.client import InspectedImage
 
-# A file changed less than this long before a record is not trusted to show its next change.
-RACY_NS = 2_000_000_000
 RECORDS = 4  # kept per project: a few sets of options
 
 
@@ -128,7 +126,7 @@ class Shortcut:
         """
         records = read_json(self.path)
         record = records.get(key) if isinstance(records, dict) else None
-        if not isinstance(record, dict) or not _strings(record.get("files")):
+        if not isinstance(record, dict) or not list_of_strings(record.get("files")):
             return None
         image = _known_image(record.get("image"))
         trees = record.get("trees")
@@ -138,7 +136,7 @@ class Shortcut:
             return None
         now = time.time_ns() - RACY_NS
         for tree in trees:
-            if not (_strings(tree) and len(tree) == 2):
+            if not (list_of_strings(tree) and len(tree) == 2):
                 return None
             root, signature = tree
             if tree_signature(Path(root), now) != signature:
@@ -170,23 +168,19 @@ class Shortcut:
         write_json(self.path, records)
 
 
-def _strings(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
 def _known_image(value: object) -> KnownImage | None:
     """The ``KnownImage`` a record holds, when it has exactly the shape this version writes."""
     if not isinstance(value, dict):
         return None
     tags, bases, ports = value.get("tags"), value.get("bases"), value.get("ports")
     fingerprint, name = value.get("fingerprint"), value.get("project_name")
-    if not (isinstance(tags, list) and tags and _strings(tags) and _strings(ports)):
+    if not (isinstance(tags, list) and tags and list_of_strings(tags) and list_of_strings(ports)):
         return None
     if not isinstance(bases, list) or not isinstance(ports, list):
         return None
     if not (isinstance(fingerprint, str) and fingerprint and isinstance(name, str) and name):
         return None
-    if not all(_strings(base) and len(base) == 2 for base in bases):
+    if not all(list_of_strings(base) and len(base) == 2 for base in bases):
         return None
     return KnownImage(
         tags=tuple(tags),

@@ -16,8 +16,19 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from poetry_docker_plugin.cache_files import read_json, remove_scratch, write_json
-from poetry_docker_plugin.sources.hashing import digest_files, file_digest, tree_signature
+from poetry_docker_plugin.cache_files import (
+    list_of_strings,
+    read_json,
+    remove_scratch,
+    shaped,
+    write_json,
+)
+from poetry_docker_plugin.sources.hashing import (
+    RACY_NS,
+    digest_files,
+    file_digest,
+    tree_signature,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,7 +46,6 @@ class ProjectCache:
     that cannot be read or written leaves every answer as without it.
     """
 
-    RACY_NS = 2_000_000_000
     VERSION = 1  # of the file's layout: a file of another layout is ignored, not misread
     RENDERINGS = 4  # kept per project: the image, the development image, and a few options
 
@@ -60,17 +70,17 @@ class ProjectCache:
                     self.data[section] = kept
                     self.changed = self.changed or len(kept) != len(entries)
             inspected = loaded.get("inspected")
-            if _strings(inspected) and inspected:
+            if list_of_strings(inspected) and inspected:
                 self.data["inspected"] = inspected
         self.now = time.time_ns()
 
     def listing(self, root: Path, key: str, make: Callable[[], list[Path]]) -> list[Path]:
         """The cached list of files under ``root`` for ``key``, or ``make()``'s answer."""
-        signature = tree_signature(root, self.now - self.RACY_NS)
+        signature = tree_signature(root, self.now - RACY_NS)
         recorded = self.data["listings"].get(key)
         if (
             signature is not None
-            and _shaped(recorded, str, list)
+            and shaped(recorded, str, list)
             and recorded[0] == signature
             and all(isinstance(name, str) for name in recorded[1])
         ):
@@ -96,10 +106,10 @@ class ProjectCache:
             newest = max(newest, status.st_mtime_ns)
             stamps.update(f"{source}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
         recorded = self.data["files"].get(key)
-        if _shaped(recorded, str, str) and recorded[0] == stamps.hexdigest():
+        if shaped(recorded, str, str) and recorded[0] == stamps.hexdigest():
             return str(recorded[1])
         files = digest_files(root, sources, self.digest)
-        if newest < self.now - self.RACY_NS:
+        if newest < self.now - RACY_NS:
             self.data["files"][key] = [stamps.hexdigest(), files]
             self.changed = True
         return files
@@ -109,11 +119,11 @@ class ProjectCache:
         status = path.stat()
         stamp = [status.st_size, status.st_mtime_ns]
         recorded = self.data["digests"].get(str(path))
-        if _shaped(recorded, int, int, str) and recorded[:2] == stamp:
+        if shaped(recorded, int, int, str) and recorded[:2] == stamp:
             with contextlib.suppress(ValueError):
                 return bytes.fromhex(recorded[2])
         value = file_digest(path)
-        if status.st_mtime_ns < self.now - self.RACY_NS:
+        if status.st_mtime_ns < self.now - RACY_NS:
             self.data["digests"][str(path)] = [*stamp, value.hex()]
             self.changed = True
         return value
@@ -159,13 +169,9 @@ class ProjectCache:
         write_json(self.path, self.data)
 
 
-def _strings(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
 def _digest_entry(entry: object) -> bool:
     """``[size, mtime_ns, sha256 hex]``."""
-    if not _shaped(entry, int, int, str):
+    if not shaped(entry, int, int, str):
         return False
     assert isinstance(entry, list)
     return len(entry[2]) == 64 and all(c in "0123456789abcdef" for c in entry[2])
@@ -173,17 +179,8 @@ def _digest_entry(entry: object) -> bool:
 
 # The shape of each section's entries, as this version writes them.
 SECTIONS: dict[str, Callable[[object], bool]] = {
-    "listings": lambda entry: _shaped(entry, str, list) and _strings(entry[1:][0]),  # type: ignore[index]
-    "files": lambda entry: _shaped(entry, str, str),
+    "listings": lambda entry: shaped(entry, str, list) and list_of_strings(entry[1:][0]),  # type: ignore[index]
+    "files": lambda entry: shaped(entry, str, str),
     "digests": _digest_entry,
-    "rendered": _strings,
+    "rendered": list_of_strings,
 }
-
-
-def _shaped(entry: object, *kinds: type) -> bool:
-    """Whether a cache entry is a list of values of ``kinds``, as this version writes them."""
-    return (
-        isinstance(entry, list)
-        and len(entry) == len(kinds)
-        and all(isinstance(value, kind) for value, kind in zip(entry, kinds, strict=True))
-    )

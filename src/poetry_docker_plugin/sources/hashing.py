@@ -29,6 +29,10 @@ def file_digest(path: Path) -> bytes:
     return hashlib.sha256(path.read_bytes()).digest()
 
 
+# A file or folder changed less than this long ago is not trusted to show its next change by
+# its time (an edit within the same clock tick would not), as git's index does.
+RACY_NS = 2_000_000_000
+
 # The files whose change may change which files a folder's listing holds.
 IGNORE_FILES = (".gitignore", ".dockerignore")
 
