@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 def test_a_base_image_is_looked_at_once_and_cached(
     manager: str, base_image: str, conda_base_image: str, tmp_path: Path
 ) -> None:
-    """Its id, its Python or conda layout, and its glibc (bookworm's 2.36 for both bases)."""
+    """Its id, its Python (and whether its headers are there) or conda layout, and its glibc
+    (bookworm's 2.36 for both bases)."""
     reference = conda_base_image if manager == "conda" else base_image
     engine = Engine(DOCKER)
     cache = tmp_path / "bases.json"
@@ -29,6 +30,7 @@ def test_a_base_image_is_looked_at_once_and_cached(
     assert found.glibc == "2.36" and found.glibc_minor == 36
     if manager == "venv":
         assert found.python == "3.11"
+        assert found.python_headers is False, "Debian's python3 without python3.11-dev"
     if manager == "conda":
         assert found.envs_dir == "/opt/conda/envs"
     echoing = Engine(DOCKER, echo=True)

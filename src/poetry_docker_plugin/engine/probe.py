@@ -17,10 +17,13 @@ if TYPE_CHECKING:
 
     from poetry_docker_plugin.engine.client import Engine
 
-# The X.Y of python3, then the glibc version it runs on (empty on other C libraries).
+# The X.Y of python3, 1 if its Python.h is there (else 0), then the glibc version it runs on
+# (empty on other C libraries).
 PYTHON_PROBE = [
     "-c",
-    "import platform, sys; print('%d.%d' % sys.version_info[:2], platform.libc_ver()[1])",
+    "import os, platform, sys, sysconfig; print('%d.%d' % sys.version_info[:2],"
+    " int(os.path.isfile(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))),"
+    " platform.libc_ver()[1])",
 ]
 
 
@@ -58,10 +61,10 @@ def probe_base_image(
         )
         facts["glibc"] = libc.stdout.split()[-1] if libc.returncode == 0 else ""
     elif manager == "venv":
-        python, _, glibc = _probe(engine, reference, "python3", PYTHON_PROBE, manager).partition(
-            " "
-        )
-        facts["python"], facts["glibc"] = python, glibc.strip()
+        answer = _probe(engine, reference, "python3", PYTHON_PROBE, manager)
+        python, headers, *glibc = answer.split()
+        facts["python"], facts["glibc"] = python, "".join(glibc)
+        facts["python_headers"] = headers == "1"
     elif manager == "conda":
         info = json.loads(_probe(engine, reference, "conda", ["info", "--json"], manager))
         facts["envs_dir"] = info["envs_dirs"][0]
@@ -75,8 +78,9 @@ def probe_base_image(
     return BaseImage.from_facts(reference, facts)
 
 
-# The layout of the cache file: {"version": 2, "images": {key: {"facts": ..., "check": ...}}}.
-CACHE_VERSION = 2
+# The layout of the cache file: {"version": 3, "images": {key: {"facts": ..., "check": ...}}}.
+# (3: venv facts hold python_headers; a version-2 entry lacks it, and would be read as unknown.)
+CACHE_VERSION = 3
 # The type of each fact the probe records, and the form of the versions among them.
 FACT_TYPES: dict[str, type] = {
     "id": str,
@@ -84,6 +88,7 @@ FACT_TYPES: dict[str, type] = {
     "python": str,
     "glibc": str,
     "envs_dir": str,
+    "python_headers": bool,
 }
 VERSION_RE = re.compile(r"(\d+\.\d+(\.\d+)?)?")
 

@@ -30,6 +30,9 @@ class BaseImage:
     envs_dir: str | None = None  # conda, micromamba: where the base keeps its environments
     label_keys: tuple[str, ...] = ()  # the base's labels, which the image would inherit
     glibc: str | None = None  # the version of its C library, when it is glibc ("2.36")
+    # venv: whether python3's headers (Python.h) are there, which building a C extension
+    # needs; Debian's python3 keeps them in python3.X-dev. None: not looked at.
+    python_headers: bool | None = None
 
     @property
     def glibc_minor(self) -> int:
@@ -47,6 +50,7 @@ class BaseImage:
             envs_dir=facts.get("envs_dir"),
             label_keys=tuple(facts.get("label_keys", ())),
             glibc=facts.get("glibc") or None,
+            python_headers=facts.get("python_headers"),
         )
 
 
