@@ -113,19 +113,73 @@ def test_compiled_wheels_get_a_layer_of_their_own() -> None:
     [
         # binary wheels, but none for 3.12: the sdist is compiled
         (locked("fast", WHEEL_311, "fast-1.0.tar.gz"), True),
-        # only an sdist and pure wheels: taken as pure Python
-        (locked("slow", "slow-1.0.tar.gz"), False),
+        # only an sdist (from an index or a URL): it may hold C code, as python-ldap's does
+        (locked("ldap", "ldap-1.0.tar.gz"), True),
+        (locked("ldap", "ldap-1.0.tar.gz", kind="url"), True),
+        # pure (none-any) wheels only, none for 3.12: built, and known to be pure Python
         (locked("slow", "slow-1.0-py2-none-any.whl", "slow-1.0.tar.gz"), False),
-        # a path project that poetry-core cannot build: built in the image
+        # path projects that poetry-core cannot build, and sdists on the host: built in the image
         (locked("lib", kind="directory"), True),
+        (locked("lib", kind="file"), True),
     ],
 )
-def test_the_wheels_stage_gets_a_compiler_only_when_it_compiles(
+def test_the_wheels_stage_gets_a_compiler_unless_what_it_builds_is_known_pure(
     requirement: LockedRequirement, compiler: bool
 ) -> None:
     plan = plan_of(lock_of(requirement), Settings(python="3.12"))
     assert plan.needs_builder
     assert ("build-essential" in plan.dependencies.build_tools) is compiler
+
+
+def venv_plan(requirement: LockedRequirement, python_headers: bool | None) -> BuildPlan:
+    """The plan of a venv on a base whose python3 (3.11) has its headers, or not."""
+    settings = Settings(env_manager="venv", base_image="debian-python:bookworm")
+    return make_plan(
+        PROJECT,
+        lock_of(requirement),
+        settings,
+        machine="x86_64",
+        probe_base=lambda reference, _: BaseImage(
+            reference, id="sha256:1", python="3.11", glibc="2.36", python_headers=python_headers
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    [
+        locked("ldap", "ldap-1.0.tar.gz"),
+        locked("lib", kind="directory"),
+        locked("lib", "lib-1.0.tar.gz", kind="file"),
+    ],
+)
+def test_a_venv_gets_its_pythons_headers_to_compile_when_the_base_lacks_them(
+    requirement: LockedRequirement,
+) -> None:
+    lacking = venv_plan(requirement, python_headers=False).dependencies
+    assert lacking.build_tools == ("build-essential", "python3.11-dev")
+    for present in (True, None):  # None: not looked at, as python.org's images (which have them)
+        assert venv_plan(requirement, present).dependencies.build_tools == ("build-essential",)
+
+
+def test_headers_come_only_with_the_compiler() -> None:
+    assert venv_plan(locked("pure", PURE), python_headers=False).dependencies.build_tools == ()
+    commit = LockedRequirement("lib", "1.0", "", (), (), "*", "https://example.org/lib", "git")
+    plan = venv_plan(commit, python_headers=False)
+    assert plan.needs_builder and plan.dependencies.build_tools == ("git",)
+
+
+def test_conda_environments_carry_their_pythons_headers() -> None:
+    """conda's python package has them, whatever the base's own python3 lacks."""
+    plan = make_plan(
+        PROJECT,
+        lock_of(locked("ldap", "ldap-1.0.tar.gz")),
+        Settings(python="3.12"),
+        machine="x86_64",
+        probe_base=lambda reference, _: BaseImage(reference, id="sha256:1", python_headers=False),
+    )
+    assert plan.environment.manager == "conda"
+    assert plan.dependencies.build_tools == ("build-essential",)
 
 
 def test_git_dependencies_bring_git_and_ssh_ones_openssh() -> None:

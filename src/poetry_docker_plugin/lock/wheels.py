@@ -78,9 +78,13 @@ def is_compiled_for(files: tuple[str, ...], target: Target) -> bool:
     )
 
 
-def ships_binary_wheels(files: tuple[str, ...]) -> bool:
-    """Whether any file is a binary wheel: the package has code to compile."""
-    return any(tags and any(t.abi != "none" for t in tags) for tags in map(wheel_tags, files))
+def is_pure_python(files: tuple[str, ...]) -> bool:
+    """Whether the files show a pure-Python package: wheels, every one of them ``none-any``.
+
+    An sdist alone shows nothing either way (python-ldap publishes only an sdist, of C code).
+    """
+    wheels = [tags for tags in map(wheel_tags, files) if tags]
+    return bool(wheels) and all(t.abi == "none" and t.platform == "any" for w in wheels for t in w)
 
 
 def has_wheels(files: tuple[str, ...]) -> bool:

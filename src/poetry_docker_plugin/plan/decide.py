@@ -116,7 +116,11 @@ def make_plan(
     return BuildPlan(
         environment=environment,
         dependencies=plan_dependencies(
-            lock, environment.target, wheel_in_image, ca_bundle=settings.ca_bundle is not None
+            lock,
+            environment.target,
+            wheel_in_image,
+            ca_bundle=settings.ca_bundle is not None,
+            python_headers=has_python_headers(manager, base),
         ),
         project=ProjectPlan(
             name=name,
@@ -141,16 +145,25 @@ def make_plan(
 
 
 def plan_dependencies(
-    lock: Lock, target: Target, wheel_in_image: bool, *, ca_bundle: bool
+    lock: Lock,
+    target: Target,
+    wheel_in_image: bool,
+    *,
+    ca_bundle: bool,
+    python_headers: bool = True,
 ) -> DependenciesPlan:
     """Sorts the locked packages by how the image gets them.
 
     Wheels from indexes and URLs are installed with hashes, compiled ones in a layer of their
     own: they are the large ones, and rarely change, so that adding a small pure-Python
     package does not reinstall them. Sdists and git commits are built into wheels in a
-    separate stage (with git and a compiler only when needed, so that the image itself
-    carries neither); path dependencies are built on the host when poetry-core can build
-    them, else in that stage too.
+    separate stage, so that the image itself carries no build tools; path dependencies are
+    built on the host when poetry-core can build them, else in that stage too.
+
+    That stage gets git for git commits, and what building C code needs whenever it builds
+    something not known to be pure Python (an sdist, a path project, the project itself with
+    another backend): the compiler, and the environment's Python headers when
+    ``python_headers`` says they are missing (Debian's python3 keeps them in python3.X-dev).
     """
     requirements = lock.requirements
     applying = [r for r in requirements if r.applies_to(target)]
@@ -166,6 +179,8 @@ def plan_dependencies(
         tools.append("openssh-client")
     if sources or wheel_in_image or any(r.needs_compiler(target) for r in built):
         tools.append("build-essential")
+        if not python_headers:
+            tools.append(f"python{target.python}-dev")
     hashed = [r for r in requirements if not r.is_local and r.kind != "git" and r not in built]
     compiled = tuple(r for r in hashed if r in applying and r.is_compiled(target))
     return DependenciesPlan(
@@ -182,6 +197,18 @@ def plan_dependencies(
         private_indexes=bool(lock.indexes),
         ca_bundle=ca_bundle,
     )
+
+
+def has_python_headers(manager: str, base: BaseImage) -> bool:
+    """Whether the environment's Python comes with its headers (Python.h), which C extensions
+    are compiled against.
+
+    conda's and micromamba's ``python`` packages carry them, and so do python.org's images;
+    a venv uses the base's python3, whose headers the probe looked for: Debian's python3 keeps
+    them in a package of their own. A base not looked at is taken to be a python.org image
+    (the venv manager's default), as the rest of the plan does.
+    """
+    return manager != "venv" or base.python_headers is not False
 
 
 def choose_env_manager(settings: Settings) -> tuple[str, str]:
