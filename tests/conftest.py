@@ -458,20 +458,17 @@ def plan_from_poetry(
 ) -> BuildPlan:
     """The plan of a project on disk, made as the builder makes it: the project's facts and its
     lock read once, then ``make_plan`` from those values."""
-    import platform as host
-
     from poetry_docker_plugin.lock.read import read_lock
-    from poetry_docker_plugin.lock.wheels import machine_of
     from poetry_docker_plugin.plan.decide import make_plan
+    from poetry_docker_plugin.platforms import Platform, host_platform
     from poetry_docker_plugin.project import ProjectFacts
 
     return make_plan(
         ProjectFacts.read(poetry),
         read_lock(poetry, groups, settings.extras),
         settings,
-        machine=machine_of(platform, host.machine()),
+        platform=Platform.parse(platform) if platform else host_platform(),
         tags=tags,
-        platform=platform,
         probe_base=probe_base,
         editable=editable,
         host_user=host_user,

@@ -24,7 +24,7 @@ def test_a_base_image_is_looked_at_once_and_cached(
     reference = conda_base_image if manager == "conda" else base_image
     engine = Engine(DOCKER)
     cache = tmp_path / "bases.json"
-    found = probe_base_image(engine, reference, manager, cache)
+    found = probe_base_image(engine, reference, manager, cache=cache)
     assert found.id and found.id.startswith("sha256:")
     assert found.glibc == "2.36" and found.glibc_minor == 36
     if manager == "venv":
@@ -32,7 +32,9 @@ def test_a_base_image_is_looked_at_once_and_cached(
     if manager == "conda":
         assert found.envs_dir == "/opt/conda/envs"
     echoing = Engine(DOCKER, echo=True)
-    assert probe_base_image(echoing, reference, manager, cache) == found, "answered from the cache"
+    assert probe_base_image(echoing, reference, manager, cache=cache) == found, (
+        "answered from the cache"
+    )
 
 
 def test_the_engine_says_where_it_runs(

@@ -11,6 +11,7 @@ from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.lock.model import Lock, LockedRequirement
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
+from poetry_docker_plugin.platforms import Platform
 from poetry_docker_plugin.project import ProjectFacts
 from poetry_docker_plugin.settings import Settings
 
@@ -23,6 +24,7 @@ PROJECT = ProjectFacts(
 )
 WHEEL_312 = "fast-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 WHEEL_311 = "fast-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+AMD64 = Platform("linux", "amd64")
 PURE = "pure-2.0-py3-none-any.whl"
 
 
@@ -49,7 +51,7 @@ def plan_of(
         project,
         lock,
         settings or Settings(),
-        machine=machine,
+        platform=Platform.parse(f"linux/{machine}"),
         editable=editable,
         probe_base=lambda reference, _: BaseImage(reference, id="sha256:1", glibc="2.36"),
     )
@@ -175,7 +177,7 @@ def test_the_runtime_stage_glibc_limits_the_wheels() -> None:
         return BaseImage(reference, id="sha256:1", glibc="2.36" if manager == "runtime" else "2.39")
 
     def python_on(settings: Settings) -> str:
-        plan = make_plan(PROJECT, lock_of(new), settings, machine="x86_64", probe_base=probe)
+        plan = make_plan(PROJECT, lock_of(new), settings, platform=AMD64, probe_base=probe)
         return plan.python
 
     assert python_on(Settings()) == "3.11", "bookworm's glibc 2.36 in the runtime stage"

@@ -14,6 +14,7 @@ from poetry_docker_plugin.lock.wheels import GLIBC_MAX_MINOR, Target
 
 if TYPE_CHECKING:
     from poetry_docker_plugin.lock.model import LockedRequirement
+    from poetry_docker_plugin.platforms import Platform
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class BaseImage:
     envs_dir: str | None = None  # conda, micromamba: where the base keeps its environments
     label_keys: tuple[str, ...] = ()  # the base's labels, which the image would inherit
     glibc: str | None = None  # the version of its C library, when it is glibc ("2.36")
+    platform: str | None = None  # as its config says: "linux/arm64"
+    manager: str | None = None  # the manager it holds, when asked (env-manager not set)
 
     @property
     def glibc_minor(self) -> int:
@@ -47,6 +50,8 @@ class BaseImage:
             envs_dir=facts.get("envs_dir"),
             label_keys=tuple(facts.get("label_keys", ())),
             glibc=facts.get("glibc") or None,
+            platform=facts.get("platform") or None,
+            manager=facts.get("manager") or None,
         )
 
 
@@ -94,8 +99,7 @@ class EnvironmentPlan:
     conda_packages: tuple[str, ...]
     conda_channels: tuple[CondaChannel, ...]
     apt_packages: tuple[str, ...]
-    platform: str | None
-    machine: str
+    platform: Platform  # the target: --platform, else the engine's own
     # The base of the runtime stage, into which the environment is copied; None: the image is
     # the environment's base itself (venv, the development image, `runtime-base = "base"`).
     runtime_base: BaseImage | None = None
@@ -104,6 +108,10 @@ class EnvironmentPlan:
     def bases(self) -> tuple[BaseImage, ...]:
         """Every image the build starts from: inputs of the image like its sources."""
         return (self.base,) if self.runtime_base is None else (self.base, self.runtime_base)
+
+    @property
+    def machine(self) -> str:
+        return self.platform.machine
 
     @property
     def bin_dir(self) -> str:
