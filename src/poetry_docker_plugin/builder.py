@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import tempfile
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -28,7 +27,7 @@ from poetry_docker_plugin.freshness import (
     shortcut_of,
     stale_images,
 )
-from poetry_docker_plugin.names import INLINE_CACHE_LABEL, INPUTS_LABEL
+from poetry_docker_plugin.names import INLINE_CACHE_LABEL
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage
 from poetry_docker_plugin.project_cache import ProjectCache
@@ -147,8 +146,8 @@ class Builder:
 
     def start_engine_platform(self, *, required: bool = True) -> None:
         """Asks the engine its platform (the target when --platform is not given), answered
-        by ``engine_platform``. When not ``required`` (only files are written), this
-        machine's platform stands in for an engine that cannot be asked."""
+        by ``engine_platform``; when not ``required`` (only files are written), this
+        machine's stands in for an engine that cannot be asked."""
         from poetry_docker_plugin.engine.server import start_server_platform
 
         self.platform_required = required
@@ -157,11 +156,9 @@ class Builder:
         except DockerPluginError:
             if required:
                 raise
-            self.pending_platform = None
 
     @cached_property
     def engine_platform(self) -> Platform:
-        """The platform the engine runs containers on (``start_engine_platform``)."""
         from poetry_docker_plugin.engine.server import platform_answered
 
         if self.platform_required is None:
@@ -283,12 +280,7 @@ class Builder:
 
     def say_what_changed(self, prepared: Prepared, labels: dict[str, str]) -> None:
         """With -v: which kind of input differs from the one the image was built from."""
-        try:
-            recorded = json.loads(labels.get(INPUTS_LABEL, "{}"))
-        except ValueError:
-            recorded = {}
-        changed = prepared.inputs.changed_since(recorded) if isinstance(recorded, dict) else []
-        reason = ", ".join(changed) if changed else "the image predates this plugin's labels"
+        reason = prepared.inputs.what_changed(labels)
         self.say(f"Rebuilding {prepared.plan.image}: {reason} changed", Verbosity.VERBOSE)
 
     def build(self, prepared: Prepared, *, forced: bool = False) -> None:
@@ -388,8 +380,15 @@ class Builder:
             bases=tuple((base.reference, base.id or "") for base in plan.environment.bases),
             project_name=plan.project.name,
             ports=plan.runtime.ports,
+            emulation=self.emulation(prepared),
         )
         self.shortcut.record(key, image, roots, [*files, self.lock.path])
+
+    def emulation(self, prepared: Prepared) -> str:
+        """"linux/arm64 on linux/amd64" when the image's platform is not the engine's."""
+        target = prepared.plan.environment.platform
+        foreign = self.request.platform is not None and target != self.engine_platform
+        return f"{target} on {self.engine_platform}" if foreign else ""
 
     @cached_property
     def shortcut(self) -> Shortcut:

@@ -177,13 +177,17 @@ class DockerCommand(GroupCommand):
     def builder(self) -> Builder:
         """The stages, for the project with these settings and options (one platform: the
         one asked, else the engine's)."""
-        platforms = self.requested_platforms
+        platforms = self.target_platforms()
         if len(platforms) > 1:
             raise DockerPluginError(
                 f"`poetry {self.name}` makes one image, for one platform, and --platform names "
                 f"{len(platforms)}. Give one (`--platform {platforms[0]}`)."
             )
         return self.builder_for(platforms[0] if platforms else None)
+
+    def target_platforms(self) -> tuple[Platform, ...]:
+        """What the images are built for: --platform (none: the engine's own)."""
+        return self.requested_platforms
 
     def builder_for(self, platform: Platform | None, tags: tuple[str, ...] = ()) -> Builder:
         """The stages for one platform (None: the engine's), with ``tags`` (or the plan's)."""
@@ -217,7 +221,18 @@ class DockerCommand(GroupCommand):
         )
         if not self.development:
             self.builder.remember(prepared, self.options_key())
+        self.say_emulation(prepared.plan.image, self.builder.emulation(prepared))
         return prepared
+
+    def say_emulation(self, image: str, emulation: str) -> None:
+        """Once per call, when the container will run emulated: why it is slow."""
+        if emulation:
+            target, _, engine = emulation.partition(" on ")
+            self.line_error(
+                f"<comment>{image} is a {target} image and the engine runs {engine}: it runs "
+                "under emulation (QEMU), where Python and compiled code are often 5 to 20 "
+                f"times slower. For daily work, build for {engine} (drop --platform).</comment>"
+            )
 
     def options_key(self) -> str:
         """The options that make the image, with what else can change it (``options_key``)."""

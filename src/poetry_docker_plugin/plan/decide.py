@@ -140,7 +140,7 @@ def make_plan(
             user=runtime_user(settings.user, host_user),
         ),
         metadata=ImageMetadata(
-            tags=tags or _default_tags(settings, name, version, editable),
+            tags=tags or default_tags(settings, name, version, editable),
             labels=_labels(project, settings, environment.bases[-1].label_keys),
         ),
     )
@@ -297,7 +297,7 @@ def _runtime_base(
     return probe_base(reference, "runtime") if probe_base else BaseImage(reference)
 
 
-def _default_tags(settings: Settings, name: str, version: str, editable: bool) -> tuple[str, ...]:
+def default_tags(settings: Settings, name: str, version: str, editable: bool) -> tuple[str, ...]:
     repository = settings.image or name
     if editable:
         return (f"{repository}:dev",)
