@@ -199,3 +199,27 @@ def test_package_mode_false_projects_run_python_and_are_named_after_their_folder
     assert plan.metadata.tags == ("api:latest",)
     assert plan.runtime.command == ("python",)
     assert not plan.project.package_mode
+
+
+@pytest.mark.parametrize(
+    ("settings", "refused"),
+    [
+        (Settings(), "condaforge/miniforge3"),  # the base image
+        (Settings(runtime_base="team/slim:1"), "team/slim:1"),  # the runtime stage's base
+    ],
+)
+def test_a_base_image_of_another_platform_is_refused(settings: Settings, refused: str) -> None:
+    """The target is arm64: an amd64 base (the one the engine has under that name) would
+    run emulated, with wheels chosen for another machine than its own."""
+
+    def probe(reference: str, manager: str) -> BaseImage:
+        arm = not reference.startswith(refused)
+        return BaseImage(reference, id="sha256:1", platform="linux/arm64" if arm else "linux/amd64")
+
+    lock = lock_of(locked("pure", PURE))
+    arm64 = Platform.parse("linux/arm64")
+    with pytest.raises(DockerPluginError, match="linux/amd64 image") as raised:
+        make_plan(PROJECT, lock, settings, platform=arm64, probe_base=probe)
+    assert refused in str(raised.value) and "--platform" in str(raised.value)
+    plan = make_plan(PROJECT, lock, settings, platform=AMD64, probe_base=lambda r, m: BaseImage(r))
+    assert plan.environment.platform == AMD64, "a base that was not looked at is not refused"

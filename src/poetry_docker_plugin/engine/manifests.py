@@ -29,8 +29,16 @@ def is_loopback_registry(reference: str) -> bool:
     """Whether the reference's registry is on this machine (127.0.0.0/8, localhost, ::1):
     the engine talks to those without TLS by default, and the manifest commands must be told
     to do the same."""
-    host = (ImageReference.parse(reference).registry or "").rsplit(":", 1)[0]
-    return host == "localhost" or host.startswith("127.") or host in ("[::1]", "::1")
+    import ipaddress
+
+    registry = ImageReference.parse(reference).registry or ""
+    host = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def push_manifest_list(engine: Engine, reference: str, images: Sequence[str]) -> str:
