@@ -72,14 +72,16 @@ def run_poetry(
     env: dict[str, str] | None = None,
     timeout: float = 900,
     poetry: str = POETRY,
+    prefix: tuple[str, ...] = (),
 ) -> Result:
     """Runs the real ``poetry`` of this environment (with the plugin) in ``project``, or
     another Poetry's (tests/install/test_poetry_versions.py). Byte-code is written, as for a
-    plugin installed from its wheel: without it every call compiles the plugin anew."""
+    plugin installed from its wheel: without it every call compiles the plugin anew.
+    ``prefix``: a command that runs Poetry (``setarch i686``)."""
     environment = {**os.environ, "POETRY_DOCKER_ENGINE": DOCKER, **(env or {})}
     environment.pop("PYTHONDONTWRITEBYTECODE", None)
     completed = subprocess.run(
-        [poetry, "--no-ansi", *arguments],
+        [*prefix, poetry, "--no-ansi", *arguments],
         cwd=project,
         env=environment,
         capture_output=True,
@@ -227,10 +229,16 @@ def conda_stand_in(base_image: str, image: str, extra_pythons: str = "") -> str:
     return image
 
 
+# The conda base under a name without "conda", "miniforge" or "mambaforge": the conda tests
+# set no env-manager, so each shows that the manager is found in the image, not in its name.
+NEUTRAL_CONDA_BASE = "pdp-team/ds-base:2024"
+
+
 @pytest.fixture(scope="session")
 def conda_base_image(base_image: str) -> str:
-    """A real conda base, built once per machine."""
-    return conda_stand_in(base_image, CONDA_TEST_BASE_IMAGE)
+    """A real conda base (built once per machine), under a name that says nothing of conda."""
+    docker("tag", conda_stand_in(base_image, CONDA_TEST_BASE_IMAGE), NEUTRAL_CONDA_BASE)
+    return NEUTRAL_CONDA_BASE
 
 
 @pytest.fixture(scope="session")
@@ -253,8 +261,7 @@ class Base:
         if self.manager == "venv":
             return {"base_image": self.image}
         return {
-            "base_image": self.image,
-            "env_manager": "conda",
+            "base_image": self.image,  # its name says nothing of conda: the probe finds it
             "python": "3.11",
             "conda_packages": ["actdemo"],
             # the runtime stage on the offline venv test base (debian:bookworm-slim offline)
@@ -458,20 +465,17 @@ def plan_from_poetry(
 ) -> BuildPlan:
     """The plan of a project on disk, made as the builder makes it: the project's facts and its
     lock read once, then ``make_plan`` from those values."""
-    import platform as host
-
     from poetry_docker_plugin.lock.read import read_lock
-    from poetry_docker_plugin.lock.wheels import machine_of
     from poetry_docker_plugin.plan.decide import make_plan
+    from poetry_docker_plugin.platforms import Platform, host_platform
     from poetry_docker_plugin.project import ProjectFacts
 
     return make_plan(
         ProjectFacts.read(poetry),
         read_lock(poetry, groups, settings.extras),
         settings,
-        machine=machine_of(platform, host.machine()),
+        platform=Platform.parse(platform) if platform else host_platform(),
         tags=tags,
-        platform=platform,
         probe_base=probe_base,
         editable=editable,
         host_user=host_user,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import tempfile
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -28,7 +27,7 @@ from poetry_docker_plugin.freshness import (
     shortcut_of,
     stale_images,
 )
-from poetry_docker_plugin.names import INLINE_CACHE_LABEL, INPUTS_LABEL
+from poetry_docker_plugin.names import INLINE_CACHE_LABEL
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage
 from poetry_docker_plugin.project_cache import ProjectCache
@@ -37,7 +36,7 @@ from poetry_docker_plugin.request import BuildRequest, Prepared
 from poetry_docker_plugin.sources.digests import source_digests
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from cleo.io.io import IO
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
 
     from poetry_docker_plugin.engine.client import Engine, InspectedImage, PendingInspect
     from poetry_docker_plugin.lock.model import Lock
+    from poetry_docker_plugin.platforms import Platform
     from poetry_docker_plugin.project import ProjectFacts
     from poetry_docker_plugin.settings import Settings
 
@@ -71,6 +71,10 @@ class Builder:
         # The ``image inspect`` of the images the last call asked about, started while the
         # plan is made (see ``prepare``); taken by the first ``check_current``.
         self.speculative_inspect: PendingInspect | None = None
+        # The engine's ``version``, asked while the lock is read (``start_engine_platform``);
+        # None before it is asked, then whether an answer is needed.
+        self.pending_platform: Callable[[], str] | None = None
+        self.platform_required: bool | None = None
 
     @cached_property
     def engine(self) -> Engine:
@@ -96,10 +100,7 @@ class Builder:
         The base image is looked at (and pulled when ``pull`` and missing) once per image id;
         ``refresh_base`` looks again, for a base rebuilt under the same name.
         """
-        import platform
-
         from poetry_docker_plugin.host_user import current_host_user
-        from poetry_docker_plugin.lock.wheels import machine_of
         from poetry_docker_plugin.settings import ca_bundle_path
 
         ca_bundle_path(self.settings, self.project)  # a bundle without certificates: refused
@@ -107,14 +108,19 @@ class Builder:
         if pull and not refresh_base:
             self.start_inspect_of_last_call()
         request = self.request
+        if request.platform is None and self.platform_required is None:
+            self.start_engine_platform(required=pull)
+        lock = self.lock  # read while the engine answers
+        platform = request.platform or self.engine_platform
         plan = make_plan(
             self.project,
-            self.lock,
+            lock,
             self.settings,
-            machine=machine_of(request.platform, platform.machine()),
+            platform=platform,
             tags=request.tags,
-            platform=request.platform,
-            probe_base=functools.partial(self.probe_base, pull=pull, refresh=refresh_base),
+            probe_base=functools.partial(
+                self.probe_base, platform=platform, pull=pull, refresh=refresh_base
+            ),
             editable=request.development,
             host_user=current_host_user() if request.development else None,
         )
@@ -131,10 +137,37 @@ class Builder:
         rendered = render_kept(plan, sources, cache)
         cache.save()
         base_ids = " ".join(base.id or "" for base in plan.environment.bases)
-        options = {**request.fingerprint_options(), "base-image-id": base_ids}
+        options = {
+            **request.fingerprint_options(),
+            "platform": str(platform),
+            "base-image-id": base_ids,
+        }
         return Prepared(plan, rendered, fingerprint(rendered, sources, options))
 
-    def probe_base(self, reference: str, manager: str, *, pull: bool, refresh: bool) -> BaseImage:
+    def start_engine_platform(self, *, required: bool = True) -> None:
+        """Asks the engine its platform (the target when --platform is not given), answered
+        by ``engine_platform``; when not ``required`` (only files are written), this
+        machine's stands in for an engine that cannot be asked."""
+        from poetry_docker_plugin.engine.server import start_server_platform
+
+        self.platform_required = required
+        try:
+            self.pending_platform = start_server_platform(self.engine)
+        except DockerPluginError:
+            if required:
+                raise
+
+    @cached_property
+    def engine_platform(self) -> Platform:
+        from poetry_docker_plugin.engine.server import platform_answered
+
+        if self.platform_required is None:
+            self.start_engine_platform()
+        return platform_answered(self.pending_platform, required=bool(self.platform_required))
+
+    def probe_base(
+        self, reference: str, manager: str, *, platform: Platform, pull: bool, refresh: bool
+    ) -> BaseImage:
         """The engine's look at a base image; without an engine, when only files are
         written (``pull`` false), the conventions of the published images."""
         from poetry_docker_plugin.engine.probe import probe_base_image
@@ -146,7 +179,9 @@ class Builder:
                 raise
             return BaseImage(reference)
         cache = self.cache_dir / "base-images-v3.json"  # a layout of its own (``probe``)
-        return probe_base_image(engine, reference, manager, cache, pull=pull, refresh=refresh)
+        return probe_base_image(
+            engine, reference, manager, platform, cache, pull=pull, refresh=refresh
+        )
 
     def ensure_image(
         self,
@@ -245,12 +280,7 @@ class Builder:
 
     def say_what_changed(self, prepared: Prepared, labels: dict[str, str]) -> None:
         """With -v: which kind of input differs from the one the image was built from."""
-        try:
-            recorded = json.loads(labels.get(INPUTS_LABEL, "{}"))
-        except ValueError:
-            recorded = {}
-        changed = prepared.inputs.changed_since(recorded) if isinstance(recorded, dict) else []
-        reason = ", ".join(changed) if changed else "the image predates this plugin's labels"
+        reason = prepared.inputs.what_changed(labels)
         self.say(f"Rebuilding {prepared.plan.image}: {reason} changed", Verbosity.VERBOSE)
 
     def build(self, prepared: Prepared, *, forced: bool = False) -> None:
@@ -350,8 +380,15 @@ class Builder:
             bases=tuple((base.reference, base.id or "") for base in plan.environment.bases),
             project_name=plan.project.name,
             ports=plan.runtime.ports,
+            emulation=self.emulation(prepared),
         )
         self.shortcut.record(key, image, roots, [*files, self.lock.path])
+
+    def emulation(self, prepared: Prepared) -> str:
+        """ "linux/arm64 on linux/amd64" when the image's platform is not the engine's."""
+        target = prepared.plan.environment.platform
+        foreign = self.request.platform is not None and target != self.engine_platform
+        return f"{target} on {self.engine_platform}" if foreign else ""
 
     @cached_property
     def shortcut(self) -> Shortcut:

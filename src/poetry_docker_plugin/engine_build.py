@@ -42,7 +42,7 @@ def build_untagged(
             (),
             labels,
             no_cache=request.no_cache,
-            platform=plan.environment.platform,
+            platform=str(plan.environment.platform),
             build_args=build_args,
             secrets=secrets,
             network=request.network,

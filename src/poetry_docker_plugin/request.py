@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from poetry_docker_plugin.fingerprint import Fingerprint
     from poetry_docker_plugin.plan.model import BuildPlan
+    from poetry_docker_plugin.platforms import Platform
     from poetry_docker_plugin.render import RenderedFiles
 
 
@@ -18,7 +19,7 @@ class BuildRequest:
 
     groups: frozenset[str]
     tags: tuple[str, ...] = ()
-    platform: str | None = None
+    platform: Platform | None = None  # None: the engine's own
     build_args: tuple[tuple[str, str], ...] = ()
     network: str | None = None
     no_cache: bool = False
@@ -30,7 +31,7 @@ class BuildRequest:
 
     def fingerprint_options(self) -> dict[str, str]:
         """Build options that change the image without showing in the rendered files."""
-        return {"platform": self.platform or "", "build-args": repr(self.build_args)}
+        return {"build-args": repr(self.build_args)}
 
 
 @dataclass(frozen=True)

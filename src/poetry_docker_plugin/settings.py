@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from poetry_docker_plugin.engine.refs import IMAGE_NAME_RE, IMAGE_REFERENCE_RE, TAG_RE
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.names import SETTINGS_TABLE
+from poetry_docker_plugin.platforms import Platform, parse_platforms
 
 if TYPE_CHECKING:
     from poetry_docker_plugin.project import ProjectFacts
@@ -80,6 +81,8 @@ class Settings:
     runtime_base: str | None = None
     # Images in a registry whose inline cache builds may reuse (docker build --cache-from).
     cache_from: tuple[str, ...] = ()
+    # What `build --push` publishes, as one multi-platform reference.
+    platforms: tuple[Platform, ...] = ()
 
     def override(self, **values: Any) -> Settings:
         """Returns a copy with command-line values (already validated) winning over these."""
@@ -252,6 +255,7 @@ CONVERTERS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "include": ("include", _list_of(_include_pattern)),
     "runtime-base": ("runtime_base", runtime_base),
     "cache-from": ("cache_from", _list_of(image_reference)),
+    "platforms": ("platforms", parse_platforms),
 }
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.builder import Builder
     from poetry_docker_plugin.engine.client import Engine
     from poetry_docker_plugin.freshness import KnownImage
+    from poetry_docker_plugin.platforms import Platform
     from poetry_docker_plugin.project import ProjectFacts
     from poetry_docker_plugin.request import Prepared
     from poetry_docker_plugin.settings import Settings
@@ -45,7 +46,12 @@ class DockerCommand(GroupCommand):
             flag=False,
         ),
         option("env-manager", None, "conda, micromamba or venv.", flag=False),
-        option("platform", None, "The target platform, e.g. linux/amd64.", flag=False),
+        option(
+            "platform",
+            None,
+            "The target platform, e.g. linux/arm64 (default: the engine's own).",
+            flag=False,
+        ),
         option("build-arg", None, "A build-time variable, KEY=VALUE.", flag=False, multiple=True),
         option("network", None, "The network of the build and container, e.g. host.", flag=False),
         option(
@@ -159,16 +165,40 @@ class DockerCommand(GroupCommand):
         return (base | set(settings.with_groups)) - set(settings.without_groups)
 
     @cached_property
+    def requested_platforms(self) -> tuple[Platform, ...]:
+        """The --platform option's platforms (comma-separated), none when not given."""
+        from poetry_docker_plugin.platforms import parse_platforms
+        from poetry_docker_plugin.settings import parse_option
+
+        raw = self.option("platform")
+        return () if raw is None else tuple(parse_option("platform", parse_platforms, raw))
+
+    @cached_property
     def builder(self) -> Builder:
-        """The stages, for the project with these settings and options."""
+        """The stages, for the project with these settings and options (one platform: the
+        one asked, else the engine's)."""
+        platforms = self.target_platforms()
+        if len(platforms) > 1:
+            raise DockerPluginError(
+                f"`poetry {self.name}` makes one image, for one platform, and --platform names "
+                f"{len(platforms)}. Give one (`--platform {platforms[0]}`)."
+            )
+        return self.builder_for(platforms[0] if platforms else None)
+
+    def target_platforms(self) -> tuple[Platform, ...]:
+        """What the images are built for: --platform (none: the engine's own)."""
+        return self.requested_platforms
+
+    def builder_for(self, platform: Platform | None, tags: tuple[str, ...] = ()) -> Builder:
+        """The stages for one platform (None: the engine's), with ``tags`` (or the plan's)."""
         from poetry_docker_plugin.builder import Builder
         from poetry_docker_plugin.request import BuildRequest
         from poetry_docker_plugin.settings import ENV_KEY_RE, parse_assignments
 
         request = BuildRequest(
             groups=frozenset(self.activated_groups),
-            tags=self.requested_tags(),
-            platform=self.option("platform"),
+            tags=tags or self.requested_tags(),
+            platform=platform,
             build_args=parse_assignments("build-arg", self.option("build-arg"), ENV_KEY_RE),
             network=self.option("network"),
             no_cache=bool(self.option("no-cache")),
@@ -191,7 +221,18 @@ class DockerCommand(GroupCommand):
         )
         if not self.development:
             self.builder.remember(prepared, self.options_key())
+        self.say_emulation(prepared.plan.image, self.builder.emulation(prepared))
         return prepared
+
+    def say_emulation(self, image: str, emulation: str) -> None:
+        """Once per call, when the container will run emulated: why it is slow."""
+        if emulation:
+            target, _, engine = emulation.partition(" on ")
+            self.line_error(
+                f"<comment>{image} is a {target} image and the engine runs {engine}: it runs "
+                "under emulation (QEMU), where Python and compiled code are often 5 to 20 "
+                f"times slower. For daily work, build for {engine} (drop --platform).</comment>"
+            )
 
     def options_key(self) -> str:
         """The options that make the image, with what else can change it (``options_key``)."""
@@ -261,9 +302,11 @@ class DockerCommand(GroupCommand):
             options += ["--publish", value]
         for value in self.option("volume"):
             options += ["--volume", absolute_volume(value)]
-        for name in ("network", "gpus", "platform"):
+        for name in ("network", "gpus"):
             if self.option(name):
                 options += [f"--{name}", self.option(name)]
+        if self.requested_platforms:  # one, checked by ``builder``
+            options += ["--platform", str(self.requested_platforms[0])]
         return options
 
     def requested_tags(self) -> tuple[str, ...]:

@@ -158,19 +158,3 @@ def linux_environment(python: str, machine: str, patch: int = 0) -> dict[str, st
         "sys_platform": "linux",
         "extra": "",
     }
-
-
-def machine_of(platform: str | None, host_machine: str) -> str:
-    """The Linux machine name (as in wheel tags) for a ``--platform`` such as ``linux/arm64``;
-    without one, ``host_machine`` (``platform.machine()``) in the same spelling."""
-    if not platform:
-        machine = host_machine.lower()
-        return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
-    arch = platform.split("/")[1] if "/" in platform else platform
-    return {
-        "amd64": "x86_64",
-        "arm64": "aarch64",
-        "386": "i686",
-        "ppc64le": "ppc64le",
-        "s390x": "s390x",
-    }.get(arch, arch)

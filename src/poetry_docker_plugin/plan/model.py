@@ -14,6 +14,7 @@ from poetry_docker_plugin.lock.wheels import GLIBC_MAX_MINOR, Target
 
 if TYPE_CHECKING:
     from poetry_docker_plugin.lock.model import LockedRequirement
+    from poetry_docker_plugin.platforms import Platform
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class BaseImage:
     # venv: whether python3's headers (Python.h) are there, which building a C extension
     # needs; Debian's python3 keeps them in python3.X-dev. None: not looked at.
     python_headers: bool | None = None
+    platform: str | None = None  # as its config says: "linux/arm64"
+    manager: str | None = None  # the manager it holds, when asked (env-manager not set)
 
     @property
     def glibc_minor(self) -> int:
@@ -51,6 +54,8 @@ class BaseImage:
             label_keys=tuple(facts.get("label_keys", ())),
             glibc=facts.get("glibc") or None,
             python_headers=facts.get("python_headers"),
+            platform=facts.get("platform") or None,
+            manager=facts.get("manager") or None,
         )
 
 
@@ -98,8 +103,7 @@ class EnvironmentPlan:
     conda_packages: tuple[str, ...]
     conda_channels: tuple[CondaChannel, ...]
     apt_packages: tuple[str, ...]
-    platform: str | None
-    machine: str
+    platform: Platform  # the target: --platform, else the engine's own
     # The base of the runtime stage, into which the environment is copied; None: the image is
     # the environment's base itself (venv, the development image, `runtime-base = "base"`).
     runtime_base: BaseImage | None = None
@@ -108,6 +112,10 @@ class EnvironmentPlan:
     def bases(self) -> tuple[BaseImage, ...]:
         """Every image the build starts from: inputs of the image like its sources."""
         return (self.base,) if self.runtime_base is None else (self.base, self.runtime_base)
+
+    @property
+    def machine(self) -> str:
+        return self.platform.machine
 
     @property
     def bin_dir(self) -> str:
