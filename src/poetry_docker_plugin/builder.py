@@ -19,17 +19,11 @@ from cleo.io.outputs.output import Verbosity
 
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.fingerprint import fingerprint
-from poetry_docker_plugin.freshness import (
-    KnownImage,
-    Shortcut,
-    bases_moved,
-    path_key,
-    shortcut_of,
-    stale_images,
-)
+from poetry_docker_plugin.freshness import bases_moved, path_key, stale_images
+from poetry_docker_plugin.lock.conda import CONDA_LOCK_FILE
 from poetry_docker_plugin.names import INLINE_CACHE_LABEL
 from poetry_docker_plugin.plan.decide import make_plan
-from poetry_docker_plugin.plan.model import BaseImage
+from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
 from poetry_docker_plugin.project_cache import ProjectCache
 from poetry_docker_plugin.render import render_kept
 from poetry_docker_plugin.request import BuildRequest, Prepared
@@ -43,6 +37,7 @@ if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
     from poetry_docker_plugin.engine.client import Engine, InspectedImage, PendingInspect
+    from poetry_docker_plugin.lock.conda import CondaLock
     from poetry_docker_plugin.lock.model import Lock
     from poetry_docker_plugin.platforms import Platform
     from poetry_docker_plugin.project import ProjectFacts
@@ -75,6 +70,7 @@ class Builder:
         # None before it is asked, then whether an answer is needed.
         self.pending_platform: Callable[[], str] | None = None
         self.platform_required: bool | None = None
+        self.said_unlocked = False  # that there is no conda lock: once per command
 
     @cached_property
     def engine(self) -> Engine:
@@ -100,7 +96,6 @@ class Builder:
         The base image is looked at (and pulled when ``pull`` and missing) once per image id;
         ``refresh_base`` looks again, for a base rebuilt under the same name.
         """
-        from poetry_docker_plugin.host_user import current_host_user
         from poetry_docker_plugin.settings import ca_bundle_path
 
         ca_bundle_path(self.settings, self.project)  # a bundle without certificates: refused
@@ -110,20 +105,7 @@ class Builder:
         request = self.request
         if request.platform is None and self.platform_required is None:
             self.start_engine_platform(required=pull)
-        lock = self.lock  # read while the engine answers
-        platform = request.platform or self.engine_platform
-        plan = make_plan(
-            self.project,
-            lock,
-            self.settings,
-            platform=platform,
-            tags=request.tags,
-            probe_base=functools.partial(
-                self.probe_base, platform=platform, pull=pull, refresh=refresh_base
-            ),
-            editable=request.development,
-            host_user=current_host_user() if request.development else None,
-        )
+        plan = self.plan(pull=pull, refresh_base=refresh_base)
         environment = plan.environment
         self.say(
             f"Python {environment.python} ({environment.python_reason}); {environment.manager} "
@@ -139,10 +121,44 @@ class Builder:
         base_ids = " ".join(base.id or "" for base in plan.environment.bases)
         options = {
             **request.fingerprint_options(),
-            "platform": str(platform),
+            "platform": str(plan.environment.platform),
             "base-image-id": base_ids,
+            "conda-lock": self.conda_lock.source_digest if self.conda_lock else "",
         }
         return Prepared(plan, rendered, fingerprint(rendered, sources, options))
+
+    def plan(
+        self, *, pull: bool = True, refresh_base: bool = False, locked: bool = True
+    ) -> BuildPlan:
+        """The plan from the project, its locks and settings; ``locked``: held to the conda
+        lock (``plan.pinning``: refused when stale; its absence said once)."""
+        from poetry_docker_plugin.host_user import current_host_user
+        from poetry_docker_plugin.plan.pinning import held_to_lock
+
+        lock, request = self.lock, self.request  # read while the engine answers
+        platform = request.platform or self.engine_platform
+        probe = functools.partial(
+            self.probe_base, platform=platform, pull=pull, refresh=refresh_base
+        )
+        host = current_host_user() if request.development else None
+        plan = make_plan(
+            self.project, lock, self.settings, platform=platform, tags=request.tags,
+            probe_base=probe, editable=request.development, host_user=host,
+        )  # fmt: skip
+        if not locked:
+            return plan
+        plan, unlocked = held_to_lock(plan, self.conda_lock)
+        if unlocked and not self.said_unlocked:
+            self.said_unlocked = True
+            self.say(f"<comment>{unlocked}</comment>")
+        return plan
+
+    @cached_property
+    def conda_lock(self) -> CondaLock | None:
+        """poetry-docker.lock beside poetry.lock, read (and checked) once; None without one."""
+        from poetry_docker_plugin.lock.conda import read_conda_lock
+
+        return read_conda_lock(self.root / CONDA_LOCK_FILE)
 
     def start_engine_platform(self, *, required: bool = True) -> None:
         """Asks the engine its platform (the target when --platform is not given), answered
@@ -367,32 +383,11 @@ class Builder:
 
         return lock_folder(self.cache_dir, lambda warning: self.say(warning, Verbosity.QUIET))
 
-    def remember(self, prepared: Prepared, key: str) -> None:
-        """Records the image as current for ``key`` (the options), with the files it was made
-        from, so that the next call that changes nothing need not load the project."""
-        from poetry_docker_plugin.sources.listing import input_files
-
-        plan = prepared.plan
-        roots, files = input_files(self.poetry, plan, self.cache)
-        image = KnownImage(
-            tags=plan.metadata.tags,
-            fingerprint=prepared.fingerprint,
-            bases=tuple((base.reference, base.id or "") for base in plan.environment.bases),
-            project_name=plan.project.name,
-            ports=plan.runtime.ports,
-            emulation=self.emulation(prepared),
-        )
-        self.shortcut.record(key, image, roots, [*files, self.lock.path])
-
     def emulation(self, prepared: Prepared) -> str:
         """ "linux/arm64 on linux/amd64" when the image's platform is not the engine's."""
         target = prepared.plan.environment.platform
         foreign = self.request.platform is not None and target != self.engine_platform
         return f"{target} on {self.engine_platform}" if foreign else ""
-
-    @cached_property
-    def shortcut(self) -> Shortcut:
-        return shortcut_of(self.cache_dir, self.root)
 
     def say(self, message: str, verbosity: Verbosity = Verbosity.NORMAL) -> None:
         """Progress, on stderr: stdout carries only the image reference."""

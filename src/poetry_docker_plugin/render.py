@@ -21,6 +21,9 @@ from poetry_docker_plugin.names import (
     CA_BUNDLE_SECRET,
     COMPILED_REQUIREMENTS_FILE,
     CONDA_AUTH_SECRET,
+    CONDA_EXPLICIT_FILE,
+    CONDA_MD5_FILE,
+    CONDA_SHA256_FILE,
     ENTRYPOINT_PATH,
     INCLUDED_DIR,
     LOCAL_SOURCES_DIR,
@@ -59,6 +62,11 @@ class RenderedFiles:
     vcs_requirements: str
     sbom_script: str  # the SBOM step's generator, run by the image's Python (sbom.py)
     sbom_inputs: str  # what the host knows for it: the lock's hashes, the project
+    # From poetry-docker.lock (empty without one): conda's @EXPLICIT spec, and the hashes
+    # that the build checks the package files against (conda does not, for file:// URLs).
+    conda_explicit: str = ""
+    conda_sha256: str = ""
+    conda_md5: str = ""
 
     def files(self) -> dict[str, str]:
         """The generated files of the build context, by name (empty ones left out)."""
@@ -72,6 +80,9 @@ class RenderedFiles:
             VCS_REQUIREMENTS_FILE: self.vcs_requirements,
             SBOM_SCRIPT_FILE: self.sbom_script,
             SBOM_INPUTS_FILE: self.sbom_inputs,
+            CONDA_EXPLICIT_FILE: self.conda_explicit,
+            CONDA_SHA256_FILE: self.conda_sha256,
+            CONDA_MD5_FILE: self.conda_md5,
         }
         return {name: text for name, text in named.items() if text}
 
@@ -175,12 +186,14 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         BUILT_REQUIREMENTS_FILE: requirements_text(dependencies.built, dependencies.indexes),
         VCS_REQUIREMENTS_FILE: requirements_text(dependencies.vcs),
     }
+    conda = conda_files(plan)
     # What each step that bind-mounts files mounts, by digest; the wheels stage's /wheels is
     # made of the sdist, git and path-source requirements.
     sbom = {SBOM_SCRIPT_FILE: script_text(), SBOM_INPUTS_FILE: inputs_text(plan)}
     mounted = {
         **{name: _digest(text) for name, text in requirements.items()},
         "sbom": _digest(*sbom.values()),
+        "conda": _digest(*conda),
         "project": sources.project,
         "local_wheels": sources.local_wheels,
         "local_sources": sources.local_sources,
@@ -216,6 +229,14 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "sbom_script_file": SBOM_SCRIPT_FILE,
         "sbom_inputs_file": SBOM_INPUTS_FILE,
         "sbom_path": SBOM_PATH,
+        "conda_explicit_file": CONDA_EXPLICIT_FILE,
+        "conda_checks": [
+            (program, name)
+            for program, name, text in zip(
+                ("sha256sum", "md5sum"), (CONDA_SHA256_FILE, CONDA_MD5_FILE), conda[1:], strict=True
+            )
+            if text
+        ],
     }
     return RenderedFiles(
         dockerfile=templates.get_template("Dockerfile.j2").render(values),
@@ -227,4 +248,22 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         vcs_requirements=requirements[VCS_REQUIREMENTS_FILE],
         sbom_script=sbom[SBOM_SCRIPT_FILE],
         sbom_inputs=sbom[SBOM_INPUTS_FILE],
+        conda_explicit=conda[0],
+        conda_sha256=conda[1],
+        conda_md5=conda[2],
     )
+
+
+def conda_files(plan: BuildPlan) -> tuple[str, str, str]:
+    """The locked conda packages as conda's @EXPLICIT spec, and as the input of sha256sum
+    and of md5sum (md5 only where the channel gave no sha256); empty without a lock.
+
+    Every URL, name and hash was checked when the lock was read: none holds a space, a quote
+    or a newline, so each lands in its file as one word of one line."""
+    packages = plan.environment.locked_packages
+    if not packages:
+        return "", "", ""
+    explicit = "".join(f"{p.explicit_line}\n" for p in packages)
+    sha256 = "".join(f"{p.sha256}  {p.file_name}\n" for p in packages if p.sha256)
+    md5 = "".join(f"{p.md5}  {p.file_name}\n" for p in packages if not p.sha256)
+    return f"@EXPLICIT\n{explicit}", sha256, md5

@@ -220,7 +220,9 @@ class DockerCommand(GroupCommand):
             no_build=bool(self.option("no-build")),
         )
         if not self.development:
-            self.builder.remember(prepared, self.options_key())
+            from poetry_docker_plugin.remembering import remember
+
+            remember(self.builder, prepared, self.options_key())
         self.say_emulation(prepared.plan.image, self.builder.emulation(prepared))
         return prepared
 
@@ -241,7 +243,19 @@ class DockerCommand(GroupCommand):
         values = {option.name: self.option(option.name) for option in self.build_options}
         # --tag is build's alone; a run without it shares the record of a build without it.
         tags = self.requested_tags()
-        return options_key({**values, "tag": list(tags) if tags else None, "dev": self.development})
+        values = {**values, "tag": list(tags) if tags else None, "dev": self.development}
+        # Whether a conda lock exists: one created after the record was made is an input.
+        return options_key({**values, "conda-lock": self.has_conda_lock()})
+
+    def has_conda_lock(self) -> bool:
+        """Whether the project has a poetry-docker.lock (read without Poetry)."""
+        from poetry_docker_plugin.lock.conda import CONDA_LOCK_FILE
+
+        directory = getattr(self.get_application(), "project_directory", None) or Path.cwd()
+        try:
+            return (project_root(Path(directory)) / CONDA_LOCK_FILE).exists()
+        except RuntimeError:
+            return False
 
     def known_image(self) -> KnownImage | None:
         """The image the last call with these options left current, when no file it was made

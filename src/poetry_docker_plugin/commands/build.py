@@ -57,6 +57,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 
     def handle_docker(self) -> int:
         from poetry_docker_plugin.files import output_file, write_atomically
+        from poetry_docker_plugin.remembering import remember
         from poetry_docker_plugin.sbom import write_sbom
 
         writes_files = self.option("print") or self.option("output")
@@ -84,7 +85,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         prepared = self.builder.ensure_image(
             prepared, rebuild=bool(self.option("no-cache")), announce_current=True
         )
-        self.builder.remember(prepared, self.options_key())
+        remember(self.builder, prepared, self.options_key())
         if sbom is not None:
             write_sbom(self.engine, prepared.plan.image, sbom)
             self.line_error(f"Wrote the SBOM of {prepared.plan.image} to {sbom}")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from poetry_docker_plugin.lock.wheels import GLIBC_MAX_MINOR, Target
 
 if TYPE_CHECKING:
+    from poetry_docker_plugin.lock.conda import LockedPackage
     from poetry_docker_plugin.lock.model import LockedRequirement
     from poetry_docker_plugin.platforms import Platform
 
@@ -107,6 +108,14 @@ class EnvironmentPlan:
     # The base of the runtime stage, into which the environment is copied; None: the image is
     # the environment's base itself (venv, the development image, `runtime-base = "base"`).
     runtime_base: BaseImage | None = None
+    # From poetry-docker.lock when it is current (``plan.pinning``): the exact conda packages
+    # to create the environment from, and base references pinned to their registry digest.
+    locked_packages: tuple[LockedPackage, ...] = ()
+    pinned_bases: tuple[tuple[str, str], ...] = ()  # (reference, reference@sha256:...)
+
+    def from_reference(self, base: BaseImage) -> str:
+        """What ``FROM`` names for ``base``: its locked digest when it came from a registry."""
+        return dict(self.pinned_bases).get(base.reference, base.reference)
 
     @property
     def bases(self) -> tuple[BaseImage, ...]:
