@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 # pinned (all, then all but the requested names), the first that conda can satisfy winning.
 SOLVE_SCRIPT = r"""
 import json, sys
+from conda.base.context import reset_context
+reset_context()  # the condarc files and CONDA_* variables, as the conda command reads them
 from conda.api import Solver
 from conda.models.match_spec import MatchSpec
 a = json.loads(sys.argv[1])
@@ -69,6 +71,7 @@ def lock_project(
     *,
     update: bool,
     secrets: Mapping[str, Path],
+    network: str | None = None,
 ) -> CondaLock | None:
     """The lock of the plans (one per platform); None when ``existing`` is current and no
     ``update`` was asked (nothing to write)."""
@@ -92,7 +95,7 @@ def lock_project(
             )
         if environment.manager == "conda":
             preferred = keep.packages_for(environment.platform.conda_subdir) if keep else ()
-            packages += solve(engine, plan, preferred, secrets)
+            packages += solve(engine, plan, preferred, secrets, network)
     return checked(CondaLock(wanted, tuple(dict.fromkeys(bases)), tuple(packages)))
 
 
@@ -124,6 +127,7 @@ def solve(
     plan: BuildPlan,
     preferred: tuple[LockedPackage, ...],
     secrets: Mapping[str, Path],
+    network: str | None = None,
 ) -> list[LockedPackage]:
     """The environment's packages, as conda in the base image solves them."""
     from poetry_docker_plugin.credentials import public_url
@@ -139,7 +143,7 @@ def solve(
         "prefer": [[p.name, p.version, p.build] for p in preferred],
     }
     options = ["--rm", "--platform", str(environment.platform), "--entrypoint", "sh"]
-    options += ["--env", f"CONDA_SUBDIR={subdir}"]
+    options += ["--env", f"CONDA_SUBDIR={subdir}", *(["--network", network] if network else [])]
     for name, path in secrets.items():
         target = f"{SECRETS_DIR}/{name}"
         options += ["--volume", f"{path}:{target}:ro"]

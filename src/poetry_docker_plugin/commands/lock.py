@@ -64,7 +64,12 @@ the digest of each base image. Builds then install exactly those packages on tho
         ca_bundle = ca_bundle_path(self.settings, self.project)
         with build_secrets(self.poetry, (), ca_bundle, environment.credentialed_channels) as s:
             lock = lock_project(
-                first.engine, plans, existing, update=bool(self.option("update")), secrets=s
+                first.engine,
+                plans,
+                existing,
+                update=bool(self.option("update")),
+                secrets=s,
+                network=self.option("network"),
             )
         if lock is None:
             self.line_error(f"{CONDA_LOCK_FILE} is already up to date: nothing was changed.")
