@@ -27,7 +27,7 @@ import shutil
 import tarfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -65,7 +65,7 @@ def normalise_layer(source: IO[bytes], target: IO[bytes], epoch: int) -> str:
     with (
         tarfile.open(fileobj=source, mode="r|", errors="surrogateescape") as reading,
         tarfile.open(
-            fileobj=hashing,  # type: ignore[arg-type]  # write is all a stream needs
+            fileobj=cast("IO[bytes]", hashing),  # write is all a stream needs
             mode="w|",
             format=tarfile.PAX_FORMAT,
             errors="surrogateescape",
