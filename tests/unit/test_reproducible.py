@@ -34,7 +34,9 @@ def layer(clock: float, *, extra_pax: bool = True) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
 
-        def add(name: str, kind: bytes, data: bytes = b"", mtime: float = clock, **more: str) -> None:
+        def add(
+            name: str, kind: bytes, data: bytes = b"", mtime: float = clock, **more: str
+        ) -> None:
             info = tarfile.TarInfo(name)
             info.type, info.mtime, info.size = kind, mtime, len(data)
             info.mode, info.uid, info.gid = 0o755 if kind == tarfile.DIRTYPE else 0o644, 0, 0
