@@ -42,9 +42,8 @@ def layer(clock: float, *, extra_pax: bool = True) -> bytes:
             info.mode, info.uid, info.gid = 0o755 if kind == tarfile.DIRTYPE else 0o644, 0, 0
             for key, value in more.items():
                 setattr(info, key, value)
-            if extra_pax:
-                info.pax_headers = {"atime": f"{clock:.9f}", "ctime": f"{clock:.9f}"}
-            info.pax_headers["SCHILY.xattr.user.note"] = "kept"
+            pax = {"atime": f"{clock:.9f}", "ctime": f"{clock:.9f}"} if extra_pax else {}
+            info.pax_headers = {**pax, "SCHILY.xattr.user.note": "kept"}
             archive.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
 
         add("opt/", tarfile.DIRTYPE)
@@ -197,10 +196,12 @@ def test_the_epoch_is_the_variable_then_the_last_commit_then_1980(tmp_path: Path
 
 @pytest.mark.parametrize("manager", ["venv", "conda"])
 def test_reproducible_steps_write_no_clock(manager: str) -> None:
-    settings = {"env_manager": manager, "apt_packages": ("libgomp1",)}
-    plain = rendered("flat-script", **settings).dockerfile
+    apt = ("libgomp1",)
+    plain = rendered("flat-script", env_manager=manager, apt_packages=apt).dockerfile
     assert "SOURCE_DATE_EPOCH" not in plain, "nothing changes unless asked for"
-    dockerfile = rendered("flat-script", reproducible=True, **settings).dockerfile
+    dockerfile = rendered(
+        "flat-script", env_manager=manager, apt_packages=apt, reproducible=True
+    ).dockerfile
     runs = [step for step in dockerfile.split("\nRUN ")[1:] if " -m pip " in step]
     assert runs and all("SOURCE_DATE_EPOCH=315532800 " in step for step in runs)
     assert "/var/log/dpkg.log" in dockerfile and "/var/log/apt/*.log" in dockerfile
