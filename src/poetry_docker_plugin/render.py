@@ -49,7 +49,11 @@ INPUTS_MARKER = re.compile(r": inputs=[0-9a-f]{12} && ")
 # SOURCE_DATE_EPOCH is set, whatever its value. A fixed value keeps the steps' text, and so
 # the layer cache, the same from one commit to the next (the image's own time is the epoch of
 # ``reproducible``, written after the steps: never in them).
-PYC_EPOCH = "SOURCE_DATE_EPOCH=315532800 "
+# Only compileall's .pyc are hash-based: the ones the import system writes as a step's Python
+# imports a module hold the source's time (conda's relocated _sysconfigdata, seen differing),
+# so steps write none (PYTHONDONTWRITEBYTECODE does not stop compileall: pip's are written).
+# conda orders a set by str hashes in conda-meta/history: PYTHONHASHSEED fixes the order.
+PYC_EPOCH = "SOURCE_DATE_EPOCH=315532800 PYTHONDONTWRITEBYTECODE=1 "
 # Files that apt, dpkg and ldconfig write with the clock in them, removed in the step that
 # wrote them (found by comparing two builds of the same inputs).
 APT_CLOCK_FILES = (
@@ -183,7 +187,7 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         ]
     reproducible = plan.metadata.reproducible
     if reproducible:
-        conda_env.append(PYC_EPOCH.strip())
+        conda_env += [*PYC_EPOCH.split(), "PYTHONHASHSEED=0"]
     if plan.environment.credentialed_channels:
         conda_mounts.append(f"--mount=type=secret,id={CONDA_AUTH_SECRET},target={conda_auth}")
         conda_env.append(f"CONDARC={conda_auth}")

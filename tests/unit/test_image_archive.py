@@ -206,7 +206,9 @@ def test_reproducible_steps_write_no_clock(manager: str) -> None:
     assert runs and all("SOURCE_DATE_EPOCH=315532800 " in step for step in runs)
     assert "/var/log/dpkg.log" in dockerfile and "/var/log/apt/*.log" in dockerfile
     if manager == "venv":
-        assert "RUN SOURCE_DATE_EPOCH=315532800 python3 -m venv" in dockerfile
+        assert "RUN SOURCE_DATE_EPOCH=315532800 PYTHONDONTWRITEBYTECODE=1 python3 -m venv" in (
+            dockerfile
+        )
     else:
         assert "conda-meta/history" in dockerfile
         create = dockerfile.split(" create ")[0].rsplit("\n", 1)[-1]
