@@ -92,6 +92,7 @@ def test_another_engine_pushes_the_same_digest(
     for tag, environment in (("here", {}), ("there", {"DOCKER_HOST": second_engine.socket})):
         pushed = run_poetry(
             project, "docker", "build", "--reproducible", "--push", "--tag", f"{repository}:{tag}",
+            "--network", "host",  # the second engine's bridge has no route out (no masquerade)
             env=environment,
         )  # fmt: skip
         assert pushed.returncode == 0, pushed.output
