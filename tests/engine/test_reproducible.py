@@ -65,7 +65,7 @@ def test_two_builds_from_nothing_are_bit_identical(
         built = run_poetry(project, "docker", "build", "--reproducible", "--no-cache", "-v")
         assert built.returncode == 0, built.output
         assert "Normalising" in built.stderr, built.stderr[-2000:]
-        reference = built.stdout.strip()
+        reference = built.stdout.strip().splitlines()[-1]  # -v writes more before it
         ids.append(docker("image", "inspect", "--format", "{{.Id}}", reference).stdout.strip())
         docker("tag", reference, f"{unique_name}:{turn}")
     assert ids[0] == ids[1], differences(f"{unique_name}:first", f"{unique_name}:second")
