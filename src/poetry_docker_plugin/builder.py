@@ -345,6 +345,7 @@ class Builder:
                 self.settings.cache_from,
                 context,
                 secrets,
+                self.say,
                 quiet=self.io.output.is_quiet(),
             )
             move_tags(engine, image_id, before, self.lock_folder)

@@ -48,6 +48,26 @@ if TYPE_CHECKING:
 # their digest (see the Dockerfile template): ``: inputs=3f9a1c2b7d4e && ``.
 INPUTS_MARKER = re.compile(r": inputs=[0-9a-f]{12} && ")
 
+# Reproducible builds: Python writes hash-based .pyc files (no time in them) whenever
+# SOURCE_DATE_EPOCH is set, whatever its value. A fixed value keeps the steps' text, and so
+# the layer cache, the same from one commit to the next (the image's own time is the epoch of
+# ``reproducible``, written after the steps: never in them).
+# Only compileall's .pyc are hash-based: the ones the import system writes as a step's Python
+# imports a module hold the source's time (conda's relocated _sysconfigdata, seen differing),
+# so steps write none (PYTHONDONTWRITEBYTECODE does not stop compileall: pip's are written).
+# conda orders a set by str hashes in conda-meta/history: PYTHONHASHSEED fixes the order.
+PYC_EPOCH = "SOURCE_DATE_EPOCH=315532800 PYTHONDONTWRITEBYTECODE=1 "
+# Files that apt, dpkg and ldconfig write with the clock in them, removed in the step that
+# wrote them (found by comparing two builds of the same inputs).
+APT_CLOCK_FILES = (
+    "/var/log/apt/*.log",
+    "/var/log/dpkg.log",
+    "/var/log/alternatives.log",
+    "/var/cache/ldconfig/aux-cache",
+)
+# conda-meta/history heads each transaction with the clock's time: that time made the epoch's.
+CONDA_HISTORY_TIME = r"s/^==> [0-9: -]* <==$/==> 1980-01-01 00:00:00 <==/"
+
 
 @dataclass(frozen=True)
 class RenderedFiles:
@@ -176,6 +196,9 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
             f"{name}={ca_bundle}"
             for name in ("CONDA_SSL_VERIFY", "MAMBA_SSL_VERIFY", "REQUESTS_CA_BUNDLE")
         ]
+    reproducible = plan.metadata.reproducible
+    if reproducible:
+        conda_env += [*PYC_EPOCH.split(), "PYTHONHASHSEED=0"]
     if plan.environment.credentialed_channels:
         conda_mounts.append(f"--mount=type=secret,id={CONDA_AUTH_SECRET},target={conda_auth}")
         conda_env.append(f"CONDARC={conda_auth}")
@@ -214,6 +237,14 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "conda_mounts": conda_mounts,
         "conda_env": "".join(f"{item} " for item in conda_env),
         "inputs": {name: f": inputs={digest[:12]} && " for name, digest in mounted.items()},
+        "pyc_env": PYC_EPOCH if reproducible else "",
+        "apt_clock_files": "".join(f" {path}" for path in APT_CLOCK_FILES) if reproducible else "",
+        "conda_history": (
+            f" \\\n    && sed -i -e {shlex.quote(CONDA_HISTORY_TIME)} "
+            f"{shlex.quote(plan.environment.prefix + '/conda-meta/history')}"
+            if reproducible
+            else ""
+        ),
         "bashrc_line": BASHRC_LINE,
         "activate_path": ACTIVATE_PATH,
         "entrypoint_path": ENTRYPOINT_PATH,

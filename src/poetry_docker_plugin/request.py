@@ -28,10 +28,15 @@ class BuildRequest:
     # Write BuildKit's inline cache into the image (for pushing), so that another machine's
     # build can reuse its layers through --cache-from.
     inline_cache: bool = False
+    # Reproducible builds: the time every file and the image carry (``reproducible``).
+    epoch: int | None = None
 
     def fingerprint_options(self) -> dict[str, str]:
         """Build options that change the image without showing in the rendered files."""
-        return {"build-args": repr(self.build_args)}
+        options = {"build-args": repr(self.build_args)}
+        if self.epoch is not None:  # absent otherwise: images built before keep their print
+            options["epoch"] = str(self.epoch)
+        return options
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,8 @@ class Settings:
     cache_from: tuple[str, ...] = ()
     # What `build --push` publishes, as one multi-platform reference.
     platforms: tuple[Platform, ...] = ()
+    # Bit-identical images: times from the inputs, never the clock (``reproducible``).
+    reproducible: bool = False
 
     def override(self, **values: Any) -> Settings:
         """Returns a copy with command-line values (already validated) winning over these."""
@@ -207,6 +209,12 @@ def _command(value: object) -> tuple[str, ...]:
     return tuple(words)
 
 
+def _boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_describe(value)}")
+    return value
+
+
 def _describe(value: object) -> str:
     names = {
         bool: "a boolean",
@@ -256,6 +264,7 @@ CONVERTERS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "runtime-base": ("runtime_base", runtime_base),
     "cache-from": ("cache_from", _list_of(image_reference)),
     "platforms": ("platforms", parse_platforms),
+    "reproducible": ("reproducible", _boolean),
 }
 
 

@@ -61,6 +61,12 @@ class DockerCommand(GroupCommand):
             flag=False,
             multiple=True,
         ),
+        option(
+            "reproducible",
+            None,
+            "A bit-identical image: every time in it from the inputs (SOURCE_DATE_EPOCH, else "
+            "the last commit), never the clock.",
+        ),
     ]
     container_options: ClassVar[list[Option]] = [
         option("rebuild", None, "Build the image even when it is up to date."),
@@ -140,6 +146,7 @@ class DockerCommand(GroupCommand):
             "base_image": self._option("base-image", settings_module.image_reference),
             "runtime_base": self._option("runtime-base", settings_module.runtime_base),
             "env_manager": self._option("env-manager", settings_module.env_manager),
+            "reproducible": True if self.option("reproducible") else None,
         }
         if self.option("cache-from"):
             overrides["cache_from"] = tuple(
@@ -192,6 +199,7 @@ class DockerCommand(GroupCommand):
     def builder_for(self, platform: Platform | None, tags: tuple[str, ...] = ()) -> Builder:
         """The stages for one platform (None: the engine's), with ``tags`` (or the plan's)."""
         from poetry_docker_plugin.builder import Builder
+        from poetry_docker_plugin.reproducible import source_epoch
         from poetry_docker_plugin.request import BuildRequest
         from poetry_docker_plugin.settings import ENV_KEY_RE, parse_assignments
 
@@ -204,6 +212,7 @@ class DockerCommand(GroupCommand):
             no_cache=bool(self.option("no-cache")),
             development=self.development,
             inline_cache=self.writes_inline_cache(),
+            epoch=source_epoch(self.project.root).seconds if self.settings.reproducible else None,
         )
         cache_dir = Path(self.poetry.config.get("cache-dir")) / "docker-plugin"
         return Builder(self.poetry, self.project, self.settings, request, self.io, cache_dir)

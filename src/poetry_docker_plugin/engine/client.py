@@ -149,6 +149,8 @@ class Engine:
         quiet: bool = False,
         ssh: Sequence[str] = (),
         cache_from: Sequence[str] = (),
+        timestamp: int | None = None,
+        outputs: Sequence[str] = (),
     ) -> str:
         """Builds ``context`` with the engine's progress streamed to the terminal; the image id.
 
@@ -159,6 +161,7 @@ class Engine:
         ``ssh`` names the dependencies fetched over SSH: the user's SSH agent is forwarded to
         the build (``--ssh default``), so that their keys authenticate without entering it.
         ``cache_from`` names images (in a registry) whose inline cache the build may reuse.
+        ``timestamp``: buildah's ``--timestamp`` (podman); ``outputs``: ``--output`` values.
         """
         from poetry_docker_plugin.tempdirs import temp_dir
 
@@ -183,6 +186,10 @@ class Engine:
                 command += ["--ssh", "default"]
             for reference in cache_from:
                 command += ["--cache-from", reference]
+            if timestamp is not None:
+                command += ["--timestamp", str(timestamp)]
+            for output in outputs:
+                command += ["--output", output]
             if quiet:
                 command.append("--quiet")
             command.append(str(context))

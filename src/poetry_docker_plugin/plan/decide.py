@@ -146,6 +146,7 @@ def make_plan(
         metadata=ImageMetadata(
             tags=tags or default_tags(settings, name, version, editable),
             labels=_labels(project, settings, environment.bases[-1].label_keys),
+            reproducible=settings.reproducible,
         ),
     )
 

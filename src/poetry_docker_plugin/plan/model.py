@@ -257,6 +257,9 @@ class ImageMetadata:
 
     tags: tuple[str, ...]
     labels: tuple[tuple[str, str], ...]
+    # Bit-identical builds (``reproducible``): steps that write .pyc files or logs of the clock
+    # are rendered to write none.
+    reproducible: bool = False
 
 
 @dataclass(frozen=True)
