@@ -143,7 +143,8 @@ def copy_fixture(name: str, destination: Path) -> Path:
 
 
 def configure(project: Path, **settings: object) -> None:
-    """Sets keys of the project's [tool.poetry-docker] (``base_image`` for ``base-image``)."""
+    """Sets keys of the project's [tool.poetry-docker] (``base_image`` for ``base-image``);
+    a value of None removes the key."""
     import tomlkit
 
     pyproject = project / "pyproject.toml"
@@ -151,7 +152,10 @@ def configure(project: Path, **settings: object) -> None:
     tool = document.setdefault("tool", tomlkit.table())
     table = tool.setdefault("poetry-docker", tomlkit.table())
     for key, value in settings.items():
-        table[key.replace("_", "-")] = value
+        if value is None:
+            table.pop(key.replace("_", "-"), None)
+        else:
+            table[key.replace("_", "-")] = value
     pyproject.write_text(tomlkit.dumps(document))
 
 
@@ -262,6 +266,7 @@ class Base:
             return {"base_image": self.image}
         return {
             "base_image": self.image,  # its name says nothing of conda: the probe finds it
+            "env_manager": None,  # a fixture's own setting removed
             "python": "3.11",
             "conda_packages": ["actdemo"],
             # the runtime stage on the offline venv test base (debian:bookworm-slim offline)
