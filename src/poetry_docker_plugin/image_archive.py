@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, cast
 
+# Where BuildKit keeps the inline cache in an image config (BUILDKIT_INLINE_CACHE=1 builds).
+INLINE_CACHE_KEY = "moby.buildkit.cache.v0"
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
@@ -114,8 +117,14 @@ def _clamp_time(text: object, epoch: int) -> object:
 
 def normalise_config(config: dict[str, object], diff_ids: list[str], epoch: int) -> bytes:
     """The image config with the new layer digests and no time after the epoch; as the bytes
-    whose sha256 is the image id (keys in the engine's order, no spaces)."""
-    config = dict(config)
+    whose sha256 is the image id (keys in the engine's order, no spaces).
+
+    BuildKit's inline cache (``moby.buildkit.cache.v0``, written for ``--push``) is dropped: it
+    names the layers as built, before this rewrite, with the clock's times, so it would make
+    the pushed image differ between builds and point ``--cache-from`` at blobs that were never
+    pushed.
+    """
+    config = {key: value for key, value in config.items() if key != INLINE_CACHE_KEY}
     config["created"] = rfc3339(epoch)
     history = config.get("history")
     if isinstance(history, list):
