@@ -77,14 +77,16 @@ def run_poetry(
     env: dict[str, str] | None = None,
     timeout: float = 900,
     poetry: str = POETRY,
+    prefix: tuple[str, ...] = (),
 ) -> Result:
     """Runs the real ``poetry`` of this environment (with the plugin) in ``project``, or
     another Poetry's (tests/install/test_poetry_versions.py). Byte-code is written, as for a
-    plugin installed from its wheel: without it every call compiles the plugin anew."""
+    plugin installed from its wheel: without it every call compiles the plugin anew.
+    ``prefix``: a command that runs Poetry (``setarch i686``)."""
     environment = {**os.environ, "POETRY_DOCKER_ENGINE": DOCKER, **(env or {})}
     environment.pop("PYTHONDONTWRITEBYTECODE", None)
     completed = subprocess.run(
-        [poetry, "--no-ansi", *arguments],
+        [*prefix, poetry, "--no-ansi", *arguments],
         cwd=project,
         env=environment,
         capture_output=True,
@@ -146,7 +148,8 @@ def copy_fixture(name: str, destination: Path) -> Path:
 
 
 def configure(project: Path, **settings: object) -> None:
-    """Sets keys of the project's [tool.poetry-docker] (``base_image`` for ``base-image``)."""
+    """Sets keys of the project's [tool.poetry-docker] (``base_image`` for ``base-image``);
+    a value of None removes the key."""
     import tomlkit
 
     pyproject = project / "pyproject.toml"
@@ -154,7 +157,10 @@ def configure(project: Path, **settings: object) -> None:
     tool = document.setdefault("tool", tomlkit.table())
     table = tool.setdefault("poetry-docker", tomlkit.table())
     for key, value in settings.items():
-        table[key.replace("_", "-")] = value
+        if value is None:
+            table.pop(key.replace("_", "-"), None)
+        else:
+            table[key.replace("_", "-")] = value
     pyproject.write_text(tomlkit.dumps(document))
 
 
@@ -253,10 +259,16 @@ def conda_stand_in(base_image: str, image: str, extra_pythons: str = "") -> str:
     return image
 
 
+# The conda base under a name without "conda", "miniforge" or "mambaforge": the conda tests
+# set no env-manager, so each shows that the manager is found in the image, not in its name.
+NEUTRAL_CONDA_BASE = "pdp-team/ds-base:2024"
+
+
 @pytest.fixture(scope="session")
 def conda_base_image(base_image: str) -> str:
-    """A real conda base, built once per machine."""
-    return conda_stand_in(base_image, CONDA_TEST_BASE_IMAGE)
+    """A real conda base (built once per machine), under a name that says nothing of conda."""
+    docker("tag", conda_stand_in(base_image, CONDA_TEST_BASE_IMAGE), NEUTRAL_CONDA_BASE)
+    return NEUTRAL_CONDA_BASE
 
 
 @pytest.fixture(scope="session")
@@ -279,8 +291,8 @@ class Base:
         if self.manager == "venv":
             return {"base_image": self.image}
         return {
-            "base_image": self.image,
-            "env_manager": "conda",
+            "base_image": self.image,  # its name says nothing of conda: the probe finds it
+            "env_manager": None,  # a fixture's own setting removed
             "python": "3.11",
             "conda_packages": ["actdemo"],
             # the runtime stage on the offline venv test base (debian:bookworm-slim offline)
@@ -484,20 +496,17 @@ def plan_from_poetry(
 ) -> BuildPlan:
     """The plan of a project on disk, made as the builder makes it: the project's facts and its
     lock read once, then ``make_plan`` from those values."""
-    import platform as host
-
     from poetry_docker_plugin.lock.read import read_lock
-    from poetry_docker_plugin.lock.wheels import machine_of
     from poetry_docker_plugin.plan.decide import make_plan
+    from poetry_docker_plugin.platforms import Platform, host_platform
     from poetry_docker_plugin.project import ProjectFacts
 
     return make_plan(
         ProjectFacts.read(poetry),
         read_lock(poetry, groups, settings.extras),
         settings,
-        machine=machine_of(platform, host.machine()),
+        platform=Platform.parse(platform) if platform else host_platform(),
         tags=tags,
-        platform=platform,
         probe_base=probe_base,
         editable=editable,
         host_user=host_user,

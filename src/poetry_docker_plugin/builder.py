@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import tempfile
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -20,31 +19,27 @@ from cleo.io.outputs.output import Verbosity
 
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.fingerprint import fingerprint
-from poetry_docker_plugin.freshness import (
-    KnownImage,
-    Shortcut,
-    bases_moved,
-    path_key,
-    shortcut_of,
-    stale_images,
-)
-from poetry_docker_plugin.names import INLINE_CACHE_LABEL, INPUTS_LABEL
+from poetry_docker_plugin.freshness import bases_moved, path_key, stale_images
+from poetry_docker_plugin.lock.conda import CONDA_LOCK_FILE
+from poetry_docker_plugin.names import INLINE_CACHE_LABEL
 from poetry_docker_plugin.plan.decide import make_plan
-from poetry_docker_plugin.plan.model import BaseImage
+from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
 from poetry_docker_plugin.project_cache import ProjectCache
 from poetry_docker_plugin.render import render_kept
 from poetry_docker_plugin.request import BuildRequest, Prepared
 from poetry_docker_plugin.sources.digests import source_digests
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from cleo.io.io import IO
     from poetry.poetry import Poetry
 
     from poetry_docker_plugin.engine.client import Engine, InspectedImage, PendingInspect
+    from poetry_docker_plugin.lock.conda import CondaLock
     from poetry_docker_plugin.lock.model import Lock
+    from poetry_docker_plugin.platforms import Platform
     from poetry_docker_plugin.project import ProjectFacts
     from poetry_docker_plugin.settings import Settings
 
@@ -71,6 +66,11 @@ class Builder:
         # The ``image inspect`` of the images the last call asked about, started while the
         # plan is made (see ``prepare``); taken by the first ``check_current``.
         self.speculative_inspect: PendingInspect | None = None
+        # The engine's ``version``, asked while the lock is read (``start_engine_platform``);
+        # None before it is asked, then whether an answer is needed.
+        self.pending_platform: Callable[[], str] | None = None
+        self.platform_required: bool | None = None
+        self.said_unlocked = False  # that there is no conda lock: once per command
 
     @cached_property
     def engine(self) -> Engine:
@@ -96,10 +96,6 @@ class Builder:
         The base image is looked at (and pulled when ``pull`` and missing) once per image id;
         ``refresh_base`` looks again, for a base rebuilt under the same name.
         """
-        import platform
-
-        from poetry_docker_plugin.host_user import current_host_user
-        from poetry_docker_plugin.lock.wheels import machine_of
         from poetry_docker_plugin.settings import ca_bundle_path
 
         ca_bundle_path(self.settings, self.project)  # a bundle without certificates: refused
@@ -107,17 +103,9 @@ class Builder:
         if pull and not refresh_base:
             self.start_inspect_of_last_call()
         request = self.request
-        plan = make_plan(
-            self.project,
-            self.lock,
-            self.settings,
-            machine=machine_of(request.platform, platform.machine()),
-            tags=request.tags,
-            platform=request.platform,
-            probe_base=functools.partial(self.probe_base, pull=pull, refresh=refresh_base),
-            editable=request.development,
-            host_user=current_host_user() if request.development else None,
-        )
+        if request.platform is None and self.platform_required is None:
+            self.start_engine_platform(required=pull)
+        plan = self.plan(pull=pull, refresh_base=refresh_base)
         environment = plan.environment
         self.say(
             f"Python {environment.python} ({environment.python_reason}); {environment.manager} "
@@ -131,10 +119,71 @@ class Builder:
         rendered = render_kept(plan, sources, cache)
         cache.save()
         base_ids = " ".join(base.id or "" for base in plan.environment.bases)
-        options = {**request.fingerprint_options(), "base-image-id": base_ids}
+        options = {
+            **request.fingerprint_options(),
+            "platform": str(plan.environment.platform),
+            "base-image-id": base_ids,
+            "conda-lock": self.conda_lock.source_digest if self.conda_lock else "",
+        }
         return Prepared(plan, rendered, fingerprint(rendered, sources, options))
 
-    def probe_base(self, reference: str, manager: str, *, pull: bool, refresh: bool) -> BaseImage:
+    def plan(
+        self, *, pull: bool = True, refresh_base: bool = False, locked: bool = True
+    ) -> BuildPlan:
+        """The plan from the project, its locks and settings; ``locked``: held to the conda
+        lock (``plan.pinning``: refused when stale; its absence said once)."""
+        from poetry_docker_plugin.host_user import current_host_user
+        from poetry_docker_plugin.plan.pinning import held_to_lock
+
+        lock, request = self.lock, self.request  # read while the engine answers
+        platform = request.platform or self.engine_platform
+        probe = functools.partial(
+            self.probe_base, platform=platform, pull=pull, refresh=refresh_base
+        )
+        host = current_host_user() if request.development else None
+        plan = make_plan(
+            self.project, lock, self.settings, platform=platform, tags=request.tags,
+            probe_base=probe, editable=request.development, host_user=host,
+        )  # fmt: skip
+        if not locked:
+            return plan
+        plan, unlocked = held_to_lock(plan, self.conda_lock)
+        if unlocked and not self.said_unlocked:
+            self.said_unlocked = True
+            self.say(f"<comment>{unlocked}</comment>")
+        return plan
+
+    @cached_property
+    def conda_lock(self) -> CondaLock | None:
+        """poetry-docker.lock beside poetry.lock, read (and checked) once; None without one."""
+        from poetry_docker_plugin.lock.conda import read_conda_lock
+
+        return read_conda_lock(self.root / CONDA_LOCK_FILE)
+
+    def start_engine_platform(self, *, required: bool = True) -> None:
+        """Asks the engine its platform (the target when --platform is not given), answered
+        by ``engine_platform``; when not ``required`` (only files are written), this
+        machine's stands in for an engine that cannot be asked."""
+        from poetry_docker_plugin.engine.server import start_server_platform
+
+        self.platform_required = required
+        try:
+            self.pending_platform = start_server_platform(self.engine)
+        except DockerPluginError:
+            if required:
+                raise
+
+    @cached_property
+    def engine_platform(self) -> Platform:
+        from poetry_docker_plugin.engine.server import platform_answered
+
+        if self.platform_required is None:
+            self.start_engine_platform()
+        return platform_answered(self.pending_platform, required=bool(self.platform_required))
+
+    def probe_base(
+        self, reference: str, manager: str, *, platform: Platform, pull: bool, refresh: bool
+    ) -> BaseImage:
         """The engine's look at a base image; without an engine, when only files are
         written (``pull`` false), the conventions of the published images."""
         from poetry_docker_plugin.engine.probe import probe_base_image
@@ -145,8 +194,10 @@ class Builder:
             if pull:
                 raise
             return BaseImage(reference)
-        cache = self.cache_dir / "base-images-v2.json"  # a layout of its own (``probe``)
-        return probe_base_image(engine, reference, manager, cache, pull=pull, refresh=refresh)
+        cache = self.cache_dir / "base-images-v3.json"  # a layout of its own (``probe``)
+        return probe_base_image(
+            engine, reference, manager, platform, cache, pull=pull, refresh=refresh
+        )
 
     def ensure_image(
         self,
@@ -245,12 +296,7 @@ class Builder:
 
     def say_what_changed(self, prepared: Prepared, labels: dict[str, str]) -> None:
         """With -v: which kind of input differs from the one the image was built from."""
-        try:
-            recorded = json.loads(labels.get(INPUTS_LABEL, "{}"))
-        except ValueError:
-            recorded = {}
-        changed = prepared.inputs.changed_since(recorded) if isinstance(recorded, dict) else []
-        reason = ", ".join(changed) if changed else "the image predates this plugin's labels"
+        reason = prepared.inputs.what_changed(labels)
         self.say(f"Rebuilding {prepared.plan.image}: {reason} changed", Verbosity.VERBOSE)
 
     def build(self, prepared: Prepared, *, forced: bool = False) -> None:
@@ -299,6 +345,7 @@ class Builder:
                 self.settings.cache_from,
                 context,
                 secrets,
+                self.say,
                 quiet=self.io.output.is_quiet(),
             )
             move_tags(engine, image_id, before, self.lock_folder)
@@ -337,25 +384,11 @@ class Builder:
 
         return lock_folder(self.cache_dir, lambda warning: self.say(warning, Verbosity.QUIET))
 
-    def remember(self, prepared: Prepared, key: str) -> None:
-        """Records the image as current for ``key`` (the options), with the files it was made
-        from, so that the next call that changes nothing need not load the project."""
-        from poetry_docker_plugin.sources.listing import input_files
-
-        plan = prepared.plan
-        roots, files = input_files(self.poetry, plan, self.cache)
-        image = KnownImage(
-            tags=plan.metadata.tags,
-            fingerprint=prepared.fingerprint,
-            bases=tuple((base.reference, base.id or "") for base in plan.environment.bases),
-            project_name=plan.project.name,
-            ports=plan.runtime.ports,
-        )
-        self.shortcut.record(key, image, roots, [*files, self.lock.path])
-
-    @cached_property
-    def shortcut(self) -> Shortcut:
-        return shortcut_of(self.cache_dir, self.root)
+    def emulation(self, prepared: Prepared) -> str:
+        """ "linux/arm64 on linux/amd64" when the image's platform is not the engine's."""
+        target = prepared.plan.environment.platform
+        foreign = self.request.platform is not None and target != self.engine_platform
+        return f"{target} on {self.engine_platform}" if foreign else ""
 
     def say(self, message: str, verbosity: Verbosity = Verbosity.NORMAL) -> None:
         """Progress, on stderr: stdout carries only the image reference."""

@@ -4,12 +4,14 @@ the labels that say what it was made from, and what to say when a download was n
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from poetry_docker_plugin.errors import BuildFailed, DockerPluginError
 from poetry_docker_plugin.names import FINGERPRINT_LABEL, INLINE_CACHE_LABEL, INPUTS_LABEL
+from poetry_docker_plugin.reproducible import EngineWay, engine_way, normalise_image
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from poetry_docker_plugin.engine.client import Engine
@@ -23,10 +25,12 @@ def build_untagged(
     cache_from: tuple[str, ...],
     context: Path,
     secrets: dict[str, Path],
+    say: Callable[[str], None],
     *,
     quiet: bool,
 ) -> str:
-    """``docker build`` of the staged ``context``, with no tag; the image's id."""
+    """``docker build`` of the staged ``context``, with no tag; the image's id. A reproducible
+    build (``request.epoch``) is made so as the engine allows (``reproducible.engine_way``)."""
     plan = prepared.plan
     labels = {
         FINGERPRINT_LABEL: prepared.fingerprint,
@@ -36,19 +40,44 @@ def build_untagged(
     if request.inline_cache:
         build_args = (*build_args, ("BUILDKIT_INLINE_CACHE", "1"))
         labels[INLINE_CACHE_LABEL] = "1"
+    way = EngineWay() if request.epoch is None else engine_way(engine, request.epoch)
+    options = {
+        "labels": labels,
+        "build_args": (*build_args, *way.build_args),
+        "cache_from": cache_from,
+        "timestamp": way.timestamp,
+        "outputs": way.outputs,
+    }
+    image_id = _build(engine, prepared, request, context, secrets, options, quiet=quiet)
+    if way.normalise and request.epoch is not None:
+        bases = [base.id or base.reference for base in plan.environment.bases]
+        return normalise_image(engine, image_id, bases, request.epoch, say)
+    return image_id
+
+
+def _build(
+    engine: Engine,
+    prepared: Prepared,
+    request: BuildRequest,
+    context: Path,
+    secrets: dict[str, Path],
+    options: dict[str, Any],
+    *,
+    quiet: bool,
+) -> str:
+    """The engine's build, and what to say when a download was not trusted."""
+    plan = prepared.plan
     try:
         return engine.build(
             context,
             (),
-            labels,
             no_cache=request.no_cache,
-            platform=plan.environment.platform,
-            build_args=build_args,
+            platform=str(plan.environment.platform),
             secrets=secrets,
             network=request.network,
             quiet=quiet,
             ssh=plan.dependencies.ssh,
-            cache_from=cache_from,
+            **options,
         )
     except BuildFailed as failure:
         if not failure.untrusted:

@@ -37,6 +37,19 @@ class Fingerprint:
         """The kinds of input whose digest differs from ``recorded`` (an image's label)."""
         return [name for name, part in self.parts if recorded.get(name) != part]
 
+    def what_changed(self, labels: Mapping[str, str]) -> str:
+        """Which kinds of input differ from those an image's labels record, in words."""
+        import json
+
+        from poetry_docker_plugin.names import INPUTS_LABEL
+
+        try:
+            recorded = json.loads(labels.get(INPUTS_LABEL, "{}"))
+        except ValueError:
+            recorded = {}
+        changed = self.changed_since(recorded) if isinstance(recorded, dict) else []
+        return ", ".join(changed) if changed else "the image predates this plugin's labels"
+
 
 def fingerprint(
     rendered: RenderedFiles, sources: SourceDigests, options: Mapping[str, str]

@@ -50,6 +50,8 @@ class KnownImage:
     bases: tuple[tuple[str, str], ...]  # (reference, id) of each image the build starts from
     project_name: str
     ports: tuple[str, ...]
+    # "linux/arm64 on linux/amd64" when the image runs emulated on its engine, else empty.
+    emulation: str = ""
 
     @property
     def image(self) -> str:
@@ -174,6 +176,7 @@ def _known_image(value: object) -> KnownImage | None:
         return None
     tags, bases, ports = value.get("tags"), value.get("bases"), value.get("ports")
     fingerprint, name = value.get("fingerprint"), value.get("project_name")
+    emulation = value.get("emulation", "")
     if not (isinstance(tags, list) and tags and list_of_strings(tags) and list_of_strings(ports)):
         return None
     if not isinstance(bases, list) or not isinstance(ports, list):
@@ -182,12 +185,15 @@ def _known_image(value: object) -> KnownImage | None:
         return None
     if not all(list_of_strings(base) and len(base) == 2 for base in bases):
         return None
+    if not isinstance(emulation, str):
+        return None
     return KnownImage(
         tags=tuple(tags),
         fingerprint=fingerprint,
         bases=tuple((reference, identity) for reference, identity in bases),
         project_name=name,
         ports=tuple(ports),
+        emulation=emulation,
     )
 
 

@@ -150,8 +150,15 @@ def channel_name(channel: str, subdir: str) -> str:
     return urlunsplit((parts.scheme, netloc, path, "", ""))
 
 
-def conda_components(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One ``pkg:conda`` component per record of ``conda-meta`` (``conda list`` minus pypi)."""
+def conda_components(
+    records: list[dict[str, Any]], locked: dict[str, dict[str, str]] | None = None
+) -> list[dict[str, Any]]:
+    """One ``pkg:conda`` component per record of ``conda-meta`` (``conda list`` minus pypi).
+
+    ``locked``: poetry-docker.lock's hashes by "name version build", which the build checked
+    the package files against; they win over conda-meta's (an explicit install records
+    only the hash its spec named), and the component says it is locked.
+    """
     components = []
     for record in records:
         subdir = str(record.get("subdir", ""))
@@ -173,6 +180,15 @@ def conda_components(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for key in ("md5", "sha256")
             if record.get(key)
         ]
+        key = f"{record['name']} {record['version']} {record.get('build', '')}"
+        pinned = (locked or {}).get(key)
+        if pinned:
+            hashes = [
+                {"alg": HASH_NAMES[name], "content": pinned[name]}
+                for name in ("md5", "sha256")
+                if pinned.get(name)
+            ]
+            component["properties"] = [{"name": f"{PROPERTY}:conda-lock", "value": "locked"}]
         if hashes:
             component["hashes"] = hashes
         components.append(component)
@@ -287,7 +303,7 @@ def main(arguments: list[str]) -> int:
     components = python_components(
         installed_distributions(prefix), inputs["locked"], conda_owned_dist_infos(records)
     )
-    components += conda_components(records)
+    components += conda_components(records, inputs.get("conda_locked"))
     output = Path(output_path)
     output.parent.mkdir(parents=True, exist_ok=True)
     python = ".".join(str(part) for part in sys.version_info[:3])

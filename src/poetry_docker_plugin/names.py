@@ -23,6 +23,8 @@ INPUTS_LABEL = f"{LABEL_PREFIX}.inputs"
 SBOM_LABEL = f"{LABEL_PREFIX}.sbom"
 # Set on images built with BuildKit's inline cache (pushed images carry it).
 INLINE_CACHE_LABEL = f"{LABEL_PREFIX}.inline-cache"
+# The digest of the inputs of the poetry-docker.lock the image was built from (none: unlocked).
+CONDA_LOCK_LABEL = f"{LABEL_PREFIX}.conda-lock"
 # Set on the containers of `run` and `shell`: the image they run.
 CONTAINER_IMAGE_LABEL = f"{LABEL_PREFIX}.image"
 # The OCI annotations set from the project's metadata (empty where it has none).
@@ -47,6 +49,10 @@ BUILT_REQUIREMENTS_FILE = "requirements-build.txt"
 VCS_REQUIREMENTS_FILE = "requirements-vcs.txt"
 SBOM_SCRIPT_FILE = "image_sbom.py"  # the package's module of that name, copied as it is
 SBOM_INPUTS_FILE = "sbom-inputs.json"
+# The locked conda packages: conda's @EXPLICIT spec, and their hashes as sha256sum/md5sum read
+CONDA_EXPLICIT_FILE = "conda-explicit.txt"
+CONDA_SHA256_FILE = "conda-sha256sums.txt"
+CONDA_MD5_FILE = "conda-md5sums.txt"
 WHEELS_DIR = "dist"
 LOCAL_WHEELS_DIR = "local-wheels"
 LOCAL_SOURCES_DIR = "local-sources"

@@ -35,6 +35,12 @@ def _shell_command() -> Command:
     return ShellCommand()
 
 
+def _lock_command() -> Command:
+    from poetry_docker_plugin.commands.lock import LockCommand
+
+    return LockCommand()
+
+
 def _devcontainer_command() -> Command:
     from poetry_docker_plugin.commands.devcontainer import DevcontainerCommand
 
@@ -42,13 +48,15 @@ def _devcontainer_command() -> Command:
 
 
 class DockerPlugin(ApplicationPlugin):
-    """Adds ``docker build``, ``run``, ``shell`` and ``devcontainer`` to every Poetry project."""
+    """Adds ``docker build``, ``run``, ``shell``, ``lock`` and ``devcontainer`` to every
+    Poetry project."""
 
     def activate(self, application: Application) -> None:
         for name, factory in (
             ("docker build", _build_command),
             ("docker run", _run_command),
             ("docker shell", _shell_command),
+            ("docker lock", _lock_command),
             ("docker devcontainer", _devcontainer_command),
         ):
             application.command_loader.register_factory(

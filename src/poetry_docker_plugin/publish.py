@@ -58,3 +58,23 @@ def push_failure(reference: str, reason: str) -> str:
     elif any(word in lowered for word in ("connection refused", "no such host", "timeout")):
         message += " Check that the registry is running and reachable from the engine."
     return message
+
+
+def push_platform_list(
+    engine: Engine, tags: tuple[str, ...], images: list[str], say: Callable[[str], None]
+) -> str:
+    """Pushes each tag as one multi-platform reference over ``images`` (each platform's image,
+    pushed, by digest); the first tag by the list's digest."""
+    from poetry_docker_plugin.engine.manifests import push_manifest_list
+
+    pushed: list[str] = []
+    for tag in tags:
+        say(f"Pushing <info>{tag}</info> as a list of {len(images)} platforms")
+        try:
+            digest = push_manifest_list(engine, tag, images)
+        except PushFailed as failure:
+            message = push_failure(tag, failure.reason)
+            raise DockerPluginError(message + _so_far(pushed)) from None
+        pushed.append(f"{ImageReference.parse(tag).repository}@{digest}")
+        say(f"Pushed {tag} as {pushed[-1]}")
+    return pushed[0]

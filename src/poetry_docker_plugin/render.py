@@ -21,6 +21,9 @@ from poetry_docker_plugin.names import (
     CA_BUNDLE_SECRET,
     COMPILED_REQUIREMENTS_FILE,
     CONDA_AUTH_SECRET,
+    CONDA_EXPLICIT_FILE,
+    CONDA_MD5_FILE,
+    CONDA_SHA256_FILE,
     ENTRYPOINT_PATH,
     INCLUDED_DIR,
     LOCAL_SOURCES_DIR,
@@ -45,6 +48,26 @@ if TYPE_CHECKING:
 # their digest (see the Dockerfile template): ``: inputs=3f9a1c2b7d4e && ``.
 INPUTS_MARKER = re.compile(r": inputs=[0-9a-f]{12} && ")
 
+# Reproducible builds: Python writes hash-based .pyc files (no time in them) whenever
+# SOURCE_DATE_EPOCH is set, whatever its value. A fixed value keeps the steps' text, and so
+# the layer cache, the same from one commit to the next (the image's own time is the epoch of
+# ``reproducible``, written after the steps: never in them).
+# Only compileall's .pyc are hash-based: the ones the import system writes as a step's Python
+# imports a module hold the source's time (conda's relocated _sysconfigdata, seen differing),
+# so steps write none (PYTHONDONTWRITEBYTECODE does not stop compileall: pip's are written).
+# conda orders a set by str hashes in conda-meta/history: PYTHONHASHSEED fixes the order.
+PYC_EPOCH = "SOURCE_DATE_EPOCH=315532800 PYTHONDONTWRITEBYTECODE=1 "
+# Files that apt, dpkg and ldconfig write with the clock in them, removed in the step that
+# wrote them (found by comparing two builds of the same inputs).
+APT_CLOCK_FILES = (
+    "/var/log/apt/*.log",
+    "/var/log/dpkg.log",
+    "/var/log/alternatives.log",
+    "/var/cache/ldconfig/aux-cache",
+)
+# conda-meta/history heads each transaction with the clock's time: that time made the epoch's.
+CONDA_HISTORY_TIME = r"s/^==> [0-9: -]* <==$/==> 1980-01-01 00:00:00 <==/"
+
 
 @dataclass(frozen=True)
 class RenderedFiles:
@@ -59,6 +82,11 @@ class RenderedFiles:
     vcs_requirements: str
     sbom_script: str  # the SBOM step's generator, run by the image's Python (sbom.py)
     sbom_inputs: str  # what the host knows for it: the lock's hashes, the project
+    # From poetry-docker.lock (empty without one): conda's @EXPLICIT spec, and the hashes
+    # that the build checks the package files against (conda does not, for file:// URLs).
+    conda_explicit: str = ""
+    conda_sha256: str = ""
+    conda_md5: str = ""
 
     def files(self) -> dict[str, str]:
         """The generated files of the build context, by name (empty ones left out)."""
@@ -72,6 +100,9 @@ class RenderedFiles:
             VCS_REQUIREMENTS_FILE: self.vcs_requirements,
             SBOM_SCRIPT_FILE: self.sbom_script,
             SBOM_INPUTS_FILE: self.sbom_inputs,
+            CONDA_EXPLICIT_FILE: self.conda_explicit,
+            CONDA_SHA256_FILE: self.conda_sha256,
+            CONDA_MD5_FILE: self.conda_md5,
         }
         return {name: text for name, text in named.items() if text}
 
@@ -165,6 +196,9 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
             f"{name}={ca_bundle}"
             for name in ("CONDA_SSL_VERIFY", "MAMBA_SSL_VERIFY", "REQUESTS_CA_BUNDLE")
         ]
+    reproducible = plan.metadata.reproducible
+    if reproducible:
+        conda_env += [*PYC_EPOCH.split(), "PYTHONHASHSEED=0"]
     if plan.environment.credentialed_channels:
         conda_mounts.append(f"--mount=type=secret,id={CONDA_AUTH_SECRET},target={conda_auth}")
         conda_env.append(f"CONDARC={conda_auth}")
@@ -175,12 +209,14 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         BUILT_REQUIREMENTS_FILE: requirements_text(dependencies.built, dependencies.indexes),
         VCS_REQUIREMENTS_FILE: requirements_text(dependencies.vcs),
     }
+    conda = conda_files(plan)
     # What each step that bind-mounts files mounts, by digest; the wheels stage's /wheels is
     # made of the sdist, git and path-source requirements.
     sbom = {SBOM_SCRIPT_FILE: script_text(), SBOM_INPUTS_FILE: inputs_text(plan)}
     mounted = {
         **{name: _digest(text) for name, text in requirements.items()},
         "sbom": _digest(*sbom.values()),
+        "conda": _digest(*conda),
         "project": sources.project,
         "local_wheels": sources.local_wheels,
         "local_sources": sources.local_sources,
@@ -201,6 +237,14 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "conda_mounts": conda_mounts,
         "conda_env": "".join(f"{item} " for item in conda_env),
         "inputs": {name: f": inputs={digest[:12]} && " for name, digest in mounted.items()},
+        "pyc_env": PYC_EPOCH if reproducible else "",
+        "apt_clock_files": "".join(f" {path}" for path in APT_CLOCK_FILES) if reproducible else "",
+        "conda_history": (
+            f" \\\n    && sed -i -e {shlex.quote(CONDA_HISTORY_TIME)} "
+            f"{shlex.quote(plan.environment.prefix + '/conda-meta/history')}"
+            if reproducible
+            else ""
+        ),
         "bashrc_line": BASHRC_LINE,
         "activate_path": ACTIVATE_PATH,
         "entrypoint_path": ENTRYPOINT_PATH,
@@ -216,6 +260,14 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "sbom_script_file": SBOM_SCRIPT_FILE,
         "sbom_inputs_file": SBOM_INPUTS_FILE,
         "sbom_path": SBOM_PATH,
+        "conda_explicit_file": CONDA_EXPLICIT_FILE,
+        "conda_checks": [
+            (program, name)
+            for program, name, text in zip(
+                ("sha256sum", "md5sum"), (CONDA_SHA256_FILE, CONDA_MD5_FILE), conda[1:], strict=True
+            )
+            if text
+        ],
     }
     return RenderedFiles(
         dockerfile=templates.get_template("Dockerfile.j2").render(values),
@@ -227,4 +279,22 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         vcs_requirements=requirements[VCS_REQUIREMENTS_FILE],
         sbom_script=sbom[SBOM_SCRIPT_FILE],
         sbom_inputs=sbom[SBOM_INPUTS_FILE],
+        conda_explicit=conda[0],
+        conda_sha256=conda[1],
+        conda_md5=conda[2],
     )
+
+
+def conda_files(plan: BuildPlan) -> tuple[str, str, str]:
+    """The locked conda packages as conda's @EXPLICIT spec, and as the input of sha256sum
+    and of md5sum (md5 only where the channel gave no sha256); empty without a lock.
+
+    Every URL, name and hash was checked when the lock was read: none holds a space, a quote
+    or a newline, so each lands in its file as one word of one line."""
+    packages = plan.environment.locked_packages
+    if not packages:
+        return "", "", ""
+    explicit = "".join(f"{p.explicit_line}\n" for p in packages)
+    sha256 = "".join(f"{p.sha256}  {p.file_name}\n" for p in packages if p.sha256)
+    md5 = "".join(f"{p.md5}  {p.file_name}\n" for p in packages if not p.sha256)
+    return f"@EXPLICIT\n{explicit}", sha256, md5

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from poetry_docker_plugin.fingerprint import Fingerprint
     from poetry_docker_plugin.plan.model import BuildPlan
+    from poetry_docker_plugin.platforms import Platform
     from poetry_docker_plugin.render import RenderedFiles
 
 
@@ -18,7 +19,7 @@ class BuildRequest:
 
     groups: frozenset[str]
     tags: tuple[str, ...] = ()
-    platform: str | None = None
+    platform: Platform | None = None  # None: the engine's own
     build_args: tuple[tuple[str, str], ...] = ()
     network: str | None = None
     no_cache: bool = False
@@ -27,10 +28,15 @@ class BuildRequest:
     # Write BuildKit's inline cache into the image (for pushing), so that another machine's
     # build can reuse its layers through --cache-from.
     inline_cache: bool = False
+    # Reproducible builds: the time every file and the image carry (``reproducible``).
+    epoch: int | None = None
 
     def fingerprint_options(self) -> dict[str, str]:
         """Build options that change the image without showing in the rendered files."""
-        return {"platform": self.platform or "", "build-args": repr(self.build_args)}
+        options = {"build-args": repr(self.build_args)}
+        if self.epoch is not None:  # absent otherwise: images built before keep their print
+            options["epoch"] = str(self.epoch)
+        return options
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,8 @@ def inputs_text(plan: BuildPlan) -> str:
     """What the host knows for the document, as stable JSON.
 
     Per locked package (by normalised name, then version) the lock's hash of each of its files,
-    so that the image can name the hash of the one file pip installed. No URL, index or
+    so that the image can name the hash of the one file pip installed; per locked conda
+    package (name, version, build) the conda lock's hashes. No URL, index or
     channel is written: nothing that could carry a credential. The plugin's own version is
     left out too, so that upgrading the plugin alone does not rebuild every image.
     """
@@ -55,7 +56,7 @@ def inputs_text(plan: BuildPlan) -> str:
         if requirement.file_hashes:
             versions = locked.setdefault(canonicalize_name(requirement.name), {})
             versions[requirement.version] = dict(requirement.file_hashes)
-    inputs = {
+    inputs: dict[str, object] = {
         "project": {
             "name": plan.project.name,
             "version": plan.project.version,
@@ -68,6 +69,12 @@ def inputs_text(plan: BuildPlan) -> str:
         },
         "locked": locked,
     }
+    conda_locked = {
+        f"{p.name} {p.version} {p.build}": {"sha256": p.sha256, "md5": p.md5}
+        for p in plan.environment.locked_packages
+    }
+    if conda_locked:  # poetry-docker.lock's hashes of the conda packages (none unlocked)
+        inputs["conda_locked"] = conda_locked
     return json.dumps(inputs, indent=1, sort_keys=True) + "\n"
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from poetry_docker_plugin.engine.refs import IMAGE_NAME_RE, IMAGE_REFERENCE_RE, TAG_RE
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.names import SETTINGS_TABLE
+from poetry_docker_plugin.platforms import Platform, parse_platforms
 
 if TYPE_CHECKING:
     from poetry_docker_plugin.project import ProjectFacts
@@ -80,6 +81,10 @@ class Settings:
     runtime_base: str | None = None
     # Images in a registry whose inline cache builds may reuse (docker build --cache-from).
     cache_from: tuple[str, ...] = ()
+    # What `build --push` publishes, as one multi-platform reference.
+    platforms: tuple[Platform, ...] = ()
+    # Bit-identical images: times from the inputs, never the clock (``reproducible``).
+    reproducible: bool = False
 
     def override(self, **values: Any) -> Settings:
         """Returns a copy with command-line values (already validated) winning over these."""
@@ -204,6 +209,12 @@ def _command(value: object) -> tuple[str, ...]:
     return tuple(words)
 
 
+def _boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_describe(value)}")
+    return value
+
+
 def _describe(value: object) -> str:
     names = {
         bool: "a boolean",
@@ -252,6 +263,8 @@ CONVERTERS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "include": ("include", _list_of(_include_pattern)),
     "runtime-base": ("runtime_base", runtime_base),
     "cache-from": ("cache_from", _list_of(image_reference)),
+    "platforms": ("platforms", parse_platforms),
+    "reproducible": ("reproducible", _boolean),
 }
 
 

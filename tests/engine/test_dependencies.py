@@ -59,13 +59,13 @@ def test_path_dependencies_inside_and_outside_the_project(
     assert docker("run", "--rm", image_tag).stdout.startswith("mathlib 43")
 
 
-def test_sdist_only_dependency_is_built_without_a_compiler(
+def test_sdist_only_dependency_is_built_in_the_wheels_stage(
     tmp_path: Path, base_image: str, image_tag: str
 ) -> None:
     project = copy_fixture("sdist-only", tmp_path)
     printed = run_poetry(project, "docker", "build", "--base-image", base_image, "--print").stdout
     assert "FROM environment AS wheels" in printed
-    assert "build-essential" not in printed, "docopt ships no binary wheels: nothing to compile"
+    assert "build-essential python3.11-dev" in printed, "an sdist may hold C code"
     build(project, base_image, image_tag)
     assert docker("run", "--rm", image_tag).stdout.strip() == "docopt 0.6.2"
 
@@ -169,8 +169,9 @@ def test_git_and_url_dependencies(
     assert f"gitpkg @ git+{served['git']}@{served['commit']}" not in context, (
         "requirements stay in files"
     )
-    assert "install --yes --no-install-recommends git" in context
-    assert "build-essential" not in context
+    assert "install --yes --no-install-recommends git build-essential" in context, (
+        "urlsdist is an sdist, which may hold C code; the git commit only needs git"
+    )
     tools = docker("run", "--rm", image_tag, "sh", "-c", "command -v git || echo none").stdout
     assert tools.strip() == "none", "git stays in the wheels stage"
     assert "Traceback" not in output
@@ -254,6 +255,53 @@ def test_a_c_extension_is_compiled_against_the_environments_python(
     assert docker("run", "--rm", image_tag).stdout.strip() == "5"
     leftovers = "command -v gcc || ls /usr/include/python3*/Python.h 2>/dev/null || echo none"
     assert docker("run", "--rm", image_tag, "sh", "-c", leftovers).stdout.strip() == "none"
+
+
+# The index URL that tests/fixtures/sdist-c-extension was locked against.
+SDIST_INDEX_LOCKED = "http://127.0.0.1:38180/simple"
+
+
+@pytest.fixture
+def c_sdist_project(tmp_path: Path) -> Iterator[Path]:
+    """The sdist-c-extension project, its index (cadd's sdist alone) served on 127.0.0.1.
+
+    The port is free when the test runs, so the fixture's URL is rewritten in the copy's
+    pyproject.toml and lock, and the lock's content hash with it.
+    """
+    from poetry.factory import Factory as PoetryFactory
+
+    copy = copy_fixture("sdist-c-extension", tmp_path)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=copy / "index")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/simple"
+    project = copy / "app"
+    for name in ("pyproject.toml", "poetry.lock"):
+        path = project / name
+        path.write_text(path.read_text().replace(SDIST_INDEX_LOCKED, url))
+    lock = project / "poetry.lock"
+    content_hash = PoetryFactory().create_poetry(project).locker._get_content_hash()
+    lock.write_text(
+        re.sub(r'content-hash = "\w+"', f'content-hash = "{content_hash}"', lock.read_text())
+    )
+    yield project
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("apt_packages", [[], ["gcc"]], ids=["no-apt-packages", "gcc"])
+def test_a_c_extension_published_only_as_an_sdist_is_compiled_in_the_wheels_stage(
+    c_sdist_project: Path, base_image: str, image_tag: str, apt_packages: list[str]
+) -> None:
+    """Like python-ldap: nothing in the lock says it is pure Python, so the wheels stage gets
+    the compiler and python3.11-dev (the test base's python3 has no headers), whatever the
+    project's own apt-packages (gcc alone failed on the missing Python.h)."""
+    configure(c_sdist_project, apt_packages=apt_packages)
+    build(c_sdist_project, base_image, image_tag, "--network", "host")
+    assert docker("run", "--rm", image_tag).stdout.strip() == "cadd 5 so"
+    leftovers = "command -v gcc; ls /usr/include/python3*/Python.h 2>/dev/null; true"
+    found = docker("run", "--rm", image_tag, "sh", "-c", leftovers).stdout.split()
+    assert found == (["/usr/bin/gcc"] if apt_packages else []), "build tools stay in that stage"
 
 
 SSH_COMMIT = "0123456789abcdef0123456789abcdef01234567"

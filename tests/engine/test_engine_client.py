@@ -20,19 +20,35 @@ if TYPE_CHECKING:
 def test_a_base_image_is_looked_at_once_and_cached(
     manager: str, base_image: str, conda_base_image: str, tmp_path: Path
 ) -> None:
-    """Its id, its Python or conda layout, and its glibc (bookworm's 2.36 for both bases)."""
+    """Its id, its Python (and whether its headers are there) or conda layout, and its glibc
+    (bookworm's 2.36 for both bases)."""
     reference = conda_base_image if manager == "conda" else base_image
     engine = Engine(DOCKER)
     cache = tmp_path / "bases.json"
-    found = probe_base_image(engine, reference, manager, cache)
+    found = probe_base_image(engine, reference, manager, cache=cache)
     assert found.id and found.id.startswith("sha256:")
     assert found.glibc == "2.36" and found.glibc_minor == 36
     if manager == "venv":
         assert found.python == "3.11"
+        assert found.python_headers is False, "Debian's python3 without python3.11-dev"
     if manager == "conda":
         assert found.envs_dir == "/opt/conda/envs"
+    assert found.platform == "linux/amd64"
     echoing = Engine(DOCKER, echo=True)
-    assert probe_base_image(echoing, reference, manager, cache) == found, "answered from the cache"
+    assert probe_base_image(echoing, reference, manager, cache=cache) == found, (
+        "answered from the cache"
+    )
+
+
+def test_the_manager_is_asked_of_the_image_not_read_from_its_name(
+    base_image: str, conda_base_image: str
+) -> None:
+    """The conda base is named pdp-team/ds-base (no conda word): conda is found in it."""
+    engine = Engine(DOCKER)
+    conda = probe_base_image(engine, conda_base_image, "auto")
+    assert (conda.manager, conda.envs_dir) == ("conda", "/opt/conda/envs")
+    venv = probe_base_image(engine, base_image, "auto")
+    assert (venv.manager, venv.python) == ("venv", "3.11")
 
 
 def test_the_engine_says_where_it_runs(

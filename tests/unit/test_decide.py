@@ -11,6 +11,7 @@ from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.lock.model import Lock, LockedRequirement
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
+from poetry_docker_plugin.platforms import Platform
 from poetry_docker_plugin.project import ProjectFacts
 from poetry_docker_plugin.settings import Settings
 
@@ -23,6 +24,7 @@ PROJECT = ProjectFacts(
 )
 WHEEL_312 = "fast-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 WHEEL_311 = "fast-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+AMD64 = Platform("linux", "amd64")
 PURE = "pure-2.0-py3-none-any.whl"
 
 
@@ -49,7 +51,7 @@ def plan_of(
         project,
         lock,
         settings or Settings(),
-        machine=machine,
+        platform=Platform.parse(f"linux/{machine}"),
         editable=editable,
         probe_base=lambda reference, _: BaseImage(reference, id="sha256:1", glibc="2.36"),
     )
@@ -113,19 +115,73 @@ def test_compiled_wheels_get_a_layer_of_their_own() -> None:
     [
         # binary wheels, but none for 3.12: the sdist is compiled
         (locked("fast", WHEEL_311, "fast-1.0.tar.gz"), True),
-        # only an sdist and pure wheels: taken as pure Python
-        (locked("slow", "slow-1.0.tar.gz"), False),
+        # only an sdist (from an index or a URL): it may hold C code, as python-ldap's does
+        (locked("ldap", "ldap-1.0.tar.gz"), True),
+        (locked("ldap", "ldap-1.0.tar.gz", kind="url"), True),
+        # pure (none-any) wheels only, none for 3.12: built, and known to be pure Python
         (locked("slow", "slow-1.0-py2-none-any.whl", "slow-1.0.tar.gz"), False),
-        # a path project that poetry-core cannot build: built in the image
+        # path projects that poetry-core cannot build, and sdists on the host: built in the image
         (locked("lib", kind="directory"), True),
+        (locked("lib", kind="file"), True),
     ],
 )
-def test_the_wheels_stage_gets_a_compiler_only_when_it_compiles(
+def test_the_wheels_stage_gets_a_compiler_unless_what_it_builds_is_known_pure(
     requirement: LockedRequirement, compiler: bool
 ) -> None:
     plan = plan_of(lock_of(requirement), Settings(python="3.12"))
     assert plan.needs_builder
     assert ("build-essential" in plan.dependencies.build_tools) is compiler
+
+
+def venv_plan(requirement: LockedRequirement, python_headers: bool | None) -> BuildPlan:
+    """The plan of a venv on a base whose python3 (3.11) has its headers, or not."""
+    settings = Settings(env_manager="venv", base_image="debian-python:bookworm")
+    return make_plan(
+        PROJECT,
+        lock_of(requirement),
+        settings,
+        platform=AMD64,
+        probe_base=lambda reference, _: BaseImage(
+            reference, id="sha256:1", python="3.11", glibc="2.36", python_headers=python_headers
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    [
+        locked("ldap", "ldap-1.0.tar.gz"),
+        locked("lib", kind="directory"),
+        locked("lib", "lib-1.0.tar.gz", kind="file"),
+    ],
+)
+def test_a_venv_gets_its_pythons_headers_to_compile_when_the_base_lacks_them(
+    requirement: LockedRequirement,
+) -> None:
+    lacking = venv_plan(requirement, python_headers=False).dependencies
+    assert lacking.build_tools == ("build-essential", "python3.11-dev")
+    for present in (True, None):  # None: not looked at, as python.org's images (which have them)
+        assert venv_plan(requirement, present).dependencies.build_tools == ("build-essential",)
+
+
+def test_headers_come_only_with_the_compiler() -> None:
+    assert venv_plan(locked("pure", PURE), python_headers=False).dependencies.build_tools == ()
+    commit = LockedRequirement("lib", "1.0", "", (), (), "*", "https://example.org/lib", "git")
+    plan = venv_plan(commit, python_headers=False)
+    assert plan.needs_builder and plan.dependencies.build_tools == ("git",)
+
+
+def test_conda_environments_carry_their_pythons_headers() -> None:
+    """conda's python package has them, whatever the base's own python3 lacks."""
+    plan = make_plan(
+        PROJECT,
+        lock_of(locked("ldap", "ldap-1.0.tar.gz")),
+        Settings(python="3.12"),
+        platform=AMD64,
+        probe_base=lambda reference, _: BaseImage(reference, id="sha256:1", python_headers=False),
+    )
+    assert plan.environment.manager == "conda"
+    assert plan.dependencies.build_tools == ("build-essential",)
 
 
 def test_git_dependencies_bring_git_and_ssh_ones_openssh() -> None:
@@ -175,7 +231,7 @@ def test_the_runtime_stage_glibc_limits_the_wheels() -> None:
         return BaseImage(reference, id="sha256:1", glibc="2.36" if manager == "runtime" else "2.39")
 
     def python_on(settings: Settings) -> str:
-        plan = make_plan(PROJECT, lock_of(new), settings, machine="x86_64", probe_base=probe)
+        plan = make_plan(PROJECT, lock_of(new), settings, platform=AMD64, probe_base=probe)
         return plan.python
 
     assert python_on(Settings()) == "3.11", "bookworm's glibc 2.36 in the runtime stage"
@@ -197,3 +253,27 @@ def test_package_mode_false_projects_run_python_and_are_named_after_their_folder
     assert plan.metadata.tags == ("api:latest",)
     assert plan.runtime.command == ("python",)
     assert not plan.project.package_mode
+
+
+@pytest.mark.parametrize(
+    ("settings", "refused"),
+    [
+        (Settings(), "condaforge/miniforge3"),  # the base image
+        (Settings(runtime_base="team/slim:1"), "team/slim:1"),  # the runtime stage's base
+    ],
+)
+def test_a_base_image_of_another_platform_is_refused(settings: Settings, refused: str) -> None:
+    """The target is arm64: an amd64 base (the one the engine has under that name) would
+    run emulated, with wheels chosen for another machine than its own."""
+
+    def probe(reference: str, manager: str) -> BaseImage:
+        arm = not reference.startswith(refused)
+        return BaseImage(reference, id="sha256:1", platform="linux/arm64" if arm else "linux/amd64")
+
+    lock = lock_of(locked("pure", PURE))
+    arm64 = Platform.parse("linux/arm64")
+    with pytest.raises(DockerPluginError, match="linux/amd64 image") as raised:
+        make_plan(PROJECT, lock, settings, platform=arm64, probe_base=probe)
+    assert refused in str(raised.value) and "--platform" in str(raised.value)
+    plan = make_plan(PROJECT, lock, settings, platform=AMD64, probe_base=lambda r, m: BaseImage(r))
+    assert plan.environment.platform == AMD64, "a base that was not looked at is not refused"

@@ -13,7 +13,7 @@ from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.lock.export import requirements_text
 from poetry_docker_plugin.lock.model import LockedRequirement
 from poetry_docker_plugin.lock.read import check_extras, check_lock, read_lock
-from poetry_docker_plugin.lock.wheels import Target
+from poetry_docker_plugin.lock.wheels import Target, is_pure_python
 
 
 def requirement(*files: str, marker: str = "", python_versions: str = "*") -> LockedRequirement:
@@ -39,6 +39,24 @@ def requirement(*files: str, marker: str = "", python_versions: str = "*") -> Lo
 )
 def test_wheel_or_sdist(files: tuple[str, ...], python: str, expected: bool) -> None:
     assert requirement(*files).installable_on(Target(python, "x86_64")) is expected
+
+
+@pytest.mark.parametrize(
+    ("files", "pure"),
+    [
+        (("pkg-1.0-py2.py3-none-any.whl", "pkg-1.0.tar.gz"), True),
+        (("pkg-1.0-py2-none-any.whl",), True),
+        (("pkg-1.0.tar.gz",), False),  # an sdist says nothing of its code
+        ((), False),
+        (("pkg-1.0-py3-none-any.whl", "pkg-1.0-cp312-cp312-win_amd64.whl"), False),
+        (("pkg-1.0-cp39-abi3-manylinux_2_17_x86_64.whl",), False),
+        (("pkg-1.0-py3-none-win_amd64.whl",), False),  # no C ABI, but for Windows alone
+    ],
+)
+def test_only_none_any_wheels_show_a_pure_python_package(
+    files: tuple[str, ...], pure: bool
+) -> None:
+    assert is_pure_python(files) is pure
 
 
 def test_aarch64_wheels_do_not_count_on_x86_64() -> None:

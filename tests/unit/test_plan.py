@@ -13,7 +13,6 @@ from poetry.factory import Factory
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.lock.model import Lock, LockedRequirement
 from poetry_docker_plugin.lock.wheels import Target
-from poetry_docker_plugin.plan.decide import choose_env_manager
 from poetry_docker_plugin.plan.model import BaseImage
 from poetry_docker_plugin.settings import Settings
 
@@ -73,21 +72,60 @@ def test_venv_probes_an_unknown_base_image() -> None:
 
 
 @pytest.mark.parametrize(
-    ("base", "manager"),
+    ("base", "found", "manager"),
     [
-        (None, "conda"),
-        ("condaforge/miniforge3:24.9.2-0", "conda"),
-        ("continuumio/miniconda3:latest", "conda"),
-        ("mambaorg/micromamba:1.5.10", "micromamba"),
-        ("python:3.12-slim", "venv"),
-        ("gcr.io/distroless/python3", "venv"),
-        ("registry:5000/miniforge3", "conda"),
-        ("registry.example:5000/team/micromamba:2", "micromamba"),
-        ("registry:5000/python", "venv"),
+        (None, None, "conda"),  # the default Miniforge base, not asked
+        ("acme/ds-base:2024", "conda", "conda"),
+        ("condaforge/miniforge3:24.9.2-0", "venv", "venv"),  # the image, not its name
+        ("registry:5000/team/tools:2", "micromamba", "micromamba"),
+        ("python:3.12-slim", "venv", "venv"),
     ],
 )
-def test_env_manager_is_inferred_from_the_base_image(base: str | None, manager: str) -> None:
-    assert choose_env_manager(Settings(base_image=base))[0] == manager
+def test_env_manager_is_what_the_base_image_holds(
+    base: str | None, found: str | None, manager: str
+) -> None:
+    """Asked of the base image (``probe_base`` with "auto"), never read from its name."""
+    asked = []
+
+    def probe(reference: str, kind: str) -> BaseImage:
+        asked.append(kind)
+        return BaseImage(reference, id="sha256:1", python="3.11", manager=found)
+
+    settings = Settings(base_image=base, python="3.11")
+    plan = plan_from_poetry(poetry_of("flat-script"), settings, ["main"], probe_base=probe)
+    assert plan.environment.manager == manager
+    assert asked[0] == ("conda" if base is None else "auto")
+    if base is not None:
+        assert base in plan.environment.manager_reason
+
+
+@pytest.mark.parametrize(
+    ("base", "manager"),
+    [
+        ("condaforge/miniforge3:24.9.2-0", "conda"),
+        ("mambaorg/micromamba:1.5.10", "micromamba"),
+        ("acme/ds-base:2024", "venv"),
+    ],
+)
+def test_a_base_image_not_looked_at_is_guessed_from_its_name_and_said_so(
+    base: str, manager: str
+) -> None:
+    """Only files are written and no engine answers: the name is a hint, and named as one."""
+    settings = Settings(base_image=base, python="3.11")
+    plan = plan_from_poetry(poetry_of("flat-script"), settings, ["main"])
+    assert plan.environment.manager == manager
+    assert "not looked at" in plan.environment.manager_reason
+
+
+def test_the_env_manager_setting_is_not_second_guessed() -> None:
+    settings = Settings(base_image="acme/ds-base:2024", env_manager="venv")
+    plan = plan_from_poetry(
+        poetry_of("flat-script"),
+        settings,
+        ["main"],
+        probe_base=lambda image, kind: BaseImage(image, python="3.11", manager="conda"),
+    )
+    assert plan.environment.manager == "venv"
 
 
 def test_default_command_tags_and_labels() -> None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.builder import Builder
     from poetry_docker_plugin.engine.client import Engine
     from poetry_docker_plugin.freshness import KnownImage
+    from poetry_docker_plugin.platforms import Platform
     from poetry_docker_plugin.project import ProjectFacts
     from poetry_docker_plugin.request import Prepared
     from poetry_docker_plugin.settings import Settings
@@ -45,7 +46,12 @@ class DockerCommand(GroupCommand):
             flag=False,
         ),
         option("env-manager", None, "conda, micromamba or venv.", flag=False),
-        option("platform", None, "The target platform, e.g. linux/amd64.", flag=False),
+        option(
+            "platform",
+            None,
+            "The target platform, e.g. linux/arm64 (default: the engine's own).",
+            flag=False,
+        ),
         option("build-arg", None, "A build-time variable, KEY=VALUE.", flag=False, multiple=True),
         option("network", None, "The network of the build and container, e.g. host.", flag=False),
         option(
@@ -54,6 +60,12 @@ class DockerCommand(GroupCommand):
             "An image in a registry whose layers the build may reuse; repeatable.",
             flag=False,
             multiple=True,
+        ),
+        option(
+            "reproducible",
+            None,
+            "A bit-identical image: every time in it from the inputs (SOURCE_DATE_EPOCH, else "
+            "the last commit), never the clock.",
         ),
     ]
     container_options: ClassVar[list[Option]] = [
@@ -134,6 +146,7 @@ class DockerCommand(GroupCommand):
             "base_image": self._option("base-image", settings_module.image_reference),
             "runtime_base": self._option("runtime-base", settings_module.runtime_base),
             "env_manager": self._option("env-manager", settings_module.env_manager),
+            "reproducible": True if self.option("reproducible") else None,
         }
         if self.option("cache-from"):
             overrides["cache_from"] = tuple(
@@ -159,21 +172,47 @@ class DockerCommand(GroupCommand):
         return (base | set(settings.with_groups)) - set(settings.without_groups)
 
     @cached_property
+    def requested_platforms(self) -> tuple[Platform, ...]:
+        """The --platform option's platforms (comma-separated), none when not given."""
+        from poetry_docker_plugin.platforms import parse_platforms
+        from poetry_docker_plugin.settings import parse_option
+
+        raw = self.option("platform")
+        return () if raw is None else tuple(parse_option("platform", parse_platforms, raw))
+
+    @cached_property
     def builder(self) -> Builder:
-        """The stages, for the project with these settings and options."""
+        """The stages, for the project with these settings and options (one platform: the
+        one asked, else the engine's)."""
+        platforms = self.target_platforms()
+        if len(platforms) > 1:
+            raise DockerPluginError(
+                f"`poetry {self.name}` makes one image, for one platform, and --platform names "
+                f"{len(platforms)}. Give one (`--platform {platforms[0]}`)."
+            )
+        return self.builder_for(platforms[0] if platforms else None)
+
+    def target_platforms(self) -> tuple[Platform, ...]:
+        """What the images are built for: --platform (none: the engine's own)."""
+        return self.requested_platforms
+
+    def builder_for(self, platform: Platform | None, tags: tuple[str, ...] = ()) -> Builder:
+        """The stages for one platform (None: the engine's), with ``tags`` (or the plan's)."""
         from poetry_docker_plugin.builder import Builder
+        from poetry_docker_plugin.reproducible import source_epoch
         from poetry_docker_plugin.request import BuildRequest
         from poetry_docker_plugin.settings import ENV_KEY_RE, parse_assignments
 
         request = BuildRequest(
             groups=frozenset(self.activated_groups),
-            tags=self.requested_tags(),
-            platform=self.option("platform"),
+            tags=tags or self.requested_tags(),
+            platform=platform,
             build_args=parse_assignments("build-arg", self.option("build-arg"), ENV_KEY_RE),
             network=self.option("network"),
             no_cache=bool(self.option("no-cache")),
             development=self.development,
             inline_cache=self.writes_inline_cache(),
+            epoch=source_epoch(self.project.root).seconds if self.settings.reproducible else None,
         )
         cache_dir = Path(self.poetry.config.get("cache-dir")) / "docker-plugin"
         return Builder(self.poetry, self.project, self.settings, request, self.io, cache_dir)
@@ -190,8 +229,21 @@ class DockerCommand(GroupCommand):
             no_build=bool(self.option("no-build")),
         )
         if not self.development:
-            self.builder.remember(prepared, self.options_key())
+            from poetry_docker_plugin.remembering import remember
+
+            remember(self.builder, prepared, self.options_key())
+        self.say_emulation(prepared.plan.image, self.builder.emulation(prepared))
         return prepared
+
+    def say_emulation(self, image: str, emulation: str) -> None:
+        """Once per call, when the container will run emulated: why it is slow."""
+        if emulation:
+            target, _, engine = emulation.partition(" on ")
+            self.line_error(
+                f"<comment>{image} is a {target} image and the engine runs {engine}: it runs "
+                "under emulation (QEMU), where Python and compiled code are often 5 to 20 "
+                f"times slower. For daily work, build for {engine} (drop --platform).</comment>"
+            )
 
     def options_key(self) -> str:
         """The options that make the image, with what else can change it (``options_key``)."""
@@ -200,7 +252,19 @@ class DockerCommand(GroupCommand):
         values = {option.name: self.option(option.name) for option in self.build_options}
         # --tag is build's alone; a run without it shares the record of a build without it.
         tags = self.requested_tags()
-        return options_key({**values, "tag": list(tags) if tags else None, "dev": self.development})
+        values = {**values, "tag": list(tags) if tags else None, "dev": self.development}
+        # Whether a conda lock exists: one created after the record was made is an input.
+        return options_key({**values, "conda-lock": self.has_conda_lock()})
+
+    def has_conda_lock(self) -> bool:
+        """Whether the project has a poetry-docker.lock (read without Poetry)."""
+        from poetry_docker_plugin.lock.conda import CONDA_LOCK_FILE
+
+        directory = getattr(self.get_application(), "project_directory", None) or Path.cwd()
+        try:
+            return (project_root(Path(directory)) / CONDA_LOCK_FILE).exists()
+        except RuntimeError:
+            return False
 
     def known_image(self) -> KnownImage | None:
         """The image the last call with these options left current, when no file it was made
@@ -261,9 +325,11 @@ class DockerCommand(GroupCommand):
             options += ["--publish", value]
         for value in self.option("volume"):
             options += ["--volume", absolute_volume(value)]
-        for name in ("network", "gpus", "platform"):
+        for name in ("network", "gpus"):
             if self.option(name):
                 options += [f"--{name}", self.option(name)]
+        if self.requested_platforms:  # one, checked by ``builder``
+            options += ["--platform", str(self.requested_platforms[0])]
         return options
 
     def requested_tags(self) -> tuple[str, ...]:

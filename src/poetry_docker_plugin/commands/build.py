@@ -16,6 +16,7 @@ from poetry_docker_plugin.errors import DockerPluginError
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
 
+    from poetry_docker_plugin.platforms import Platform
     from poetry_docker_plugin.request import Prepared
 
 
@@ -56,6 +57,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 
     def handle_docker(self) -> int:
         from poetry_docker_plugin.files import output_file, write_atomically
+        from poetry_docker_plugin.remembering import remember
         from poetry_docker_plugin.sbom import write_sbom
 
         writes_files = self.option("print") or self.option("output")
@@ -63,6 +65,8 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
             output_file(f"--{name}", value, example) if (value := self.option(name)) else None
             for name, example in (("sbom", "sbom.cdx.json"), ("digest-file", "image.digest"))
         )
+        if len(self.target_platforms()) > 1:
+            return self.publish_platforms(digest_file)
         if self.may_answer_from_record() and (known := self.known_image()) is not None:
             self.line_error(f"{known.image} is up to date: nothing changed since it was built.")
             self.io.write_line(known.image, verbosity=Verbosity.QUIET)
@@ -81,7 +85,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         prepared = self.builder.ensure_image(
             prepared, rebuild=bool(self.option("no-cache")), announce_current=True
         )
-        self.builder.remember(prepared, self.options_key())
+        remember(self.builder, prepared, self.options_key())
         if sbom is not None:
             write_sbom(self.engine, prepared.plan.image, sbom)
             self.line_error(f"Wrote the SBOM of {prepared.plan.image} to {sbom}")
@@ -100,8 +104,59 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         self.io.write_line(reference, verbosity=Verbosity.QUIET)
         return 0
 
+    def publish_platforms(self, digest_file: Path | None) -> int:
+        """One image per platform, each from the same lock, pushed under per-platform tags
+        (``1.0-arm64``, as multi-arch images are published by hand); then each tag pushed as
+        one list of them. The list's reference, by digest, goes to stdout."""
+        from poetry_docker_plugin.files import write_atomically
+        from poetry_docker_plugin.plan.decide import default_tags
+        from poetry_docker_plugin.publish import push_platform_list
+
+        project, settings = self.project, self.settings
+        tags = self.requested_tags() or default_tags(
+            settings, project.image_name, project.version or "latest", editable=False
+        )
+        images, engine = [], None
+        for platform in self.target_platforms():
+            builder = self.builder_for(platform, tuple(f"{t}-{platform.tag_suffix}" for t in tags))
+            prepared = builder.ensure_image(
+                builder.prepare(), rebuild=bool(self.option("no-cache")), announce_current=True
+            )
+            images.append(builder.push(prepared))
+            engine = builder.engine
+        assert engine is not None  # several platforms: built and pushed above
+        reference = push_platform_list(engine, tags, images, self.line_error)
+        if digest_file is not None:
+            write_atomically(
+                "--digest-file",
+                digest_file,
+                f"{reference}\n".encode(),
+                done=f"The push of {', '.join(tags)} went through, as {reference}",
+            )
+        self.io.write_line(reference, verbosity=Verbosity.QUIET)
+        return 0
+
+    def target_platforms(self) -> tuple[Platform, ...]:
+        """--platform, else with --push the `platforms` setting (what is published)."""
+        requested = self.requested_platforms
+        return requested or (self.settings.platforms if self.option("push") else ())
+
     def check_option_combinations(self) -> None:
         super().check_option_combinations()
+        platforms = self.target_platforms()
+        if len(platforms) > 1 and not self.option("push"):
+            names = ", ".join(map(str, platforms))
+            raise DockerPluginError(
+                f"--platform names {len(platforms)} platforms ({names}): together they make "
+                "one multi-platform reference, which only a registry holds (an engine's image "
+                "store keeps one platform per tag, as `docker buildx` says too). Add --push to "
+                "publish them, or build one platform at a time."
+            )
+        if len(platforms) > 1 and self.option("sbom"):
+            raise DockerPluginError(
+                "--sbom writes one image's SBOM, and several platforms are built. Drop --sbom, "
+                "or build one platform with --sbom (each image also holds its own SBOM)."
+            )
         for name in ("output", "sbom", "digest-file"):
             value = self.option(name)
             # `--output "$UNSET"` gives an empty string: taken as absent, it would build.

@@ -41,6 +41,7 @@ terminals. Ports and environment from [tool.poetry-docker] apply."""
         if known is not None:
             image, ports, project_name = known.image, known.ports, known.project_name
             engine = Engine.find(echo=self.io.is_very_verbose())
+            self.say_emulation(image, known.emulation)
         else:
             plan = self.ensure_image().plan
             image, ports, project_name = plan.image, plan.runtime.ports, plan.project.name

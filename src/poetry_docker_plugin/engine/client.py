@@ -43,6 +43,16 @@ class InspectedImage:
 
 
 @dataclass(frozen=True)
+class ImageConfig:
+    """What ``docker image inspect`` says of a base image."""
+
+    id: str
+    platform: str  # os/architecture[/variant], as the image's config gives them
+    environment: dict[str, str]
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
 class PendingInspect:
     """A ``docker image inspect`` under way."""
 
@@ -139,6 +149,8 @@ class Engine:
         quiet: bool = False,
         ssh: Sequence[str] = (),
         cache_from: Sequence[str] = (),
+        timestamp: int | None = None,
+        outputs: Sequence[str] = (),
     ) -> str:
         """Builds ``context`` with the engine's progress streamed to the terminal; the image id.
 
@@ -149,6 +161,7 @@ class Engine:
         ``ssh`` names the dependencies fetched over SSH: the user's SSH agent is forwarded to
         the build (``--ssh default``), so that their keys authenticate without entering it.
         ``cache_from`` names images (in a registry) whose inline cache the build may reuse.
+        ``timestamp``: buildah's ``--timestamp`` (podman); ``outputs``: ``--output`` values.
         """
         from poetry_docker_plugin.tempdirs import temp_dir
 
@@ -173,6 +186,10 @@ class Engine:
                 command += ["--ssh", "default"]
             for reference in cache_from:
                 command += ["--cache-from", reference]
+            if timestamp is not None:
+                command += ["--timestamp", str(timestamp)]
+            for output in outputs:
+                command += ["--output", output]
             if quiet:
                 command.append("--quiet")
             command.append(str(context))
@@ -340,20 +357,27 @@ class Engine:
     def image_id(self, reference: str) -> str | None:
         """The id of a local image; None when there is none of that name."""
         config = self.config_of(reference)
-        return config[0] if config else None
+        return config.id if config else None
 
-    def config_of(self, reference: str) -> tuple[str, dict[str, str], dict[str, str]] | None:
-        """A local image's id, environment variables and labels; None when it is missing."""
-        result = self.capture(
-            ["image", "inspect", "--format", "{{.Id}}\t{{json .Config}}", reference]
-        )
+    def config_of(self, reference: str) -> ImageConfig | None:
+        """A local image's id, platform, environment variables and labels; None when missing.
+
+        Read from the whole inspect document: a format naming ``.Variant`` fails on engines
+        whose answer lacks it (Docker 20.10).
+        """
+        result = self.capture(["image", "inspect", "--format", "{{json .}}", reference])
         if result.returncode != 0:
             return None
-        identity, _, text = result.stdout.strip().partition("\t")
-        identity = full_id(identity)
-        config = json.loads(text) or {}
+        image = json.loads(result.stdout)
+        config = image.get("Config") or {}
+        parts = (image.get("Os", ""), image.get("Architecture", ""), image.get("Variant", ""))
         pairs = (item.partition("=") for item in config.get("Env") or [])
-        return identity, {k: v for k, _, v in pairs}, config.get("Labels") or {}
+        return ImageConfig(
+            full_id(image.get("Id", "")),
+            "/".join(part for part in parts if part),
+            {key: value for key, _, value in pairs},
+            config.get("Labels") or {},
+        )
 
     def show(self, arguments: Sequence[str]) -> None:
         if self.echo:

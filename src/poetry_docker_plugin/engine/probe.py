@@ -11,16 +11,20 @@ from typing import TYPE_CHECKING, Any
 from poetry_docker_plugin.cache_files import read_json, write_json
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan.model import BaseImage
+from poetry_docker_plugin.platforms import Platform
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from poetry_docker_plugin.engine.client import Engine
 
-# The X.Y of python3, then the glibc version it runs on (empty on other C libraries).
+# The X.Y of python3, 1 if its Python.h is there (else 0), then the glibc version it runs on
+# (empty on other C libraries).
 PYTHON_PROBE = [
     "-c",
-    "import platform, sys; print('%d.%d' % sys.version_info[:2], platform.libc_ver()[1])",
+    "import os, platform, sys, sysconfig; print('%d.%d' % sys.version_info[:2],"
+    " int(os.path.isfile(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))),"
+    " platform.libc_ver()[1])",
 ]
 
 
@@ -28,6 +32,7 @@ def probe_base_image(
     engine: Engine,
     reference: str,
     manager: str,
+    platform: Platform | None = None,
     cache: Path | None = None,
     *,
     pull: bool = True,
@@ -40,43 +45,75 @@ def probe_base_image(
     id against the image when it compares fingerprints, and asks again with no cache when
     the base was rebuilt under the same tag (``refresh``). A missing image is pulled
     first, unless ``pull`` is false, when the conventions of the published images are assumed.
+
+    ``manager`` "auto" first asks the image which manager it holds (conda, micromamba, else
+    a Python for venv). A local image of another platform than ``platform`` is pulled for
+    that platform (a local store keeps one platform per tag); the plan refuses a base that
+    is still of another platform.
     """
-    key = f"{manager} {reference}"
+    key = f"{manager} {reference} {platform or ''}"
     if cache is not None and not refresh and (cached := cached_facts(cache, key)) is not None:
         return BaseImage.from_facts(reference, cached)
+    setting = "runtime-base" if manager == "runtime" else "base-image"
     config = engine.config_of(reference)
     if config is None:
         if not pull:
             return BaseImage(reference)
-        _pull(engine, reference, "runtime-base" if manager == "runtime" else "base-image")
+        _pull(engine, reference, setting, platform)
         config = engine.config_of(reference)
-    identity, environment, labels = config or ("", {}, {})
-    facts: dict[str, Any] = {"id": identity, "label_keys": sorted(labels)}
+    elif pull and platform is not None and Platform.of_image(config.platform) != platform:
+        _pull(engine, reference, setting, platform, have=config.platform)
+        config = engine.config_of(reference)
+    if config is None:
+        raise DockerPluginError(f"The base image {reference} vanished while it was looked at.")
+    facts: dict[str, Any] = {
+        "id": config.id,
+        "label_keys": sorted(config.labels),
+        "platform": config.platform,
+    }
+    if manager == "auto":
+        manager = facts["manager"] = _manager_found(engine, reference)
     if manager == "runtime":  # the runtime stage's base: its glibc, if it says
         libc = engine.capture(
             ["run", "--rm", "--entrypoint", "getconf", reference, "GNU_LIBC_VERSION"]
         )
         facts["glibc"] = libc.stdout.split()[-1] if libc.returncode == 0 else ""
     elif manager == "venv":
-        python, _, glibc = _probe(engine, reference, "python3", PYTHON_PROBE, manager).partition(
-            " "
-        )
-        facts["python"], facts["glibc"] = python, glibc.strip()
+        answer = _probe(engine, reference, "python3", PYTHON_PROBE, manager)
+        python, headers, *glibc = answer.split()
+        facts["python"], facts["glibc"] = python, "".join(glibc)
+        facts["python_headers"] = headers == "1"
     elif manager == "conda":
         info = json.loads(_probe(engine, reference, "conda", ["info", "--json"], manager))
         facts["envs_dir"] = info["envs_dirs"][0]
         virtual = {name: version for name, version, *_ in info.get("virtual_pkgs", [])}
         facts["glibc"] = virtual.get("__glibc", "")
     else:  # micromamba: its images say where the root prefix is
-        root = environment.get("MAMBA_ROOT_PREFIX", "/opt/conda")
+        root = config.environment.get("MAMBA_ROOT_PREFIX", "/opt/conda")
         facts["envs_dir"] = f"{root.rstrip('/')}/envs"
     if cache is not None:
         store_facts(cache, key, facts)
     return BaseImage.from_facts(reference, facts)
 
 
-# The layout of the cache file: {"version": 2, "images": {key: {"facts": ..., "check": ...}}}.
-CACHE_VERSION = 2
+# Which environment manager an image holds: the first of these found on its PATH.
+MANAGER_PROBE = "for p in conda micromamba; do command -v $p >/dev/null && echo $p && exit; done"
+
+
+def _manager_found(engine: Engine, reference: str) -> str:
+    """conda when the image has conda on its PATH, micromamba when it has that, else venv.
+
+    Asked of the image, never read from its name: ``acme/ds-base`` may well hold conda. An
+    image without a shell has neither (the venv probe then says what it lacks).
+    """
+    result = engine.capture(["run", "--rm", "--entrypoint", "sh", reference, "-c", MANAGER_PROBE])
+    found = result.stdout.strip() if result.returncode == 0 else ""
+    return found if found in ("conda", "micromamba") else "venv"
+
+
+# The layout of the cache file: {"version": 3, "images": {key: {"facts": ..., "check": ...}}}.
+# (3: the platform, the manager found, venv python_headers; a version-2 entry lacks them.)
+CACHE_VERSION = 3
 # The type of each fact the probe records, and the form of the versions among them.
 FACT_TYPES: dict[str, type] = {
     "id": str,
@@ -84,6 +121,9 @@ FACT_TYPES: dict[str, type] = {
     "python": str,
     "glibc": str,
     "envs_dir": str,
+    "python_headers": bool,
+    "platform": str,
+    "manager": str,
 }
 VERSION_RE = re.compile(r"(\d+\.\d+(\.\d+)?)?")
 
@@ -138,16 +178,28 @@ def store_facts(cache: Path, key: str, facts: dict[str, Any]) -> None:
     write_json(cache, {"version": CACHE_VERSION, "images": kept}, indent=1)
 
 
-def _pull(engine: Engine, reference: str, setting: str) -> None:
-    result = engine.capture(["pull", "--quiet", reference])
-    if result.returncode != 0:
-        engine.diagnose()
-        detail = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+def _pull(
+    engine: Engine, reference: str, setting: str, platform: Platform | None, have: str = ""
+) -> None:
+    """Pulls the image (for ``platform``); ``have``: the platform of the local one, if any."""
+    command = ["pull", "--quiet", *(["--platform", str(platform)] if platform else []), reference]
+    result = engine.capture(command)
+    if result.returncode == 0:
+        return
+    engine.diagnose()
+    detail = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+    if have:
         raise DockerPluginError(
-            f"The base image {reference} is not on this machine and could not be pulled "
-            f"({detail}). Pull or build it first, or set `{setting}` in "
-            f"[tool.poetry-docker] (or --{setting}) to an image you have."
+            f"The base image {reference} is a {have} image here, and the image is built for "
+            f"{platform}; pulling its {platform} image failed ({detail}). Set `{setting}` in "
+            f"[tool.poetry-docker] (or --{setting}) to an image with a {platform} variant, or "
+            "build for its platform (--platform)."
         )
+    raise DockerPluginError(
+        f"The base image {reference} is not on this machine and could not be pulled "
+        f"({detail}). Pull or build it first, or set `{setting}` in "
+        f"[tool.poetry-docker] (or --{setting}) to an image you have."
+    )
 
 
 def _probe(engine: Engine, image: str, program: str, arguments: list[str], manager: str) -> str:

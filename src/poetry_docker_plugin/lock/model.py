@@ -14,9 +14,9 @@ from poetry_docker_plugin.lock.wheels import (
     has_wheel_for,
     has_wheels,
     is_compiled_for,
+    is_pure_python,
     marker_applies,
     python_allows,
-    ships_binary_wheels,
 )
 
 if TYPE_CHECKING:
@@ -129,12 +129,13 @@ class LockedRequirement:
         return self.kind in ("index", "url") and not self.has_wheel_for(target)
 
     def needs_compiler(self, target: Target) -> bool:
-        """Whether building it probably compiles code: it ships binary wheels, none for us.
+        """Whether building it may compile code: it is built here, and not known to be pure.
 
-        A package whose only files are an sdist or pure-Python wheels is taken as pure
-        Python, so that images get a compiler only when the lock needs one.
+        Only a lock whose files include wheels, all pure (``none-any``), shows a pure-Python
+        package. A package with only an sdist may hold C code (python-ldap does), and one that
+        ships binary wheels but none for ``target`` certainly does: both get the compiler.
         """
-        return ships_binary_wheels(self.files) and self.needs_build(target)
+        return self.needs_build(target) and not is_pure_python(self.files)
 
     def is_compiled(self, target: Target) -> bool:
         """Whether the wheel pip picks for ``target`` holds compiled code (a binary wheel)."""

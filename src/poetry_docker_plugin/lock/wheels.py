@@ -78,9 +78,13 @@ def is_compiled_for(files: tuple[str, ...], target: Target) -> bool:
     )
 
 
-def ships_binary_wheels(files: tuple[str, ...]) -> bool:
-    """Whether any file is a binary wheel: the package has code to compile."""
-    return any(tags and any(t.abi != "none" for t in tags) for tags in map(wheel_tags, files))
+def is_pure_python(files: tuple[str, ...]) -> bool:
+    """Whether the files show a pure-Python package: wheels, every one of them ``none-any``.
+
+    An sdist alone shows nothing either way (python-ldap publishes only an sdist, of C code).
+    """
+    wheels = [tags for tags in map(wheel_tags, files) if tags]
+    return bool(wheels) and all(t.abi == "none" and t.platform == "any" for w in wheels for t in w)
 
 
 def has_wheels(files: tuple[str, ...]) -> bool:
@@ -154,19 +158,3 @@ def linux_environment(python: str, machine: str, patch: int = 0) -> dict[str, st
         "sys_platform": "linux",
         "extra": "",
     }
-
-
-def machine_of(platform: str | None, host_machine: str) -> str:
-    """The Linux machine name (as in wheel tags) for a ``--platform`` such as ``linux/arm64``;
-    without one, ``host_machine`` (``platform.machine()``) in the same spelling."""
-    if not platform:
-        machine = host_machine.lower()
-        return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
-    arch = platform.split("/")[1] if "/" in platform else platform
-    return {
-        "amd64": "x86_64",
-        "arm64": "aarch64",
-        "386": "i686",
-        "ppc64le": "ppc64le",
-        "s390x": "s390x",
-    }.get(arch, arch)

@@ -40,6 +40,7 @@ from poetry_docker_plugin.settings import check_no_runtime_base, check_workdir
 if TYPE_CHECKING:
     from poetry_docker_plugin.lock.model import Lock
     from poetry_docker_plugin.lock.wheels import Target
+    from poetry_docker_plugin.platforms import Platform
     from poetry_docker_plugin.project import ProjectFacts
     from poetry_docker_plugin.settings import Settings
 
@@ -62,30 +63,36 @@ def make_plan(
     lock: Lock,
     settings: Settings,
     *,
-    machine: str,
+    platform: Platform,
     tags: tuple[str, ...] = (),
-    platform: str | None = None,
     probe_base: BaseProbe | None = None,
     editable: bool = False,
     host_user: HostUser | None = None,
 ) -> BuildPlan:
     """Decides everything about the image from the project, its lock and the settings.
 
-    ``machine`` is the target's (wheel tags' spelling: x86_64, aarch64). ``probe_base`` looks
-    at a base image (its id, its Python, where conda keeps environments); without it the plan
-    follows the conventions of the published images. ``editable`` plans the development image
-    of ``poetry docker shell``: the project is installed in editable mode pointing at the
-    working directory, where the working tree is mounted, and it is tagged ``<name>:dev``; it
-    runs as ``host_user`` when given (Linux hosts), else as the runtime user.
+    ``platform`` is the target (``--platform``, else the engine's own). ``probe_base`` looks
+    at a base image (its id, platform, Python, manager, where conda keeps environments);
+    without it the plan follows the conventions of the published images. ``editable`` plans
+    the development image of ``poetry docker shell``: the project is installed in editable
+    mode pointing at the working directory, where the working tree is mounted, tagged
+    ``<name>:dev``; it runs as ``host_user`` when given (Linux hosts), else as the runtime
+    user.
     """
     wheel_in_image = _wheel_built_in_image(project, editable)
+    machine = platform.machine
     manager, manager_reason = choose_env_manager(settings)
-    reference = settings.base_image or DEFAULT_BASE_IMAGES.get(manager)
+    reference = settings.base_image or DEFAULT_BASE_IMAGES.get(manager or "")
     if reference is None:  # venv on the python.org image of the chosen Python
         python, _ = choose_python(project, lock, machine, settings.python, GLIBC_MAX_MINOR)
         reference = f"python:{python}-slim-bookworm"
-    base = probe_base(reference, manager) if probe_base else BaseImage(reference)
+    base = probe_base(reference, manager or "auto") if probe_base else BaseImage(reference)
+    if manager is None:
+        manager, manager_reason = manager_of_base(base)
+    check_platform(base, platform, "base-image")
     runtime_base = _runtime_base(project, settings, manager, editable, probe_base)
+    if runtime_base is not None:
+        check_platform(runtime_base, platform, "runtime-base")
     # Wheels must run on the C library of the image's last stage.
     glibc = (runtime_base or base).glibc_minor
     if manager == "venv":
@@ -110,13 +117,16 @@ def make_plan(
         conda_channels=tuple(CondaChannel.parse(c) for c in settings.conda_channels),
         apt_packages=settings.apt_packages,
         platform=platform,
-        machine=machine,
         runtime_base=runtime_base,
     )
     return BuildPlan(
         environment=environment,
         dependencies=plan_dependencies(
-            lock, environment.target, wheel_in_image, ca_bundle=settings.ca_bundle is not None
+            lock,
+            environment.target,
+            wheel_in_image,
+            ca_bundle=settings.ca_bundle is not None,
+            python_headers=has_python_headers(manager, base),
         ),
         project=ProjectPlan(
             name=name,
@@ -134,23 +144,33 @@ def make_plan(
             user=runtime_user(settings.user, host_user),
         ),
         metadata=ImageMetadata(
-            tags=tags or _default_tags(settings, name, version, editable),
+            tags=tags or default_tags(settings, name, version, editable),
             labels=_labels(project, settings, environment.bases[-1].label_keys),
+            reproducible=settings.reproducible,
         ),
     )
 
 
 def plan_dependencies(
-    lock: Lock, target: Target, wheel_in_image: bool, *, ca_bundle: bool
+    lock: Lock,
+    target: Target,
+    wheel_in_image: bool,
+    *,
+    ca_bundle: bool,
+    python_headers: bool = True,
 ) -> DependenciesPlan:
     """Sorts the locked packages by how the image gets them.
 
     Wheels from indexes and URLs are installed with hashes, compiled ones in a layer of their
     own: they are the large ones, and rarely change, so that adding a small pure-Python
     package does not reinstall them. Sdists and git commits are built into wheels in a
-    separate stage (with git and a compiler only when needed, so that the image itself
-    carries neither); path dependencies are built on the host when poetry-core can build
-    them, else in that stage too.
+    separate stage, so that the image itself carries no build tools; path dependencies are
+    built on the host when poetry-core can build them, else in that stage too.
+
+    That stage gets git for git commits, and what building C code needs whenever it builds
+    something not known to be pure Python (an sdist, a path project, the project itself with
+    another backend): the compiler, and the environment's Python headers when
+    ``python_headers`` says they are missing (Debian's python3 keeps them in python3.X-dev).
     """
     requirements = lock.requirements
     applying = [r for r in requirements if r.applies_to(target)]
@@ -166,6 +186,8 @@ def plan_dependencies(
         tools.append("openssh-client")
     if sources or wheel_in_image or any(r.needs_compiler(target) for r in built):
         tools.append("build-essential")
+        if not python_headers:
+            tools.append(f"python{target.python}-dev")
     hashed = [r for r in requirements if not r.is_local and r.kind != "git" and r not in built]
     compiled = tuple(r for r in hashed if r in applying and r.is_compiled(target))
     return DependenciesPlan(
@@ -184,18 +206,63 @@ def plan_dependencies(
     )
 
 
-def choose_env_manager(settings: Settings) -> tuple[str, str]:
-    """The setting when given, else inferred from the base image's name (conda by default)."""
+def has_python_headers(manager: str, base: BaseImage) -> bool:
+    """Whether the environment's Python comes with its headers (Python.h), which C extensions
+    are compiled against.
+
+    conda's and micromamba's ``python`` packages carry them, and so do python.org's images;
+    a venv uses the base's python3, whose headers the probe looked for: Debian's python3 keeps
+    them in a package of their own. A base not looked at is taken to be a python.org image
+    (the venv manager's default), as the rest of the plan does.
+    """
+    return manager != "venv" or base.python_headers is not False
+
+
+def choose_env_manager(settings: Settings) -> tuple[str | None, str]:
+    """The setting when given, conda on the default (Miniforge) base; None when the base
+    image is to be asked (``manager_of_base``)."""
     if settings.env_manager:
         return settings.env_manager, "set by env-manager"
     if not settings.base_image:
         return "conda", "the default, on the default Miniforge base image"
-    repository = ImageReference.parse(settings.base_image).name.lower()
+    return None, ""
+
+
+def manager_of_base(base: BaseImage) -> tuple[str, str]:
+    """The manager the base image holds, as the probe found it (conda, micromamba, else venv).
+
+    Only when the image could not be looked at (files written with no engine to ask) is its
+    name taken as a hint, and the reason says so.
+    """
+    if base.manager is not None:
+        if base.manager == "venv":
+            return "venv", f"the base image {base.reference} has neither conda nor micromamba"
+        return base.manager, f"{base.manager} found in the base image {base.reference}"
+    repository = ImageReference.parse(base.reference).name.lower()
+    guess = "venv"
     if "micromamba" in repository:
-        return "micromamba", f"inferred from the base image {settings.base_image}"
-    if any(word in repository for word in ("conda", "miniforge", "mambaforge")):
-        return "conda", f"inferred from the base image {settings.base_image}"
-    return "venv", f"inferred from the base image {settings.base_image} (not a conda image)"
+        guess = "micromamba"
+    elif any(word in repository for word in ("conda", "miniforge", "mambaforge")):
+        guess = "conda"
+    return guess, (
+        f"guessed from the name {base.reference}: the image was not looked at; set "
+        "env-manager to be sure"
+    )
+
+
+def check_platform(base: BaseImage, platform: Platform, setting: str) -> None:
+    """Refuses a base image of another platform than the target: its programs would run
+    emulated at best, and the wheels chosen for the target would not match them."""
+    from poetry_docker_plugin.platforms import Platform
+
+    if base.platform is None or Platform.of_image(base.platform) == platform:
+        return
+    raise DockerPluginError(
+        f"The base image {base.reference} is a {base.platform} image, and the image is built "
+        f"for {platform}. Set `{setting}` in [tool.poetry-docker] (or --{setting}) to an "
+        f"image that has a {platform} variant (pull it with `docker pull --platform "
+        f"{platform} ...`), or build for {base.platform} with --platform."
+    )
 
 
 def runtime_user(user: str | None, host: HostUser | None = None) -> RuntimeUser:
@@ -258,7 +325,7 @@ def _runtime_base(
     return probe_base(reference, "runtime") if probe_base else BaseImage(reference)
 
 
-def _default_tags(settings: Settings, name: str, version: str, editable: bool) -> tuple[str, ...]:
+def default_tags(settings: Settings, name: str, version: str, editable: bool) -> tuple[str, ...]:
     repository = settings.image or name
     if editable:
         return (f"{repository}:dev",)

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from poetry_docker_plugin.lock.wheels import GLIBC_MAX_MINOR, Target
 
 if TYPE_CHECKING:
+    from poetry_docker_plugin.lock.conda import LockedPackage
     from poetry_docker_plugin.lock.model import LockedRequirement
+    from poetry_docker_plugin.platforms import Platform
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class BaseImage:
     envs_dir: str | None = None  # conda, micromamba: where the base keeps its environments
     label_keys: tuple[str, ...] = ()  # the base's labels, which the image would inherit
     glibc: str | None = None  # the version of its C library, when it is glibc ("2.36")
+    # venv: whether python3's headers (Python.h) are there, which building a C extension
+    # needs; Debian's python3 keeps them in python3.X-dev. None: not looked at.
+    python_headers: bool | None = None
+    platform: str | None = None  # as its config says: "linux/arm64"
+    manager: str | None = None  # the manager it holds, when asked (env-manager not set)
 
     @property
     def glibc_minor(self) -> int:
@@ -47,6 +54,9 @@ class BaseImage:
             envs_dir=facts.get("envs_dir"),
             label_keys=tuple(facts.get("label_keys", ())),
             glibc=facts.get("glibc") or None,
+            python_headers=facts.get("python_headers"),
+            platform=facts.get("platform") or None,
+            manager=facts.get("manager") or None,
         )
 
 
@@ -94,16 +104,27 @@ class EnvironmentPlan:
     conda_packages: tuple[str, ...]
     conda_channels: tuple[CondaChannel, ...]
     apt_packages: tuple[str, ...]
-    platform: str | None
-    machine: str
+    platform: Platform  # the target: --platform, else the engine's own
     # The base of the runtime stage, into which the environment is copied; None: the image is
     # the environment's base itself (venv, the development image, `runtime-base = "base"`).
     runtime_base: BaseImage | None = None
+    # From poetry-docker.lock when it is current (``plan.pinning``): the exact conda packages
+    # to create the environment from, and base references pinned to their registry digest.
+    locked_packages: tuple[LockedPackage, ...] = ()
+    pinned_bases: tuple[tuple[str, str], ...] = ()  # (reference, reference@sha256:...)
+
+    def from_reference(self, base: BaseImage) -> str:
+        """What ``FROM`` names for ``base``: its locked digest when it came from a registry."""
+        return dict(self.pinned_bases).get(base.reference, base.reference)
 
     @property
     def bases(self) -> tuple[BaseImage, ...]:
         """Every image the build starts from: inputs of the image like its sources."""
         return (self.base,) if self.runtime_base is None else (self.base, self.runtime_base)
+
+    @property
+    def machine(self) -> str:
+        return self.platform.machine
 
     @property
     def bin_dir(self) -> str:
@@ -236,6 +257,9 @@ class ImageMetadata:
 
     tags: tuple[str, ...]
     labels: tuple[tuple[str, str], ...]
+    # Bit-identical builds (``reproducible``): steps that write .pyc files or logs of the clock
+    # are rendered to write none.
+    reproducible: bool = False
 
 
 @dataclass(frozen=True)
