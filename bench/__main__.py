@@ -32,10 +32,17 @@ from bench.config import (
     SAMPLES_PER_REP,
     STAND_IN,
     VENV,
+    VENV_ARM64,
     WORK,
 )
 from bench.dockerize import measure_dockerize
-from bench.measure import clean_ours, measure_builds, measure_commands, measure_large_project
+from bench.measure import (
+    clean_ours,
+    measure_builds,
+    measure_commands,
+    measure_emulated_cold,
+    measure_large_project,
+)
 from bench.preparation import (
     copy_sample,
     ensure_stand_in,
@@ -62,7 +69,7 @@ def arguments() -> argparse.Namespace:
 
 def measure(reps: int) -> Measurements:
     """Sets up what is measured (venvs, the stand-in, the projects), then measures it all."""
-    for manager in MANAGERS:
+    for manager in (*MANAGERS, VENV_ARM64):
         for base in dict.fromkeys((manager.base, manager.final_base)):
             if not image_exists(base):
                 raise SystemExit(
@@ -96,9 +103,11 @@ def measure(reps: int) -> Measurements:
             builds[manager.key] = measure_builds(
                 reps, manager, changed, outputs[manager.key], built
             )
+        emulated = measure_emulated_cold(reps, built)
     finally:
         clean_ours(built)
-    return Measurements(commands, large, builds, measure_dockerize(reps, dockerize_template))
+    dockerize = measure_dockerize(reps, dockerize_template)
+    return Measurements(commands, large, builds, dockerize, emulated)
 
 
 def print_notes(measured: Measurements) -> None:

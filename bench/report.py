@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bench.config import CONDA, CONDA_SINGLE, LARGE_FILES, MANAGERS, VENV
+from bench.config import (
+    CONDA,
+    CONDA_SINGLE,
+    EMULATED_PLATFORM,
+    LARGE_FILES,
+    MANAGERS,
+    VENV,
+    VENV_ARM64,
+)
 from bench.recorded import Record, RecordedRow
 from bench.results import BuildTimes, DockerizeTimes, Measurements, Row, Unit
 
@@ -128,7 +136,7 @@ def rows(measured: Measurements) -> list[Row]:
             1.5,
             manager=VENV.label,
         ),
-        *build_rows(measured.builds, measured.dockerize),
+        *build_rows(measured.builds, measured.dockerize, measured.emulated_cold),
         *floor_rows(measured.builds, commands.check_lock),
         Row(
             f"no-change run, {LARGE_FILES:,} more files",
@@ -141,13 +149,15 @@ def rows(measured: Measurements) -> list[Row]:
     ]
 
 
-def build_rows(builds: dict[str, BuildTimes], dockerize: DockerizeTimes) -> list[Row]:
+def build_rows(
+    builds: dict[str, BuildTimes], dockerize: DockerizeTimes, emulated: float
+) -> list[Row]:
     """The build and size rows, each kind once per manager that measured it, in the order of
     MANAGERS (venv, conda with its runtime stage, then conda single-stage, which has only the
     cold build and the sizes). poetry-dockerize's numbers go beside the venv rows only: both
     build on the same Debian Python, the like-for-like comparison; its image is the baseline
     of every manager's sizes, totals and over each image's own base, so that a larger base is
-    not counted against (or for) a manager."""
+    not counted against (or for) a manager. The emulated cold build follows the native ones."""
     full = [m for m in MANAGERS if not m.cold_only]
     table = [
         Row(
@@ -161,6 +171,7 @@ def build_rows(builds: dict[str, BuildTimes], dockerize: DockerizeTimes) -> list
         )
         for m in MANAGERS
     ]
+    table.append(emulated_row(builds[VENV.key], emulated))
     for kind in TIMED_ROWS:
         table += [
             Row(
@@ -227,6 +238,19 @@ def build_rows(builds: dict[str, BuildTimes], dockerize: DockerizeTimes) -> list
         for m in MANAGERS
     ]
     return table
+
+
+def emulated_row(native: BuildTimes, emulated: float) -> Row:
+    """The venv cold build for linux/arm64 under QEMU user emulation, beside the native one:
+    what building for another architecture costs here (ratio stated, no target)."""
+    return Row(
+        f"cold build, {EMULATED_PLATFORM} emulated",
+        emulated,
+        native.cold,
+        "native cold build",
+        None,
+        manager=VENV_ARM64.label,
+    )
 
 
 def floor_rows(builds: dict[str, BuildTimes], check_lock: float) -> list[Row]:

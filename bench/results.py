@@ -144,3 +144,4 @@ class Measurements:
     large: LargeProjectTimes
     builds: dict[str, BuildTimes]  # by Manager.key, every manager of config.MANAGERS
     dockerize: DockerizeTimes
+    emulated_cold: float  # the venv cold build for linux/arm64, under QEMU user emulation

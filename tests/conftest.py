@@ -40,6 +40,11 @@ CONDA_TEST_BASE_IMAGE = os.environ.get("CONDA_TEST_BASE_IMAGE", "miniforge-stand
 CONDA_PY38_TEST_BASE_IMAGE = os.environ.get(
     "CONDA_PY38_TEST_BASE_IMAGE", "miniforge-standin:25.3.1-py38"
 )
+# The same test base for linux/arm64 (scripts/test-base-image.sh IMAGE arm64), run under QEMU
+# user emulation: the target of the tests of other architectures (tests/engine/test_platforms_build.py).
+ARM64_TEST_BASE_IMAGE = os.environ.get(
+    "ARM64_TEST_BASE_IMAGE", "poetry-docker-test-base:bookworm-arm64"
+)
 CONDA_STANDIN = REPO.parent / "shared" / "conda-standin" / "make-base.sh"
 
 
@@ -219,6 +224,27 @@ def base_image(engine: str) -> str:
         stdout=subprocess.DEVNULL,
     )
     return TEST_BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def arm64_base_image(engine: str) -> str:
+    """The offline test base for linux/arm64, built once per machine by
+    scripts/test-base-image.sh (scripts/dev builds it with the tests' setup). Its programs run
+    under QEMU user emulation: without the kernel's binfmt handler for arm64 the tests that
+    take it are skipped (a failure with REQUIRE_DOCKER=1, as in CI)."""
+    handler = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+    if not (handler.exists() and handler.read_text().startswith("enabled")):
+        reason = "no QEMU emulation of arm64 here (binfmt_misc has no enabled qemu-aarch64)"
+        if os.environ.get("REQUIRE_DOCKER") == "1":
+            pytest.fail(f"{reason}, and REQUIRE_DOCKER=1: run scripts/dev to set it up")
+        pytest.skip(f"{reason}: run scripts/dev to set it up")
+    subprocess.run(
+        ["bash", str(REPO / "scripts" / "test-base-image.sh"), ARM64_TEST_BASE_IMAGE, "arm64"],
+        check=True,
+        env={**os.environ, "DOCKER": engine},
+        stdout=subprocess.DEVNULL,
+    )
+    return ARM64_TEST_BASE_IMAGE
 
 
 def conda_stand_in(base_image: str, image: str, extra_pythons: str = "") -> str:

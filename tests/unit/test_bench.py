@@ -21,7 +21,7 @@ from conftest import REPO
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.config import CONDA, CONDA_SINGLE, VENV
+from bench.config import CONDA, CONDA_SINGLE, VENV, VENV_ARM64
 from bench.recorded import (
     RECORD_BEGIN,
     RECORD_END,
@@ -89,6 +89,7 @@ MEASURED = Measurements(
     dockerize=DockerizeTimes(
         cold=27.0, no_change=0.36, edit=7.6, size=350e6, base_size=230e6, stopped_containers=3
     ),
+    emulated_cold=80.0,
 )
 PROVENANCE = Provenance("0123456789ab", "2026-12-03", "0123456789abcdef")
 
@@ -191,6 +192,16 @@ def test_rows_without_a_baseline_a_target_or_a_figure() -> None:
     assert row_of(table, "fresh run, floor", CONDA.label).result == "n/a"
     line = next(x for x in table_lines([fresh]) if x.startswith("| fresh run"))
     assert re.search(r"\| n/a +\| n/a \(docker run --rm\) \| - +\| <= 1\.3 \| n/a +\|", line)
+
+
+def test_the_emulated_cold_build_beside_the_native_one() -> None:
+    """One row, after the native cold builds: the arm64 build over venv's native one, stated."""
+    table = rows(MEASURED)
+    emulated = row_of(table, "cold build, linux/arm64 emulated", VENV_ARM64.label)
+    assert emulated.ratio == pytest.approx(8.0) and emulated.result == "stated"
+    assert emulated.baseline_name == "native cold build"
+    names = [row.name for row in table]
+    assert names.index(emulated.name) == names.index("cold build") + 3  # venv, conda, single
 
 
 def test_sizes_over_their_bases_and_content() -> None:
