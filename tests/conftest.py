@@ -41,7 +41,7 @@ CONDA_PY38_TEST_BASE_IMAGE = os.environ.get(
     "CONDA_PY38_TEST_BASE_IMAGE", "miniforge-standin:25.3.1-py38"
 )
 # The same test base for linux/arm64 (scripts/test-base-image.sh IMAGE arm64), run under QEMU
-# user emulation: the target of the tests of other architectures (tests/engine/test_platforms_build.py).
+# user emulation: the tests of other architectures (tests/engine/test_platforms_build.py).
 ARM64_TEST_BASE_IMAGE = os.environ.get(
     "ARM64_TEST_BASE_IMAGE", "poetry-docker-test-base:bookworm-arm64"
 )
