@@ -56,7 +56,7 @@ extras, the project's wheel and a generated entrypoint that activates the enviro
 Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; options win."""
 
     def handle_docker(self) -> int:
-        from poetry_docker_plugin.files import output_file, write_atomically
+        from poetry_docker_plugin.files import output_file
         from poetry_docker_plugin.remembering import remember
         from poetry_docker_plugin.sbom import write_sbom
 
@@ -92,15 +92,20 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         reference = prepared.plan.image
         if self.option("push"):
             reference = self.builder.push(prepared)
-            if digest_file is not None:
-                tags = ", ".join(prepared.plan.metadata.tags)
-                write_atomically(
-                    "--digest-file",
-                    digest_file,
-                    f"{reference}\n".encode(),
-                    done=f"The push of {tags} went through, as {reference}",
-                )
-        # The reference alone on stdout, even with -q: IMAGE=$(poetry docker build -q)
+        return self.published(reference, prepared.plan.metadata.tags, digest_file)
+
+    def published(self, reference: str, tags: tuple[str, ...], digest_file: Path | None) -> int:
+        """The reference alone on stdout, even with -q (``IMAGE=$(poetry docker build -q)``),
+        and in --digest-file when pushed."""
+        from poetry_docker_plugin.files import write_atomically
+
+        if digest_file is not None:
+            write_atomically(
+                "--digest-file",
+                digest_file,
+                f"{reference}\n".encode(),
+                done=f"The push of {', '.join(tags)} went through, as {reference}",
+            )
         self.io.write_line(reference, verbosity=Verbosity.QUIET)
         return 0
 
@@ -108,7 +113,6 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         """One image per platform, each from the same lock, pushed under per-platform tags
         (``1.0-arm64``, as multi-arch images are published by hand); then each tag pushed as
         one list of them. The list's reference, by digest, goes to stdout."""
-        from poetry_docker_plugin.files import write_atomically
         from poetry_docker_plugin.plan.decide import default_tags
         from poetry_docker_plugin.publish import push_platform_list
 
@@ -126,15 +130,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
             engine = builder.engine
         assert engine is not None  # several platforms: built and pushed above
         reference = push_platform_list(engine, tags, images, self.line_error)
-        if digest_file is not None:
-            write_atomically(
-                "--digest-file",
-                digest_file,
-                f"{reference}\n".encode(),
-                done=f"The push of {', '.join(tags)} went through, as {reference}",
-            )
-        self.io.write_line(reference, verbosity=Verbosity.QUIET)
-        return 0
+        return self.published(reference, tags, digest_file)
 
     def target_platforms(self) -> tuple[Platform, ...]:
         """--platform, else with --push the `platforms` setting (what is published)."""
