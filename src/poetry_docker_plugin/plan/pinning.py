@@ -54,7 +54,13 @@ def pin(plan: BuildPlan, lock: CondaLock) -> BuildPlan:
     """``plan`` with the lock's packages and base digests; refused when the lock is stale or
     a local base image is not the one locked."""
     environment = plan.environment
-    changes = lock.inputs.changes(lock_inputs(plan))
+    wanted = lock_inputs(plan)
+    bases = wanted.base_images
+    if plan.project.editable and lock.inputs.base_images[: len(bases)] == bases:
+        # The development image of ``shell`` is the environment's stage alone: a lock made
+        # for ``build`` also names the runtime stage's base, which this image does not use.
+        wanted = dataclasses.replace(wanted, base_images=lock.inputs.base_images)
+    changes = lock.inputs.changes(wanted)
     if changes:
         raise DockerPluginError(
             f"{CONDA_LOCK_FILE} is out of date with the project: {'; '.join(changes)}. "
