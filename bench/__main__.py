@@ -42,6 +42,7 @@ from bench.measure import (
     measure_commands,
     measure_emulated_cold,
     measure_large_project,
+    measure_reproducible,
 )
 from bench.preparation import (
     copy_sample,
@@ -104,10 +105,11 @@ def measure(reps: int) -> Measurements:
                 reps, manager, changed, outputs[manager.key], built
             )
         emulated = measure_emulated_cold(reps, built)
+        reproducible = measure_reproducible(reps, built)
     finally:
         clean_ours(built)
     dockerize = measure_dockerize(reps, dockerize_template)
-    return Measurements(commands, large, builds, dockerize, emulated)
+    return Measurements(commands, large, builds, dockerize, emulated, reproducible)
 
 
 def print_notes(measured: Measurements) -> None:

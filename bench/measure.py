@@ -25,12 +25,19 @@ from bench.config import (
     POETRY,
     ROOT,
     SMALL,
+    VENV,
     VENV_ARM64,
     WORK,
     Manager,
 )
 from bench.preparation import configure, copy_sample, make_large_copy
-from bench.results import BuildChecks, BuildTimes, CommandTimes, LargeProjectTimes
+from bench.results import (
+    BuildChecks,
+    BuildTimes,
+    CommandTimes,
+    LargeProjectTimes,
+    ReproducibleTimes,
+)
 
 
 def medians(samples: dict[str, list[float]]) -> dict[str, float]:
@@ -233,6 +240,27 @@ def measure_emulated_cold(reps: int, built: set[str]) -> float:
         if made.stdout.strip() != EMULATED_PLATFORM:
             raise RuntimeError(f"{tag} is {made.stdout.strip()}, not {EMULATED_PLATFORM}")
     return statistics.median(times)
+
+
+def measure_reproducible(reps: int, built: set[str]) -> ReproducibleTimes:
+    """The venv cold build and source edit with ``--reproducible``, started as the plain ones
+    are (build cache pruned, fresh copy, the same one-line edit): what the bit-identical image
+    costs on this engine, where the image is saved, rewritten and loaded after each build."""
+    times: dict[str, list[float]] = {}
+    for rep in range(reps):
+        print(f"  the reproducible builds (venv), {rep + 1}/{reps}", flush=True)
+        project = copy_sample(WORK / "run" / f"{VENV.key}-reproducible", VENV)
+        sh(DOCKER, "builder", "prune", "--all", "--force")
+        for key in ("cold", "edit"):
+            if key == "edit":
+                source = project / "src" / "sample_app" / "stats.py"
+                source.write_text(source.read_text() + f"# benchmark edit {rep} {time.time()}\n")
+            tag = f"{VENV.image}:reproducible-{key}-{rep}"
+            build = (POETRY, "docker", "build", "--reproducible", "--tag", tag)
+            times.setdefault(key, []).append(timed(*build, cwd=project)[0])
+            built.add(image_id(tag))
+    median = medians(times)
+    return ReproducibleTimes(cold=median["cold"], edit=median["edit"])
 
 
 def measure_activation(

@@ -20,7 +20,14 @@ from bench.config import (
     VENV_ARM64,
 )
 from bench.recorded import Record, RecordedRow
-from bench.results import BuildTimes, DockerizeTimes, Measurements, Row, Unit
+from bench.results import (
+    BuildTimes,
+    DockerizeTimes,
+    Measurements,
+    ReproducibleTimes,
+    Row,
+    Unit,
+)
 
 TABLE_HEADER = (
     "row",
@@ -136,7 +143,9 @@ def rows(measured: Measurements) -> list[Row]:
             1.5,
             manager=VENV.label,
         ),
-        *build_rows(measured.builds, measured.dockerize, measured.emulated_cold),
+        *build_rows(
+            measured.builds, measured.dockerize, measured.emulated_cold, measured.reproducible
+        ),
         *floor_rows(measured.builds, commands.check_lock),
         Row(
             f"no-change run, {LARGE_FILES:,} more files",
@@ -150,7 +159,10 @@ def rows(measured: Measurements) -> list[Row]:
 
 
 def build_rows(
-    builds: dict[str, BuildTimes], dockerize: DockerizeTimes, emulated: float
+    builds: dict[str, BuildTimes],
+    dockerize: DockerizeTimes,
+    emulated: float,
+    reproducible: ReproducibleTimes,
 ) -> list[Row]:
     """The build and size rows, each kind once per manager that measured it, in the order of
     MANAGERS (venv, conda with its runtime stage, then conda single-stage, which has only the
@@ -172,6 +184,7 @@ def build_rows(
         for m in MANAGERS
     ]
     table.append(emulated_row(builds[VENV.key], emulated))
+    table += reproducible_rows(builds[VENV.key], reproducible)
     for kind in TIMED_ROWS:
         table += [
             Row(
@@ -238,6 +251,17 @@ def build_rows(
         for m in MANAGERS
     ]
     return table
+
+
+def reproducible_rows(plain: BuildTimes, reproducible: ReproducibleTimes) -> list[Row]:
+    """The venv cold build and source edit with ``--reproducible`` over the plain ones: what
+    a bit-identical image costs here (stated; it is the default only where this is small)."""
+    return [
+        Row("cold build, --reproducible", reproducible.cold, plain.cold, "plain cold build",
+            None, manager=VENV.label),
+        Row("source edit, --reproducible", reproducible.edit, plain.edit, "plain source edit",
+            None, manager=VENV.label),
+    ]  # fmt: skip
 
 
 def emulated_row(native: BuildTimes, emulated: float) -> Row:

@@ -137,6 +137,14 @@ class Row:
 
 
 @dataclass(frozen=True)
+class ReproducibleTimes:
+    """The venv builds with ``--reproducible`` (Docker 20.10: save, rewrite, load), medians."""
+
+    cold: float  # after the build cache is pruned, as the plain cold build
+    edit: float  # after the same one-line edit as the plain source edit
+
+
+@dataclass(frozen=True)
 class Measurements:
     """Everything one run measured, for the report."""
 
@@ -145,3 +153,4 @@ class Measurements:
     builds: dict[str, BuildTimes]  # by Manager.key, every manager of config.MANAGERS
     dockerize: DockerizeTimes
     emulated_cold: float  # the venv cold build for linux/arm64, under QEMU user emulation
+    reproducible: ReproducibleTimes

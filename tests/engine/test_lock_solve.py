@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ from test_channels import serve
 
 if TYPE_CHECKING:
     from types import ModuleType
+
+    from conftest import Registry
 
 LOCK = "poetry-docker.lock"
 
@@ -165,6 +168,40 @@ def test_a_moved_local_base_is_refused(
         assert refused.returncode != 0
         assert "is not the one poetry-docker.lock locked" in refused.output, refused.output
         assert "poetry docker lock --update" in refused.output
+    finally:
+        docker("image", "rm", base, check=False)
+    print(f"\nduration {time.monotonic() - started:.0f} s")
+
+
+def test_a_registry_base_is_built_by_its_locked_digest(
+    tmp_path: Path, registry: Registry, base_image: str, project_image: str
+) -> None:
+    """A base from a registry is locked by its registry digest and built FROM it, so a tag
+    moved in the registry after the lock does not reach the image."""
+    started = time.monotonic()
+    base = registry.reference(f"{project_image}-base:1")
+    docker("tag", base_image, base)
+    pushed = docker("push", base).output
+    digest = re.findall(r"digest: (sha256:[0-9a-f]{64})", pushed)[-1]
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, image=project_image, base_image=base)
+    try:
+        assert run_poetry(project, "docker", "lock").returncode == 0
+        (locked,) = tomllib.loads((project / LOCK).read_text())["base-image"]
+        assert (locked["reference"], locked["digest"]) == (base, digest)
+        assert not locked.get("local", False)
+        # The tag moves in the registry (a security rebuild under the same name).
+        moved = f"FROM {base_image}\nLABEL moved=1\n"
+        docker("build", "-q", "-t", base, "-", input=moved)
+        docker("push", base)
+        printed = run_poetry(project, "docker", "build", "--print")
+        assert f"FROM {base}@{digest}" in printed.stdout, printed.output
+        built = run_poetry(project, "docker", "build")
+        assert built.returncode == 0, built.output
+        image = built.stdout.strip().splitlines()[-1]
+        labels = docker("image", "inspect", "--format", "{{json .Config.Labels}}", image)
+        assert "moved" not in json.loads(labels.stdout), "built from the locked digest"
+        assert docker("run", "--rm", image).stdout.strip()
     finally:
         docker("image", "rm", base, check=False)
     print(f"\nduration {time.monotonic() - started:.0f} s")

@@ -38,6 +38,7 @@ from bench.results import (
     DockerizeTimes,
     LargeProjectTimes,
     Measurements,
+    ReproducibleTimes,
     Row,
 )
 
@@ -90,6 +91,7 @@ MEASURED = Measurements(
         cold=27.0, no_change=0.36, edit=7.6, size=350e6, base_size=230e6, stopped_containers=3
     ),
     emulated_cold=80.0,
+    reproducible=ReproducibleTimes(cold=11.0, edit=4.0),
 )
 PROVENANCE = Provenance("0123456789ab", "2026-12-03", "0123456789abcdef")
 
@@ -202,6 +204,18 @@ def test_the_emulated_cold_build_beside_the_native_one() -> None:
     assert emulated.baseline_name == "native cold build"
     names = [row.name for row in table]
     assert names.index(emulated.name) == names.index("cold build") + 3  # venv, conda, single
+
+
+def test_the_reproducible_builds_over_the_plain_ones() -> None:
+    """Two stated rows: the cold build and the source edit with --reproducible over venv's
+    plain ones, right after the emulated row."""
+    table = rows(MEASURED)
+    cold = row_of(table, "cold build, --reproducible", VENV.label)
+    edit = row_of(table, "source edit, --reproducible", VENV.label)
+    assert cold.ratio == pytest.approx(11.0 / VENV_BUILD.cold) and cold.result == "stated"
+    assert edit.baseline == VENV_BUILD.edit and edit.baseline_name == "plain source edit"
+    names = [row.name for row in table]
+    assert names.index(cold.name) == names.index("cold build, linux/arm64 emulated") + 1
 
 
 def test_sizes_over_their_bases_and_content() -> None:
