@@ -194,7 +194,7 @@ class Builder:
             if pull:
                 raise
             return BaseImage(reference)
-        cache = self.cache_dir / "base-images-v3.json"  # a layout of its own (``probe``)
+        cache = self.cache_dir / "base-images-v4.json"  # a layout of its own (``probe``)
         return probe_base_image(
             engine, reference, manager, platform, cache, pull=pull, refresh=refresh
         )

@@ -139,6 +139,7 @@ def test_the_lock_pins_the_conda_packages(
         assert run_poetry(project, "docker", "build", "--print").returncode == 0
 
         for change, expected in (
+            ({"python": "3.12"}, 'python was "3.11" and is "3.12"'),
             ({"conda_channels": ["conda-forge", url, "conda-forge/label/x"]}, "conda-channels"),
             ({"base_image": "miniforge-standin:25.3.1"}, "base-images"),
             ({"env_manager": "venv"}, "env-manager"),

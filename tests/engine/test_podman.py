@@ -174,3 +174,23 @@ def test_shell_follows_the_groups_and_mounts_the_working_tree(
         assert "edited on the host" in result.stdout, "the working tree is mounted"
     finally:
         podman.remove_images(name)
+
+
+def test_two_reproducible_builds_are_one_image(podman: Podman, tmp_path: Path) -> None:
+    """buildah with --timestamp (every time in the new layers and the config the epoch): two
+    --no-cache builds of the same inputs are one image id; no git here, so the epoch is 1980."""
+    project = copy_fixture("flat-script", tmp_path)
+    name = f"pdp-podman-{uuid.uuid4().hex[:10]}"
+    configure(project, image=name, base_image=podman.base_image)
+    try:
+        ids = []
+        for _ in range(2):
+            built = podman.poetry(project, "docker", "build", "--reproducible", "--no-cache")
+            assert built.returncode == 0, built.output
+            image = built.stdout.strip().splitlines()[-1]
+            ids.append(podman("image", "inspect", "--format", "{{.Id}}", image).stdout.strip())
+        assert ids[0] == ids[1]
+        created = podman("image", "inspect", "--format", "{{.Created}}", ids[0]).stdout
+        assert created.startswith("1980-01-01"), created
+    finally:
+        podman.remove_images(name)

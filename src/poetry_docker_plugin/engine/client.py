@@ -361,14 +361,14 @@ class Engine:
 
     def config_of(self, reference: str) -> ImageConfig | None:
         """A local image's id, platform, environment variables and labels; None when missing.
-
-        Read from the whole inspect document: a format naming ``.Variant`` fails on engines
-        whose answer lacks it (Docker 20.10).
+        Read from the whole inspect document: a format naming ``.Variant`` fails on Docker 20.10.
         """
         result = self.capture(["image", "inspect", "--format", "{{json .}}", reference])
         if result.returncode != 0:
             return None
         image = json.loads(result.stdout)
+        if isinstance(image, list):  # podman 4 writes the whole list whatever the format
+            image = image[0] if image else {}
         config = image.get("Config") or {}
         parts = (image.get("Os", ""), image.get("Architecture", ""), image.get("Variant", ""))
         pairs = (item.partition("=") for item in config.get("Env") or [])

@@ -111,9 +111,9 @@ def _manager_found(engine: Engine, reference: str) -> str:
     return found if found in ("conda", "micromamba") else "venv"
 
 
-# The layout of the cache file: {"version": 3, "images": {key: {"facts": ..., "check": ...}}}.
-# (3: the platform, the manager found, venv python_headers; a version-2 entry lacks them.)
-CACHE_VERSION = 3
+# The layout of the cache file: {"version": 4, "images": {key: {"facts": ..., "check": ...}}}.
+# (4: the platform, the manager found, venv python_headers; earlier entries lack some of them.)
+CACHE_VERSION = 4
 # The type of each fact the probe records, and the form of the versions among them.
 FACT_TYPES: dict[str, type] = {
     "id": str,
