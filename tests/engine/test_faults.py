@@ -405,11 +405,13 @@ def test_push_faults_name_the_tag_and_what_went_through(
 
         # The engine goes away as the push starts: the client's push fails, and so does every
         # later question to the engine.
-        gone = tmp_path / "docker-gone"
+        # (``version`` answers until then: the plan asks it for the engine's platform.)
+        gone, went = tmp_path / "docker-gone", tmp_path / "went"
+        refuse = 'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2'
         gone.write_text(
-            f'#!/bin/sh\ncase "$1" in push|version) '
-            'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2; '
-            f'exit 1;; esac\nexec {engine} "$@"\n'
+            f'#!/bin/sh\ncase "$1" in push) touch {went}; {refuse}; exit 1;;\n'
+            f'version) if [ -e {went} ]; then {refuse}; exit 1; fi;; esac\n'
+            f'exec {engine} "$@"\n'
         )
         gone.chmod(0o755)
         failed = run_poetry(
