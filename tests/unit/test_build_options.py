@@ -136,3 +136,19 @@ def test_a_base_image_not_looked_at_says_so(tmp_path: Path) -> None:
         env={"POETRY_DOCKER_ENGINE": "/nonexistent/docker"},
     )
     assert printed.returncode == 0 and "FROM in-house/base:7" in printed.stdout, printed.output
+
+
+def test_the_platforms_setting_is_what_push_publishes(tmp_path: Path) -> None:
+    """Read with --push only: two platforms with --push make several images (so --sbom is
+    refused before anything is built); without --push the setting asks nothing of the engine."""
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, platforms=["linux/amd64", "linux/arm64"])
+    nowhere = {"POETRY_DOCKER_ENGINE": "/nonexistent"}
+    pushed = run_poetry(project, "docker", "build", "--push", "--sbom", "s.json", env=nowhere)
+    assert pushed.returncode == 1 and "several platforms are built" in pushed.stderr
+    printed = run_poetry(project, "docker", "build", "--print", env=nowhere)
+    assert printed.returncode == 0, printed.output
+    configure(project, platforms=["linux/arm64", "windows/amd64"])
+    refused = run_poetry(project, "docker", "build", "--print", env=nowhere)
+    assert refused.returncode == 1 and "`platforms`" in refused.stderr, refused.output
+    assert "names the OS 'windows'" in refused.stderr
