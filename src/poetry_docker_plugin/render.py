@@ -67,6 +67,14 @@ APT_CLOCK_FILES = (
 )
 # conda-meta/history heads each transaction with the clock's time: that time made the epoch's.
 CONDA_HISTORY_TIME = r"s/^==> [0-9: -]* <==$/==> 1980-01-01 00:00:00 <==/"
+# The spec lists of conda-meta/history (``# update specs: [...]``) come from a set of objects
+# whose order the hash seed does not fix: sorted, they say the same in every build.
+SORT_HISTORY_SPECS = (
+    "import ast, sys; p = sys.argv[1]; lines = open(p).read().splitlines(True); "
+    "open(p, 'w').writelines(h + ' specs: ' + repr(sorted(ast.literal_eval(r))) + '\\n' "
+    "if s and h.startswith('# ') else h + s + r "
+    "for h, s, r in (line.partition(' specs: ') for line in lines))"
+)
 
 
 @dataclass(frozen=True)
@@ -241,6 +249,9 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "apt_clock_files": "".join(f" {path}" for path in APT_CLOCK_FILES) if reproducible else "",
         "conda_history": (
             f" \\\n    && sed -i -e {shlex.quote(CONDA_HISTORY_TIME)} "
+            f"{shlex.quote(plan.environment.prefix + '/conda-meta/history')}"
+            f" \\\n    && {shlex.quote(plan.environment.prefix + '/bin/python')} -c "
+            f"{shlex.quote(SORT_HISTORY_SPECS)} "
             f"{shlex.quote(plan.environment.prefix + '/conda-meta/history')}"
             if reproducible
             else ""
