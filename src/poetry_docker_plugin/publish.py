@@ -9,20 +9,35 @@ from poetry_docker_plugin.engine.refs import ImageReference
 from poetry_docker_plugin.errors import DockerPluginError, PushFailed
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from poetry_docker_plugin.engine.client import Engine
 
 
 def push_tags(
-    engine: Engine, tags: tuple[str, ...], say: Callable[[str], None], *, quiet: bool
+    engine: Engine,
+    tags: tuple[str, ...],
+    say: Callable[[str], None],
+    *,
+    quiet: bool,
+    platforms: Sequence[str] = (),
 ) -> str:
-    """Pushes each tag; the pushed reference of the first, by its digest (``repo@sha256:``)."""
+    """Pushes each tag; the pushed reference of the first, by its digest (``repo@sha256:``).
+
+    With ``platforms`` (each platform's image, pushed, by digest), each tag is pushed as one
+    multi-platform list of them (``engine.manifests``) instead of as a local image.
+    """
+    from poetry_docker_plugin.engine.manifests import push_manifest_list
+
     pushed: list[str] = []
     for tag in tags:
-        say(f"Pushing <info>{tag}</info>")
+        kind = f" as a list of {len(platforms)} platforms" if platforms else ""
+        say(f"Pushing <info>{tag}</info>{kind}")
         try:
-            digest = engine.push(tag, quiet=quiet)
+            if platforms:
+                digest = push_manifest_list(engine, tag, platforms)
+            else:
+                digest = engine.push(tag, quiet=quiet)
         except PushFailed as failure:
             message = push_failure(failure.reference, failure.reason)
             raise DockerPluginError(message + _so_far(pushed)) from None
@@ -58,23 +73,3 @@ def push_failure(reference: str, reason: str) -> str:
     elif any(word in lowered for word in ("connection refused", "no such host", "timeout")):
         message += " Check that the registry is running and reachable from the engine."
     return message
-
-
-def push_platform_list(
-    engine: Engine, tags: tuple[str, ...], images: list[str], say: Callable[[str], None]
-) -> str:
-    """Pushes each tag as one multi-platform reference over ``images`` (each platform's image,
-    pushed, by digest); the first tag by the list's digest."""
-    from poetry_docker_plugin.engine.manifests import push_manifest_list
-
-    pushed: list[str] = []
-    for tag in tags:
-        say(f"Pushing <info>{tag}</info> as a list of {len(images)} platforms")
-        try:
-            digest = push_manifest_list(engine, tag, images)
-        except PushFailed as failure:
-            message = push_failure(tag, failure.reason)
-            raise DockerPluginError(message + _so_far(pushed)) from None
-        pushed.append(f"{ImageReference.parse(tag).repository}@{digest}")
-        say(f"Pushed {tag} as {pushed[-1]}")
-    return pushed[0]

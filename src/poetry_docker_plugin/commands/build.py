@@ -114,7 +114,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         (``1.0-arm64``, as multi-arch images are published by hand); then each tag pushed as
         one list of them. The list's reference, by digest, goes to stdout."""
         from poetry_docker_plugin.plan.decide import default_tags
-        from poetry_docker_plugin.publish import push_platform_list
+        from poetry_docker_plugin.publish import push_tags
 
         project, settings = self.project, self.settings
         tags = self.requested_tags() or default_tags(
@@ -129,7 +129,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
             images.append(builder.push(prepared))
             engine = builder.engine
         assert engine is not None  # several platforms: built and pushed above
-        reference = push_platform_list(engine, tags, images, self.line_error)
+        reference = push_tags(engine, tags, self.line_error, quiet=False, platforms=images)
         return self.published(reference, tags, digest_file)
 
     def target_platforms(self) -> tuple[Platform, ...]:
