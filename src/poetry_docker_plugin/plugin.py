@@ -13,6 +13,8 @@ from poetry.plugins.application_plugin import ApplicationPlugin
 from poetry_docker_plugin.poetry_compat import command_for_this_poetry
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from poetry.console.application import Application
     from poetry.console.commands.command import Command
 
@@ -47,18 +49,28 @@ def _devcontainer_command() -> Command:
     return DevcontainerCommand()
 
 
+# Each sub-command's name and its factory, in the order `poetry docker` lists them.
+SUBCOMMANDS: tuple[tuple[str, Callable[[], Command]], ...] = (
+    ("docker build", _build_command),
+    ("docker run", _run_command),
+    ("docker shell", _shell_command),
+    ("docker lock", _lock_command),
+    ("docker devcontainer", _devcontainer_command),
+)
+
+
+def _namespace_command() -> Command:
+    from poetry_docker_plugin.commands.namespace import DockerNamespaceCommand
+
+    return DockerNamespaceCommand([factory() for _, factory in SUBCOMMANDS])
+
+
 class DockerPlugin(ApplicationPlugin):
     """Adds ``docker build``, ``run``, ``shell``, ``lock`` and ``devcontainer`` to every
-    Poetry project."""
+    Poetry project, and ``docker`` alone, which lists them."""
 
     def activate(self, application: Application) -> None:
-        for name, factory in (
-            ("docker build", _build_command),
-            ("docker run", _run_command),
-            ("docker shell", _shell_command),
-            ("docker lock", _lock_command),
-            ("docker devcontainer", _devcontainer_command),
-        ):
+        for name, factory in (*SUBCOMMANDS, ("docker", _namespace_command)):
             application.command_loader.register_factory(
                 name, command_for_this_poetry(name, factory)
             )

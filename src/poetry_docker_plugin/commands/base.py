@@ -7,11 +7,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cleo.helpers import option
 from cleo.io.outputs.output import Verbosity
 from poetry.console.commands.group_command import GroupCommand
 from poetry.core.packages.dependency_group import MAIN_GROUP
 
+from poetry_docker_plugin.commands.options import (
+    ONE_PLATFORM,
+    RUNTIME_GROUPS,
+    image_options,
+    platform_option,
+    selection_options,
+)
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
@@ -32,54 +38,13 @@ class DockerCommand(GroupCommand):
     # The development image of ``shell``: editable project, all non-optional groups.
     development: ClassVar[bool] = False
 
+    # The options that make the image (their values key the record of a no-change call, so
+    # that `run` reuses what `build` recorded); each command declares its own `options`,
+    # with help in its words (commands/options.py).
     build_options: ClassVar[list[Option]] = [
-        *GroupCommand._group_dependency_options(),
-        option("extras", "E", "Extra sets of dependencies to install.", flag=False, multiple=True),
-        option("all-extras", None, "Install all extra dependencies."),
-        option("all-groups", None, "Install dependencies from all groups."),
-        option("python", None, "The image's Python version (X.Y).", flag=False),
-        option("base-image", None, "The image to build on.", flag=False),
-        option(
-            "runtime-base",
-            None,
-            'The runtime stage\'s base for conda environments ("base": none).',
-            flag=False,
-        ),
-        option("env-manager", None, "conda, micromamba or venv.", flag=False),
-        option(
-            "platform",
-            None,
-            "The target platform, e.g. linux/arm64 (default: the engine's own).",
-            flag=False,
-        ),
-        option("build-arg", None, "A build-time variable, KEY=VALUE.", flag=False, multiple=True),
-        option("network", None, "The network of the build and container, e.g. host.", flag=False),
-        option(
-            "cache-from",
-            None,
-            "An image in a registry whose layers the build may reuse; repeatable.",
-            flag=False,
-            multiple=True,
-        ),
-        option(
-            "reproducible",
-            None,
-            "A bit-identical image: every time in it from the inputs (SOURCE_DATE_EPOCH, else "
-            "the last commit), never the clock.",
-        ),
-    ]
-    container_options: ClassVar[list[Option]] = [
-        option("rebuild", None, "Build the image even when it is up to date."),
-        option("no-build", None, "Fail instead of building when the image is missing or stale."),
-        option(
-            "env", "e", "Set a variable in the container, KEY=VALUE.", flag=False, multiple=True
-        ),
-        option("publish", "p", "Publish a port, as with docker run -p.", flag=False, multiple=True),
-        option(
-            "volume", None, "Bind-mount a volume, as with docker run -v.", flag=False, multiple=True
-        ),
-        option("name", None, "The container's name.", flag=False),
-        option("gpus", None, "GPUs to add, as with docker run --gpus.", flag=False),
+        *selection_options(RUNTIME_GROUPS, "The network of the build's steps."),
+        platform_option(ONE_PLATFORM),
+        *image_options(),
     ]
 
     def handle(self) -> int:
@@ -146,12 +111,12 @@ class DockerCommand(GroupCommand):
             "base_image": self._option("base-image", settings_module.image_reference),
             "runtime_base": self._option("runtime-base", settings_module.runtime_base),
             "env_manager": self._option("env-manager", settings_module.env_manager),
-            "reproducible": True if self.option("reproducible") else None,
+            "reproducible": True if self.given("reproducible") else None,
         }
-        if self.option("cache-from"):
+        if self.given("cache-from"):
             overrides["cache_from"] = tuple(
                 parse_option("cache-from", settings_module.image_reference, reference)
-                for reference in self.option("cache-from")
+                for reference in self.given("cache-from")
             )
         extras = [e for value in self.option("extras") for e in value.replace(",", " ").split()]
         if self.option("all-extras"):
@@ -207,7 +172,7 @@ class DockerCommand(GroupCommand):
             groups=frozenset(self.activated_groups),
             tags=tags or self.requested_tags(),
             platform=platform,
-            build_args=parse_assignments("build-arg", self.option("build-arg"), ENV_KEY_RE),
+            build_args=parse_assignments("build-arg", self.given("build-arg") or [], ENV_KEY_RE),
             network=self.option("network"),
             no_cache=bool(self.option("no-cache")),
             development=self.development,
@@ -249,7 +214,7 @@ class DockerCommand(GroupCommand):
         """The options that make the image, with what else can change it (``options_key``)."""
         from poetry_docker_plugin.freshness import options_key
 
-        values = {option.name: self.option(option.name) for option in self.build_options}
+        values = {option.name: self.given(option.name) for option in self.build_options}
         # --tag is build's alone; a run without it shares the record of a build without it.
         tags = self.requested_tags()
         values = {**values, "tag": list(tags) if tags else None, "dev": self.development}
@@ -338,6 +303,11 @@ class DockerCommand(GroupCommand):
     def writes_inline_cache(self) -> bool:
         """Whether builds write the inline cache into the image, for others to reuse."""
         return False
+
+    def given(self, name: str) -> Any:
+        """The option's value, or None when this command does not offer it (``lock`` offers
+        none of the options that only a build uses)."""
+        return self.option(name) if self.io.input.has_option(name) else None
 
     def _option(self, name: str, convert: Any) -> Any:
         from poetry_docker_plugin.settings import parse_option

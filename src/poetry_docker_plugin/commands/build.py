@@ -11,6 +11,13 @@ from cleo.helpers import option
 from cleo.io.outputs.output import Verbosity
 
 from poetry_docker_plugin.commands.base import DockerCommand
+from poetry_docker_plugin.commands.options import (
+    NO_CACHE_HELP,
+    RUNTIME_GROUPS,
+    image_options,
+    platform_option,
+    selection_options,
+)
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
@@ -24,15 +31,35 @@ class BuildCommand(DockerCommand):
     name = "docker build"
     description = "Builds an image of the project from its poetry.lock."
     options: ClassVar[list[Option]] = [
-        *DockerCommand.build_options,
-        option(
-            "tag", "t", "Name and tag the image (name:tag); repeatable.", flag=False, multiple=True
+        *selection_options(
+            RUNTIME_GROUPS,
+            "The network of the build's steps, as docker build --network (e.g. host, to reach "
+            "an index or proxy on 127.0.0.1).",
         ),
-        option("print", None, "Print the Dockerfile and entrypoint instead of building."),
+        platform_option(
+            "The image's platform, e.g. linux/arm64 (default: the engine's own); with --push, "
+            "a comma-separated list makes one multi-platform image (default then: the platforms "
+            "setting)."
+        ),
+        *image_options(),
+        option(
+            "tag",
+            "t",
+            "Name and tag the image, NAME[:TAG]; repeatable (replaces the default tags: the "
+            "tags setting, else NAME:VERSION and NAME:latest).",
+            flag=False,
+            multiple=True,
+        ),
+        option(
+            "print",
+            None,
+            "Print the Dockerfile, entrypoint.sh and activate.sh instead of building.",
+        ),
         option(
             "output",
             "o",
-            "Write the Dockerfile, entrypoint and context to this directory.",
+            "Write the Dockerfile, entrypoint.sh, activate.sh and the staged build context to "
+            "this new directory, instead of building.",
             flag=False,
         ),
         option(
@@ -50,10 +77,15 @@ class BuildCommand(DockerCommand):
             flag=False,
         ),
     ]
-    help = """Builds an image of the project: the locked dependencies of the selected groups and
+    help = (
+        """Builds an image of the project: the locked dependencies of the selected groups and
 extras, the project's wheel and a generated entrypoint that activates the environment.
 
-Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; options win."""
+Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; options win.
+
+"""
+        + NO_CACHE_HELP
+    )
 
     def handle_docker(self) -> int:
         from poetry_docker_plugin.files import output_file

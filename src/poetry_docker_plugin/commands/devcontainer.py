@@ -9,6 +9,14 @@ from typing import TYPE_CHECKING, ClassVar
 from cleo.helpers import option
 
 from poetry_docker_plugin.commands.base import DockerCommand
+from poetry_docker_plugin.commands.options import (
+    DEVELOPMENT_GROUPS,
+    NO_CACHE_HELP,
+    ONE_PLATFORM,
+    image_options,
+    platform_option,
+    selection_options,
+)
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
@@ -28,9 +36,19 @@ class DevcontainerCommand(DockerCommand):
     name = "docker devcontainer"
     description = "Writes .devcontainer/devcontainer.json: the development image, for editors."
     options: ClassVar[list[Option]] = [
-        *DockerCommand.build_options,
+        *selection_options(
+            DEVELOPMENT_GROUPS,
+            "The network of the development image's build steps (e.g. host).",
+        ),
+        platform_option(ONE_PLATFORM),
+        *image_options(),
         option(
-            "env", "e", "Set a variable in the container, KEY=VALUE.", flag=False, multiple=True
+            "env",
+            "e",
+            "Set a variable in the container, KEY=VALUE, or KEY for the host's value "
+            "(containerEnv); repeatable.",
+            flag=False,
+            multiple=True,
         ),
         option(
             "publish",
@@ -39,7 +57,7 @@ class DevcontainerCommand(DockerCommand):
             flag=False,
             multiple=True,
         ),
-        option("gpus", None, "GPUs to add, as with docker run --gpus.", flag=False),
+        option("gpus", None, "GPUs to add, as docker run --gpus (e.g. all).", flag=False),
         option("check", None, "Write nothing; fail when the file is not what would be written."),
         option("force", None, "Overwrite a devcontainer.json that was edited or not generated."),
         option(
@@ -48,7 +66,8 @@ class DevcontainerCommand(DockerCommand):
             "Build or refresh the development image only (the file's initializeCommand).",
         ),
     ]
-    help = """Writes .devcontainer/devcontainer.json for VS Code's Dev Containers extension and
+    help = (
+        """Writes .devcontainer/devcontainer.json for VS Code's Dev Containers extension and
 the devcontainer CLI: the container is the development image of `poetry docker shell` (the
 project's environment, its non-optional groups, the project editable from the working tree
 mounted at the image's workdir, your uid and gid on Linux). Before the editor starts the
@@ -57,7 +76,11 @@ with the options given here, which builds the image when the lock, settings or o
 changed, so it never goes stale. The file is sorted JSON without comments: regenerating an
 unchanged project gives the same bytes, and --check (for CI) fails when the file differs from
 what would be written. A file the plugin did not write, or one edited by hand since, is only
-replaced with --force."""
+replaced with --force.
+
+"""
+        + NO_CACHE_HELP
+    )
     development = True
 
     def handle_docker(self) -> int:

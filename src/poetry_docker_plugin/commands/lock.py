@@ -14,6 +14,11 @@ from typing import TYPE_CHECKING, ClassVar
 from cleo.helpers import option
 
 from poetry_docker_plugin.commands.base import DockerCommand
+from poetry_docker_plugin.commands.options import (
+    RUNTIME_GROUPS,
+    platform_option,
+    selection_options,
+)
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
@@ -26,7 +31,15 @@ class LockCommand(DockerCommand):
     name = "docker lock"
     description = "Locks the conda packages and base images of the project's image."
     options: ClassVar[list[Option]] = [
-        *DockerCommand.build_options,
+        *selection_options(
+            RUNTIME_GROUPS,
+            "The network of the container that solves the conda packages (e.g. host, for a "
+            "channel on this machine).",
+        ),
+        platform_option(
+            "The platforms to lock, comma-separated (default: the platforms setting, else the "
+            "engine's own)."
+        ),
         option("update", None, "Solve anew and read the base images' digests again."),
         option("check", None, "Only say whether poetry-docker.lock is current (exit 1 if not)."),
     ]

@@ -9,6 +9,15 @@ from typing import TYPE_CHECKING, ClassVar
 from cleo.helpers import argument
 
 from poetry_docker_plugin.commands.base import DockerCommand
+from poetry_docker_plugin.commands.options import (
+    NO_CACHE_HELP,
+    ONE_PLATFORM,
+    RUNTIME_GROUPS,
+    container_options,
+    image_options,
+    platform_option,
+    selection_options,
+)
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
@@ -23,15 +32,26 @@ class RunCommand(DockerCommand):
         argument("args", "The command and its arguments (after --).", optional=True, multiple=True)
     ]
     options: ClassVar[list[Option]] = [
-        *DockerCommand.build_options,
-        *DockerCommand.container_options,
+        *selection_options(
+            RUNTIME_GROUPS,
+            "The network of the build's steps and of the container, as docker build and "
+            "docker run --network (e.g. host).",
+        ),
+        platform_option(ONE_PLATFORM),
+        *image_options(),
+        *container_options(),
     ]
-    help = """Runs the image of the project with its entrypoint, so that the environment is active:
+    help = (
+        """Runs the image of the project with its entrypoint, so that the environment is active:
   <comment>poetry docker run</comment>                      the image's default command
   <comment>poetry docker run -- python -c "import numpy"</comment>  any other command
 
 Stdin, signals and the exit code pass through; a TTY is used when stdin and stdout are
-terminals. Ports and environment from [tool.poetry-docker] apply."""
+terminals. Ports and environment from [tool.poetry-docker] apply.
+
+"""
+        + NO_CACHE_HELP
+    )
 
     def handle_docker(self) -> int:
         from poetry_docker_plugin.engine.client import Engine

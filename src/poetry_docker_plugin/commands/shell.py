@@ -8,6 +8,15 @@ from typing import TYPE_CHECKING, ClassVar
 from cleo.helpers import option
 
 from poetry_docker_plugin.commands.base import DockerCommand
+from poetry_docker_plugin.commands.options import (
+    DEVELOPMENT_GROUPS,
+    NO_CACHE_HELP,
+    ONE_PLATFORM,
+    container_options,
+    image_options,
+    platform_option,
+    selection_options,
+)
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
@@ -21,17 +30,28 @@ class ShellCommand(DockerCommand):
     name = "docker shell"
     description = "Opens a shell in the development image, with the working tree mounted."
     options: ClassVar[list[Option]] = [
-        *DockerCommand.build_options,
-        *DockerCommand.container_options,
+        *selection_options(
+            DEVELOPMENT_GROUPS,
+            "The network of the build's steps and of the container, as docker build and "
+            "docker run --network (e.g. host).",
+        ),
+        platform_option(ONE_PLATFORM),
+        *image_options(),
+        *container_options(),
         option("command", "c", "Run this command in the shell and exit with its code.", flag=False),
     ]
-    help = """Builds (when stale) the development image: the project's environment with its
+    help = (
+        """Builds (when stale) the development image: the project's environment with its
 development groups, and the project installed editable from the working tree, which is
 mounted at the image's workdir. Edits on the host are seen at once, without a rebuild.
 On Linux the shell runs as your uid and gid (the image has an account for them, with a
 home), so files it creates belong to you; on macOS and Windows, where Docker Desktop maps
 file ownership itself, it runs as the image's runtime user. To add a package, add it to a
-group (poetry add --group dev NAME): the next shell rebuilds the image with it."""
+group (poetry add --group dev NAME): the next shell rebuilds the image with it.
+
+"""
+        + NO_CACHE_HELP
+    )
     development = True
 
     def handle_docker(self) -> int:
