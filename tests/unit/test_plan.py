@@ -203,3 +203,12 @@ def test_wheels_must_run_on_the_glibc_of_the_last_stage() -> None:
     assert lock.uninstallable(Target("3.12", "x86_64", 39)) == []
     assert BaseImage("x", glibc="2.39").glibc_minor == 39
     assert BaseImage("x").glibc_minor == 36, "bookworm's when the base was not looked at"
+
+
+def test_default_bases_are_miniforge_and_for_venv_the_python_org_image() -> None:
+    """What the settings reference and `--base-image`'s help give as the defaults."""
+    conda = plan_from_poetry(poetry_of("flat-script"), Settings(), ["main"])
+    assert conda.environment.manager == "conda"
+    assert conda.environment.base.reference == "condaforge/miniforge3:25.3.1-0"
+    venv = plan_from_poetry(poetry_of("flat-script"), Settings(env_manager="venv"), ["main"])
+    assert venv.environment.base.reference == f"python:{venv.python}-slim-bookworm"

@@ -83,7 +83,7 @@ def selection_options(groups: str, network: str) -> list[Option]:
             "base-image",
             None,
             "The image to build on (default: the base-image setting, else "
-            "condaforge/miniforge3:25.3.1-0).",
+            "condaforge/miniforge3:25.3.1-0; with --env-manager venv, python:X.Y-slim-bookworm).",
             flag=False,
         ),
         option(
