@@ -72,7 +72,25 @@ def test_poetry_self_add_registers_the_docker_commands(tmp_path: Path) -> None:
     )
     for name in ("docker build", "docker run", "docker shell"):
         assert name in listed.stdout
-    namespace = subprocess.run(
-        [isolated, "docker"], capture_output=True, text=True, env=env, check=False
+    # The install check that the documentation gives: the sub-commands, exit 0.
+    for check in (["docker"], ["docker", "--help"]):
+        namespace = subprocess.run(
+            [isolated, *check], capture_output=True, text=True, env=env, check=False
+        )
+        assert namespace.returncode == 0, namespace.stdout + namespace.stderr
+        for name in ("build", "run", "shell", "lock", "devcontainer"):
+            assert f"poetry docker {name} " in namespace.stdout
+
+    # And how to remove it, as the documentation says.
+    removed = subprocess.run(
+        [isolated, "self", "remove", "poetry-docker-plugin"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
-    assert "docker build" in namespace.stdout + namespace.stderr
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    after = subprocess.run(
+        [isolated, "list", "docker"], capture_output=True, text=True, env=env, check=False
+    )
+    assert after.returncode != 0, "the docker commands are gone"

@@ -53,7 +53,8 @@ class BuildCommand(DockerCommand):
         option(
             "print",
             None,
-            "Print the Dockerfile, entrypoint.sh and activate.sh instead of building.",
+            "Print the Dockerfile, then entrypoint.sh and activate.sh (each after a "
+            "`# ---- NAME ----` line), instead of building.",
         ),
         option(
             "output",
@@ -63,12 +64,17 @@ class BuildCommand(DockerCommand):
             flag=False,
         ),
         option(
-            "sbom", None, "Also write the image's SBOM (CycloneDX JSON) to this file.", flag=False
+            "sbom",
+            None,
+            "Also write the image's SBOM (CycloneDX JSON) to this file, also when nothing "
+            "changed and no build is needed.",
+            flag=False,
         ),
         option(
             "push",
             None,
-            "Push every tag (with the engine's credentials) and print the reference by digest.",
+            "Push every tag (with the engine's credentials), also when nothing changed, and "
+            "print the pushed reference by digest (name@sha256:...).",
         ),
         option(
             "digest-file",
