@@ -3,6 +3,6 @@
 A package rather than one script so that each concern reads in one sitting: ``config`` (what
 is measured, on which bases), ``commands`` (running them), ``preparation`` (the venvs,
 projects and images measured), ``measure`` and ``dockerize`` (timing, into the typed values
-of ``results``), ``report`` (the table and its arithmetic), ``record`` (README.md's block)
+of ``results``), ``report`` (the table and its arithmetic), ``record`` (docs/benchmarks.md's block)
 and ``__main__`` (the order of it all).
 """

@@ -7,7 +7,7 @@ image and .venv first)::
 
 Every row is measured in this run and printed as the median of its repetitions, divided by a
 baseline measured in the same run, so that the ratio holds on any machine; then the same rows
-beside README.md's record of a full run. The build rows are measured once per environment
+beside the benchmarks page's record of a full run. The build rows are measured once per environment
 manager (venv on the offline test base; conda on the offline Miniforge stand-in with its
 runtime stage on the test base), each row saying which; conda single-stage (runtime-base =
 "base") adds its cold build and sizes only. bench/README.md says what each row compares and
@@ -63,7 +63,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="one repetition (CI)")
     parser.add_argument("--reps", type=int, default=5, help="repetitions of every row (default 5)")
     parser.add_argument(
-        "--record", action="store_true", help="write the table into README.md, with the commit"
+        "--record",
+        action="store_true",
+        help="write the table into docs/benchmarks.md, with its commit",
     )
     return parser.parse_args()
 
@@ -131,7 +133,7 @@ def print_notes(measured: Measurements) -> None:
 
 
 def print_beside_record(table: list[Row], recorded: Record, provenance: Provenance) -> None:
-    """Every row of this run beside README.md's record, and how old the record is: the quick
+    """Every row of this run beside the record (docs/benchmarks.md), and how old it is: the quick
     run's way of showing what the code since the record changed, without recording."""
     age = commits_since(recorded.commit)
     subject = (
@@ -140,7 +142,7 @@ def print_beside_record(table: list[Row], recorded: Record, provenance: Provenan
         else f"today's is {provenance.subject}"
     )
     print(
-        f"beside README.md's record: commit {recorded.commit} of {recorded.date} "
+        f"beside the benchmarks page's record: commit {recorded.commit} of {recorded.date} "
         f"({'an unknown number of' if age is None else age} commits before this one), "
         f"{recorded.reps} repetition(s), subject {recorded.subject} ({subject})"
     )
@@ -174,7 +176,7 @@ def main() -> None:
         print("WARNING: the plugin's sources changed during the run; the rows mix versions.")
     elif options.record:
         record(lines, reps, machine(), provenance)
-        print("recorded in README.md")
+        print("recorded in docs/benchmarks.md")
     print(machine())
     print(f"total time: {time.perf_counter() - started:.0f} s")
 

@@ -12,7 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
 SAMPLE = ROOT / "examples" / "sample-app"
-README = ROOT / "README.md"
+# The documentation site's benchmarks page holds the record of a full run (--record writes it).
+RECORD_PAGE = ROOT / "docs" / "benchmarks.md"
 POETRY = ROOT / ".venv" / "bin" / "poetry"
 DOCKER = os.environ.get("POETRY_DOCKER_ENGINE") or "/usr/bin/docker"
 BASE_IMAGE = os.environ.get("TEST_BASE_IMAGE") or "poetry-docker-test-base:bookworm"

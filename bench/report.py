@@ -1,5 +1,5 @@
 """The report: the rows a run's measurements make, each a figure over its baseline against a
-target, the Markdown table of them, and today's figures beside README.md's record.
+target, the Markdown table of them, and today's figures beside docs/benchmarks.md's record.
 
 Arithmetic only, on the typed values of ``results``: no command runs here, so that the tests
 can check the ratios and the PASS/MISS of every kind of row on results built in memory.
@@ -333,7 +333,7 @@ def target_text(row: Row) -> str:
 
 
 def table_lines(table: list[Row]) -> list[str]:
-    """The table, in Markdown: what is printed, and what ``--record`` writes into README.md."""
+    """The table, in Markdown: what is printed, and what ``--record`` writes."""
     lines = [
         (
             row.name,

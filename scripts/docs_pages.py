@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cleo.commands.command import Command
+    from poetry.console.commands.command import Command
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from poetry.core.packages.project_package import ProjectPackage
     from poetry.core.version.markers import BaseMarker
 
-# Keep both in step with `poetry` in pyproject.toml's dependencies and with README's table.
+# Keep both in step with `poetry` in pyproject.toml's dependencies and with the table of
+# docs/reference/supported-versions.md.
 SUPPORTED_RANGE = ">=2.0,<3"
 SUPPORTED_MAJOR = 2
 

@@ -1,6 +1,6 @@
-"""The benchmark's record and report, without an engine: README.md's record is well-formed and
-names the commit it measured, ``record`` rewrites that block alone, and the report's arithmetic
-(ratios, PASS/MISS against targets) holds on results built in memory.
+"""The benchmark's record and report, without an engine: the record (docs/benchmarks.md) is
+well-formed and names the commit it measured, ``record`` rewrites that block alone, and the
+report's arithmetic (ratios, PASS/MISS against targets) holds on results built in memory.
 
 The record is not re-measured at every commit (a full run takes about 14 minutes): it says how
 old it is, and CI's quick run prints today's figures beside it (bench/README.md).
@@ -109,10 +109,11 @@ def row_of(table: list[Row], name: str, manager: str, baseline_name: str = "") -
     return found[0]
 
 
-def test_the_readme_record_is_well_formed_and_names_a_commit() -> None:
-    """README.md's record parses: a commit, a date and a subject digest, the report's columns,
-    the rows the issue asks for, a machine line; a result agrees with its ratio and target."""
-    recorded = read_record(REPO / "README.md")
+def test_the_record_is_well_formed_and_names_a_commit() -> None:
+    """The record (docs/benchmarks.md) parses: a commit, a date and a subject digest, the report's
+    columns, the rows the issue asks for, a machine line; a result agrees with its ratio and
+    target."""
+    recorded = read_record(REPO / "docs" / "benchmarks.md")
     assert recorded.header == TABLE_HEADER
     assert re.fullmatch(r"[0-9a-f]{12}", recorded.commit), recorded.commit
     shallow = subprocess.run(
@@ -126,7 +127,9 @@ def test_the_readme_record_is_well_formed_and_names_a_commit() -> None:
         known = subprocess.run(
             ["git", "cat-file", "-e", f"{recorded.commit}^{{commit}}"], cwd=REPO, check=False
         )
-        assert known.returncode == 0, f"README.md's record names no commit: {recorded.commit}"
+        assert known.returncode == 0, (
+            f"the benchmarks page's record names no commit: {recorded.commit}"
+        )
     names = {row.name for row in recorded.rows}
     assert {"start-up", "no-change build, floor", "fresh run, floor"} <= names
     assert "no-change run, 20,000 more files" in names

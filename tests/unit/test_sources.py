@@ -289,14 +289,15 @@ def test_a_pattern_docker_refuses_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_the_readme_lists_every_built_in_exclusion() -> None:
-    readme = (REPO / "README.md").read_text()
+def test_the_documentation_lists_every_built_in_exclusion() -> None:
+    readme = (REPO / "docs" / "reference" / "build-context.md").read_text()
     section = readme.split("brings them back.")[1].split("Data is not among them")[0]
     assert sorted(re.findall(r"`([^`]+)`", section)) == sorted(NEVER_COPIED)
 
 
 def test_a_package_gets_what_poetry_build_puts_in_its_wheel(tmp_path: Path) -> None:
-    """A .env inside the package directory too, as the README says; ``exclude`` keeps it out."""
+    """A .env inside the package directory too, as docs/reference/build-context.md says;
+    ``exclude`` keeps it out."""
     project = copy_fixture("flat-script", tmp_path)
     (project / "hello_app" / ".env").write_text("API_TOKEN=hunter2\n")
 

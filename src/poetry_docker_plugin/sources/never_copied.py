@@ -2,7 +2,8 @@
 
 One list, matched without regard to case (``.ENV`` and ``ID_RSA`` are the same secrets on a
 case-insensitive file system, and as dangerous elsewhere), against each part of a path.
-README.md ("What of the project reaches the image") lists it too; a test keeps them equal.
+docs/reference/build-context.md ("What of the project reaches the image") lists it too; a
+test keeps them equal.
 """
 
 from __future__ import annotations
