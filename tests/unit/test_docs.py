@@ -16,7 +16,12 @@ import pytest
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "scripts"))
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 import docs_pages  # noqa: E402
+from bench.recorded import read_record  # noqa: E402
+
+RECORD = REPO / "docs" / "benchmarks.md"
 
 MKDOCS = Path(sys.executable).parent / "mkdocs"
 
@@ -84,9 +89,7 @@ def test_readme_is_a_front_door_into_the_site() -> None:
 def test_readme_quotes_only_figures_of_the_benchmark_record() -> None:
     """Every `bench` row README names is a row of the record in docs/benchmarks.md, and the
     figure quoted beside it is the recorded one."""
-    from bench.recorded import read_record
-
-    record = read_record(REPO / "docs" / "benchmarks.md")
+    record = read_record(RECORD)
     readme = (REPO / "README.md").read_text()
     quoted = re.findall(r"\[(\d+(?:\.\d+)? (?:s|MB))\]\(docs/benchmarks\.md\) \(([^)]+)\)", readme)
     assert quoted, "README quotes the record"
@@ -99,10 +102,10 @@ def test_readme_quotes_only_figures_of_the_benchmark_record() -> None:
 
 @pytest.mark.parametrize("page", sorted((REPO / "docs").rglob("*.md")), ids=lambda p: p.name)
 def test_every_bench_row_the_docs_cite_exists(page: Path) -> None:
-    """A page that cites a row of the benchmark by name ("row \\"...\\"") cites one the record
-    has."""
-    from bench.recorded import read_record
-
-    names = {row.name for row in read_record(REPO / "docs" / "benchmarks.md").rows}
-    for cited in re.findall(r'rows? "([^"]+)"', page.read_text().replace("\n", " ")):
-        assert cited in names, f"{page.name} cites row {cited!r}, which the record lacks"
+    """A page that cites rows of the benchmark by name (`row "..."`, `rows "..." and "..."`)
+    cites rows the record has."""
+    names = {row.name for row in read_record(RECORD).rows}
+    text = " ".join(page.read_text().split())
+    for citation in re.findall(r'rows? ("[^"]+"(?:,? (?:and )?"[^"]+")*)', text):
+        for cited in re.findall(r'"([^"]+)"', citation):
+            assert cited in names, f"{page.name} cites row {cited!r}, which the record lacks"
