@@ -53,7 +53,9 @@ def test_every_setting_and_every_option_is_in_the_reference() -> None:
     for key in CONVERTERS:
         assert f"\n## `{key}`\n" in settings
     for command in docs_pages.subcommands():
-        page = pages[docs_pages.DOCS / "reference" / "cli" / f"{command.name.split()[-1]}.md"]
+        page = pages[
+            docs_pages.DOCS / "reference" / "cli" / f"{(command.name or '').split()[-1]}.md"
+        ]
         for option in command.definition.options:
             assert f"`--{option.name}`" in page
             assert option.description, f"--{option.name} of {command.name} has no help"
