@@ -45,7 +45,7 @@ def write_json(path: Path, value: object, *, indent: int | None = None) -> bool:
 
 def remove_scratch(folder: Path) -> None:
     """Removes the scratch files of killed writers in ``folder`` (a process killed between
-    writing and renaming), and the ``<key>.tmp`` files of versions before 0.8."""
+    writing and renaming), and the ``<key>.tmp`` files that earlier versions left."""
     with contextlib.suppress(OSError):
         for scratch in folder.glob("*.tmp"):
             pid = scratch.name.rsplit(".", 2)[-2] if scratch.name.startswith(".") else ""

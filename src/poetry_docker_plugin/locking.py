@@ -5,7 +5,7 @@ A lock file left in place forever is the easy way (filelock's), and the cache of
 that builds many checkouts ends up holding one per project directory ever built. Here the
 holder removes the file while it still holds it, and a waiter that then gets the lock checks
 that the path still names the file it locked, taking the new one otherwise (the lock is the
-path, not the inode). Files left by a killed holder, or by versions before 0.8, are removed by
+path, not the inode). Files left by a killed holder, or by earlier versions, are removed by
 the next call that takes a lock, once it finds them free. Without ``fcntl`` (Windows) filelock
 does the locking and its files stay.
 """

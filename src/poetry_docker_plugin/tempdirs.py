@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 # poetry-docker-<kind>-<pid>-<random>: what this version makes.
 OWNED = re.compile(rf"{re.escape(TEMP_PREFIX)}([a-z]+)-(\d+)-")
-# poetry-docker-<kind>-<random>: what versions before 0.8 made, with no owner to ask.
+# poetry-docker-<kind>-<random>: what earlier versions made, with no owner to ask.
 LEGACY = re.compile(rf"{re.escape(TEMP_PREFIX)}(context|iid|secrets)-[^-]+$")
 LEGACY_AGE = 24 * 3600  # a legacy folder older than this belongs to no running build
 _SWEPT: list[bool] = []
