@@ -106,12 +106,13 @@ SETTINGS_HELP: dict[str, SettingHelp] = {
     ),
     "with": SettingHelp(
         "list of group names",
-        "Dependency groups added to the default (the main group).",
+        "Dependency groups added to a command's default: the main group (build, run, lock), "
+        "every non-optional group (shell, devcontainer).",
         '["web"]',
     ),
     "without": SettingHelp(
         "list of group names",
-        "Dependency groups left out.",
+        "Dependency groups left out of a command's default.",
         "[]",
     ),
     "extras": SettingHelp(
