@@ -80,13 +80,9 @@ def _build(
             **options,
         )
     except BuildFailed as failure:
-        if not failure.untrusted:
+        from poetry_docker_plugin.system.failures import explain
+
+        explanation = explain(failure.output)
+        if explanation is None:
             raise
-        raise DockerPluginError(
-            f"{failure} A download failed certificate verification "
-            "(CERTIFICATE_VERIFY_FAILED): behind an intercepting proxy, set `ca-bundle` "
-            "in [tool.poetry-docker] to the PEM file of the proxy's certificate "
-            "authority (pip before Python 3.10 and conda do not use the system's trust "
-            "store).",
-            exit_code=failure.exit_code,
-        ) from None
+        raise DockerPluginError(f"{failure} {explanation}", exit_code=failure.exit_code) from None
