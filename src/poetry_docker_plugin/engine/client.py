@@ -25,7 +25,7 @@ from poetry_docker_plugin.errors import BuildFailed, DockerPluginError, PushFail
 from poetry_docker_plugin.oserrors import explained
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 ENGINE_VARIABLE = "POETRY_DOCKER_ENGINE"
 
@@ -151,6 +151,7 @@ class Engine:
         cache_from: Sequence[str] = (),
         timestamp: int | None = None,
         outputs: Sequence[str] = (),
+        on_output: Callable[[str], None] | None = None,
     ) -> str:
         """Builds ``context`` with the engine's progress streamed to the terminal; the image id.
 
@@ -162,6 +163,8 @@ class Engine:
         the build (``--ssh default``), so that their keys authenticate without entering it.
         ``cache_from`` names images (in a registry) whose inline cache the build may reuse.
         ``timestamp``: buildah's ``--timestamp`` (podman); ``outputs``: ``--output`` values.
+        ``on_output`` is given the end of the engine's output after a build that succeeded (a
+        failed one raises ``BuildFailed`` with it).
         """
         from poetry_docker_plugin.tempdirs import temp_dir
 
@@ -203,6 +206,8 @@ class Engine:
             if returncode != 0:
                 self.diagnose(building=True)
                 raise BuildFailed(returncode, output=output)
+            if on_output is not None:
+                on_output(output)
             with explained("read the built image's id", iidfile):
                 return full_id(iidfile.read_text().strip())
 

@@ -31,6 +31,8 @@ DT_NULL, DT_NEEDED, DT_STRTAB, DT_RPATH, DT_RUNPATH = 0, 1, 5, 15, 29
 # glibc's own directories, searched after ld.so.cache as the dynamic loader does.
 DEFAULT_DIRECTORIES = ("/lib64", "/usr/lib64", "/lib", "/usr/lib")
 PREFIX = "poetry-docker:"
+# Where apt-get is looked for: a base without it gets the paragraph, not an install.
+APT_DIRECTORIES = ("/usr/bin", "/bin")
 if TYPE_CHECKING:  # (machine, needed sonames, run paths)
     ElfNeeds = tuple[int, list[str], list[str]]
 
@@ -262,7 +264,7 @@ def main(arguments: list[str]) -> int:
     if not missing:
         return 0
     owned = owners(prefix)
-    has_apt = any(os.access(Path(d, "apt-get"), os.X_OK) for d in ("/usr/bin", "/bin"))
+    has_apt = any(os.access(Path(d, "apt-get"), os.X_OK) for d in APT_DIRECTORIES)
     unfound = missing
     if has_apt:
         chosen = install_from_debian(missing, settings)

@@ -18,6 +18,7 @@ from poetry_docker_plugin.system.packages import (
 
 # The library check's own paragraph (resources/check_libraries.py), said as it is.
 LIBRARY_CHECK = re.compile(r"poetry-docker: (missing shared libraries: .*)")
+INSTALLED = re.compile(r"^poetry-docker: (installed the Debian package .*)$", re.MULTILINE)
 HEADER = re.compile(r"fatal error: ([\w./+-]+\.h[hp]*): No such file or directory")
 PROGRAM_PATTERNS = (
     re.compile(r"([\w.+-]+) executable not found"),  # psycopg2: pg_config
@@ -65,9 +66,14 @@ class Missing:
     debian: str | None
 
 
+# BuildKit's plain progress starts each line of a step with its number and time.
+STEP_PREFIX = re.compile(r"^#\d+ [\d.]+ ?", re.MULTILINE)
+
+
 def explain(output: str) -> str | None:
     """One paragraph on what the failed step lacked and the setting that adds it; None when
     the output shows none of the known causes."""
+    output = STEP_PREFIX.sub("", output)
     checked = LIBRARY_CHECK.findall(output)
     if checked:
         return f"The image would not import: {checked[-1]}"
@@ -85,6 +91,13 @@ def explain(output: str) -> str | None:
     if missing:
         return _build_paragraph(missing, _being_built(output))
     return _network(output)
+
+
+def notes(output: str) -> list[str]:
+    """What the library check did that the user should know (``installed the Debian package
+    libgomp1 for libgomp.so.1 ...``), once each, in order."""
+    found = INSTALLED.findall(STEP_PREFIX.sub("", output))
+    return [f"Added for the wheels: {note}" for note in dict.fromkeys(found)]
 
 
 def _missing_for_build(output: str) -> Missing | None:
