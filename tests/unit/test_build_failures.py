@@ -138,3 +138,16 @@ def test_an_unknown_failure_adds_nothing() -> None:
 def test_the_last_cause_is_the_one_named() -> None:
     """An sdist that looked for pkg-config before failing on a header names the header."""
     assert "lber.h" in (explain(MYSQLCLIENT + PYTHON_LDAP) or "")
+
+
+def test_what_the_library_check_installed_is_said_again_once() -> None:
+    from poetry_docker_plugin.system.failures import notes
+
+    output = (
+        "#13 5.728 poetry-docker: installed the Debian package libgomp1 for libgomp.so.1 (needed by lightgbm 4.5.0: lib/x.so).\n"
+        "#13 5.728 poetry-docker: installed the Debian package libgomp1 for libgomp.so.1 (needed by lightgbm 4.5.0: lib/x.so).\n"
+    )
+    assert notes(output) == [
+        "Added for the wheels: installed the Debian package libgomp1 for libgomp.so.1 (needed by lightgbm 4.5.0: lib/x.so)."
+    ]
+    assert notes("#13 0.1 nothing\n") == []

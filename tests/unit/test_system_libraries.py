@@ -256,3 +256,22 @@ def test_the_debian_package_of_a_soname(soname: str, package: str) -> None:
     from poetry_docker_plugin.system.packages import SONAME_PACKAGES
 
     assert check_libraries.debian_candidates(soname, SONAME_PACKAGES)[0] == package
+
+
+def test_the_check_is_told_the_prefix_and_what_not_to_look_for() -> None:
+    """The host's GPU libraries always, then the user's `ignore-libraries`."""
+    from poetry_docker_plugin.render import library_settings
+
+    settings = load_settings(
+        {"ignore-libraries": ["libfoo.so.1", "libbar-*.so*"]}, PROJECT.pyproject_path
+    )
+    chosen = Settings(**{**settings.__dict__, "base_image": "team/base:1", "env_manager": "conda"})
+    told = json.loads(
+        library_settings(plan_of(locked("pure", "pure-1.0-py3-none-any.whl"), settings=chosen))
+    )
+    assert told["prefix"] == "/opt/conda/envs/shop"
+    assert told["ignore"][-2:] == ["libfoo.so.1", "libbar-*.so*"]
+    assert "libcuda.so*" in told["ignore"]
+    assert told["packages"]["libz.so.1"] == "zlib1g"
+    with pytest.raises(DockerPluginError, match="ignore-libraries"):
+        load_settings({"ignore-libraries": ["../etc/passwd"]}, PROJECT.pyproject_path)

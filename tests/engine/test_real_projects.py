@@ -5,10 +5,22 @@ set but the base image, and imported."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TEST_BASE_IMAGE, Base, configure, copy_fixture, docker, run_poetry
+from conftest import (
+    DOCKER,
+    POETRY,
+    TEST_BASE_IMAGE,
+    Base,
+    configure,
+    copy_fixture,
+    docker,
+    run_poetry,
+)
 
 # fixture -> (what runs in the image, what it prints)
 REAL_PROJECTS = {
@@ -87,7 +99,7 @@ def yaml_extension(directory: Path) -> Path:
     project = directory / "app"
     project.mkdir()
     (project / "pyproject.toml").write_text(
-        '[tool.poetry]\npackage-mode = false\n\n'
+        "[tool.poetry]\npackage-mode = false\n\n"
         '[tool.poetry.dependencies]\npython = ">=3.11,<3.12"\n'
         'cyaml = { path = "../cyaml" }\n'
     )
@@ -118,3 +130,42 @@ def test_a_missing_header_is_named_with_its_package_and_the_setting_that_adds_it
     shipped = "ls /usr/include/yaml.h 2>/dev/null; dpkg-query -W -f '${Status}' libyaml-0-2"
     found = docker("run", "--rm", "--entrypoint", "sh", image_tag, "-c", shipped).stdout
     assert found.strip() == "install ok installed", found
+
+
+def test_a_python_the_conda_channels_lack_names_the_setting_on_a_terminal(
+    conda_base_image: str, tmp_path: Path, image_tag: str
+) -> None:
+    """The project allows 3.12 and newer, the stand-in's channel holds 3.11 only: conda's
+    PackagesNotFoundError gets the paragraph naming `python`, also when the engine draws its
+    progress on a terminal (a pseudo-terminal here, through `script`)."""
+    import shlex
+
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, env_manager=None, python=None, runtime_base=TEST_BASE_IMAGE)
+    command = shlex.join(
+        [
+            POETRY,
+            "--no-ansi",
+            "docker",
+            "build",
+            "--base-image",
+            conda_base_image,
+            "--tag",
+            image_tag,
+        ]
+    )
+    failed = subprocess.run(
+        ["script", "--quiet", "--return", "--command", command, "/dev/null"],
+        cwd=project,
+        env={**os.environ, "POETRY_DOCKER_ENGINE": DOCKER, "TERM": "xterm"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert failed.returncode != 0, failed.stdout
+    said = failed.stdout.replace("\r", "")  # the terminal's output, stderr included
+    assert "PackagesNotFoundError" in said
+    assert re.search(r"The conda channels have no python 3\.1[2-9]", said), said[-3000:]
+    assert "`python` in [tool.poetry-docker] or --python" in said
