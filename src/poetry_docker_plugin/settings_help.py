@@ -64,6 +64,19 @@ SETTINGS_HELP: dict[str, SettingHelp] = {
         "Debian packages installed into the image, in a layer of their own.",
         '["libpq5"]',
     ),
+    "build-apt-packages": SettingHelp(
+        "list of Debian package names",
+        "Debian packages for building sdists only, on every manager: installed in the stage "
+        "that builds wheels, never in the runtime image (the system packages of well-known "
+        "sdists come without it; see the system libraries guide).",
+        '["libfoo-dev"]',
+    ),
+    "ignore-libraries": SettingHelp(
+        "list of sonames or globs",
+        "Shared libraries the image's library check does not look for (besides those the host "
+        "provides at run time, such as the GPU driver's `libcuda.so.1`).",
+        '["libfoo.so.1"]',
+    ),
     "image": SettingHelp(
         "image name",
         "The image's name.",
