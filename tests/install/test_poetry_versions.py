@@ -109,7 +109,8 @@ def test_the_example_builds_runs_and_opens_a_shell(
     conda_base_image: str,
     project_image: str,
 ) -> None:
-    """What README's example does, by each Poetry: the conda path on the offline conda base."""
+    """What `bash scripts/dev example` does, by each Poetry: the conda path on the offline
+    conda base."""
     poetry = (
         str(request.getfixturevalue("oldest") / "bin" / "poetry") if which == "oldest" else POETRY
     )
