@@ -94,3 +94,52 @@ def test_poetry_self_add_registers_the_docker_commands(tmp_path: Path) -> None:
         [isolated, "list", "docker"], capture_output=True, text=True, env=env, check=False
     )
     assert after.returncode != 0, "the docker commands are gone"
+
+
+def test_pipx_inject_adds_the_docker_commands_to_a_pipx_poetry(tmp_path: Path) -> None:
+    """The route for a Poetry installed with pipx (Debian's pipx, which scripts/dev installs):
+    ``pipx inject poetry WHEEL``, and ``pipx runpip poetry uninstall`` to remove it."""
+    poetry = str(Path(sys.executable).parent / "poetry")
+    subprocess.run(
+        [poetry, "build", "--format", "wheel", "--output", str(tmp_path / "dist")],
+        cwd=REPO,
+        check=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("poetry_docker_plugin-*.whl")
+    version = (
+        subprocess.run(
+            [poetry, "--version", "--no-plugins"], capture_output=True, text=True, check=True
+        )
+        .stdout.split("version ")[1]
+        .strip(" )\n")
+    )
+    env = {
+        **os.environ,
+        "PIPX_HOME": str(tmp_path / "pipx"),
+        "PIPX_BIN_DIR": str(tmp_path / "bin"),
+        "POETRY_CONFIG_DIR": str(tmp_path / "config"),
+        "POETRY_CACHE_DIR": str(tmp_path / "cache"),
+    }
+
+    def pipx(*arguments: str) -> None:
+        done = subprocess.run(["pipx", *arguments], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    pipx("install", f"poetry=={version}")
+    pipx_poetry = str(tmp_path / "bin" / "poetry")
+    plain = subprocess.run(
+        [pipx_poetry, "list", "docker"], capture_output=True, text=True, env=env, check=False
+    )
+    assert plain.returncode != 0, "a plain Poetry has no docker commands"
+    pipx("inject", "poetry", str(wheel))
+    listed = subprocess.run(
+        [pipx_poetry, "docker", "--help"], capture_output=True, text=True, env=env, check=False
+    )
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "poetry docker build " in listed.stdout
+
+    pipx("runpip", "poetry", "uninstall", "-y", "poetry-docker-plugin")
+    gone = subprocess.run(
+        [pipx_poetry, "list", "docker"], capture_output=True, text=True, env=env, check=False
+    )
+    assert gone.returncode != 0, "the docker commands are gone"

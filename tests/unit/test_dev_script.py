@@ -13,7 +13,7 @@ from conftest import REPO
 
 EXAMPLE = {"docker.io", "debootstrap", "git"}
 TESTS_ONLY = {"shellcheck", "tmux", "podman", "buildah", "catatonit", "docker-registry"}
-TESTS_ONLY |= {"binfmt-support", "chromium"}
+TESTS_ONLY |= {"binfmt-support", "chromium", "pipx"}
 
 
 def requested(kind: str, tmp_path: Path) -> set[str]:
