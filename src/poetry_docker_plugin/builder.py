@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
     from poetry_docker_plugin.engine.client import Engine, InspectedImage, PendingInspect
+    from poetry_docker_plugin.inputs import ImageInputs
     from poetry_docker_plugin.lock.conda import CondaLock
     from poetry_docker_plugin.lock.model import Lock
     from poetry_docker_plugin.platforms import Platform
@@ -51,15 +52,16 @@ class Builder:
         self,
         poetry: Poetry,
         project: ProjectFacts,
-        settings: Settings,
-        request: BuildRequest,
+        inputs: ImageInputs,
         io: IO,
         cache_dir: Path,
+        engine: Engine | None = None,
     ) -> None:
         self.poetry = poetry
         self.project = project
-        self.settings = settings
-        self.request = request
+        self.inputs = inputs
+        self.settings: Settings = inputs.settings
+        self.request: BuildRequest = inputs.request
         self.io = io
         self.cache_dir = cache_dir
         self.cache = ProjectCache(cache_dir / "projects" / f"{path_key(self.root)}.json")
@@ -71,9 +73,12 @@ class Builder:
         self.pending_platform: Callable[[], str] | None = None
         self.platform_required: bool | None = None
         self.said_unlocked = False  # that there is no conda lock: once per command
+        if engine is not None:  # given (a test's fake engine): else found when first needed
+            self.__dict__["engine"] = engine
 
     @cached_property
     def engine(self) -> Engine:
+        """Else than the one given: ``Engine.find()``, when first needed."""
         from poetry_docker_plugin.engine.client import Engine
 
         return Engine.find(echo=self.io.is_very_verbose())
@@ -120,7 +125,7 @@ class Builder:
         cache.save()
         base_ids = " ".join(base.id or "" for base in plan.environment.bases)
         options = {
-            **request.fingerprint_options(),
+            **self.inputs.fingerprint_options(),
             "platform": str(plan.environment.platform),
             "base-image-id": base_ids,
             "conda-lock": self.conda_lock.source_digest if self.conda_lock else "",
