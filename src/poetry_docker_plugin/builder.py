@@ -73,6 +73,7 @@ class Builder:
         self.pending_platform: Callable[[], str] | None = None
         self.platform_required: bool | None = None
         self.said_unlocked = False  # that there is no conda lock: once per command
+        self.tagged: tuple[str, ...] = ()  # the tags moved to a new image, then its id
         if engine is not None:  # given (a test's fake engine): else found when first needed
             self.__dict__["engine"] = engine
 
@@ -335,13 +336,9 @@ class Builder:
                 "Nothing was built.",
             ):
                 context = stack.enter_context(staged_context(self.poetry, plan, prepared.rendered))
+                channels = plan.environment.credentialed_channels
                 secrets = stack.enter_context(
-                    build_secrets(
-                        self.poetry,
-                        plan.dependencies.indexes,
-                        ca_bundle,
-                        plan.environment.credentialed_channels,
-                    )
+                    build_secrets(self.poetry, plan.dependencies.indexes, ca_bundle, channels)
                 )
             image_id = build_untagged(
                 engine,
@@ -354,6 +351,7 @@ class Builder:
                 quiet=self.io.output.is_quiet(),
             )
             move_tags(engine, image_id, before, self.lock_folder)
+            self.tagged = (*plan.metadata.tags, image_id)  # what an interrupt then says
 
     def built_meanwhile(self, prepared: Prepared) -> bool:
         """Whether every tag now names an image of these inputs (made by the build waited for)."""

@@ -48,6 +48,35 @@ def signals_raise() -> Iterator[None]:
             signal.signal(signum, old)
 
 
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[list[str]]:
+    """Within the block, SIGINT and SIGTERM are held, and raised when it ends: steps that
+    must happen together, such as moving every tag of an image, are never cut between two.
+    The block is a few quick engine calls. What it appends to the list it is given (what it
+    finished) becomes the interrupt's ``done``, for the message."""
+    received: list[int] = []
+    done: list[str] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    watched = [signal.SIGINT, *([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])]
+    try:
+        previous = {signum: signal.signal(signum, handler) for signum in watched}
+    except ValueError:  # not the main thread: signals cannot be caught here
+        yield done
+        return
+    try:
+        yield done
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+    if received:
+        interrupt = Terminated() if received[0] == signal.SIGTERM else KeyboardInterrupt()
+        interrupt.done = "; ".join(done)  # type: ignore[attr-defined]
+        raise interrupt
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     """Ends a client: SIGTERM (docker cancels its build), then SIGKILL after 10 seconds."""
     with contextlib.suppress(OSError):

@@ -128,8 +128,7 @@ class FakeEngine(Engine):
         return image.id
 
     def capture(self, arguments: list[str]) -> subprocess.CompletedProcess[str]:
-        command = "manifest" if arguments[0] == "manifest" else arguments[0]
-        self._call(command, *arguments[1:])
+        self._call(arguments[0], *arguments[1:])
         if arguments[0] == "run":
             program = arguments[arguments.index("--entrypoint") + 1]
             image = self._resolve(arguments[arguments.index("--entrypoint") + 2])
@@ -137,6 +136,9 @@ class FakeEngine(Engine):
             if answer is None:
                 return subprocess.CompletedProcess(arguments, 127, "", f"{program}: not found")
             return subprocess.CompletedProcess(arguments, 0, answer, "")
+        if arguments[:3] == ["image", "rm", "--no-prune"]:
+            removed = self.tags.pop(arguments[3], None)
+            return subprocess.CompletedProcess(arguments, 0 if removed else 1, "", "")
         if arguments[0] == "version":
             return subprocess.CompletedProcess(arguments, 0, "20.10.24\n", "")
         return subprocess.CompletedProcess(arguments, 1, "", f"fake engine: {arguments[0]}?")

@@ -58,3 +58,48 @@ def test_values_read_from_a_base_image_are_checked(
     assert "The base image acme/base:1 states" in message
     assert shown in message
     assert "\n" not in message and "\x1b" not in message
+
+
+def moved_tags(engine: FakeEngine, tmp_path: Path, *tags: str) -> str:
+    """The tags of a new image moved as the builder moves them, inside ``signals_raise``."""
+    from poetry_docker_plugin.interrupts import signals_raise
+    from poetry_docker_plugin.tagging import move_tags, tags_now
+
+    built = engine.build(tmp_path, (), {"fingerprint": "new"})
+    with signals_raise():
+        move_tags(engine, built, tags_now(engine, tags), tmp_path)
+    return built
+
+
+TAGS = ("app:0.3.1", "app:latest")
+
+
+def test_tags_move_together_under_sigint(tmp_path: Path) -> None:
+    """Item 3: Ctrl-C between two ``docker tag`` calls left 0.3.1 on the new image and
+    latest on the old one, and said that nothing was tagged."""
+    from poetry_docker_plugin.commands.base import interrupted
+
+    engine = FakeEngine()
+    old = engine.add(TAGS[0], "old").id
+    engine.tags[TAGS[1]] = old
+    engine.fault("tag", "sigint", nth=1)  # a real SIGINT, as the first tag is moved
+    with pytest.raises(KeyboardInterrupt) as interrupt:
+        moved_tags(engine, tmp_path, *TAGS)
+    new = next(i for i in engine.images if i != old)
+    assert engine.tags == dict.fromkeys(TAGS, new), "every tag moved, none left behind"
+    message = interrupted(interrupt.value, [])
+    assert "nothing was tagged" not in message
+    assert f"app:0.3.1, app:latest name the new image {new}" in message
+
+
+def test_a_refused_tag_puts_back_those_moved_before_it(tmp_path: Path) -> None:
+    from poetry_docker_plugin.commands.base import interrupted
+
+    engine = FakeEngine()
+    old = engine.add(TAGS[0], "old").id  # app:latest names nothing yet
+    engine.fault("tag", "fail", nth=2)
+    with pytest.raises(DockerPluginError):
+        moved_tags(engine, tmp_path, TAGS[1], TAGS[0])
+    assert engine.tags.get(TAGS[0]) == old
+    assert TAGS[1] not in engine.tags, "a tag that named nothing before names nothing again"
+    assert "nothing was tagged" in interrupted(KeyboardInterrupt(), [])

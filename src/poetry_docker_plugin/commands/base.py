@@ -90,10 +90,7 @@ class DockerCommand(GroupCommand):
             self.check_option_combinations()
             return self.handle_docker()
         except KeyboardInterrupt as interrupt:
-            self.error(
-                "Interrupted: nothing was tagged, and any previous image of the project is "
-                "unchanged."
-            )
+            self.error(interrupted(interrupt, [b.tagged for b in self.builders if b.tagged]))
             return int(getattr(interrupt, "exit_code", 130))
         except DockerPluginError as error:
             self.error(str(error))
@@ -218,7 +215,14 @@ class DockerCommand(GroupCommand):
         )
         inputs = ImageInputs(given, settings, request)
         cache_dir = Path(self.poetry.config.get("cache-dir")) / "docker-plugin"
-        return Builder(self.poetry, self.project, inputs, self.io, cache_dir)
+        builder = Builder(self.poetry, self.project, inputs, self.io, cache_dir)
+        self.builders.append(builder)
+        return builder
+
+    @cached_property
+    def builders(self) -> list[Builder]:
+        """The builders this call made (what an interrupt then says comes from them)."""
+        return []
 
     @property
     def engine(self) -> Engine:
@@ -361,6 +365,23 @@ class DockerCommand(GroupCommand):
 
         raw = self.option(name)
         return None if raw is None else parse_option(name, convert, raw)
+
+
+def interrupted(interrupt: KeyboardInterrupt, tagged: list[tuple[str, ...]]) -> str:
+    """What is true after SIGINT or SIGTERM: the tags of an image move together or not at
+    all (``tagging``), and what they name is said."""
+    done = getattr(interrupt, "done", "")
+    if done:
+        return f"Interrupted while the tags were moved: the move was finished first, so {done}."
+    if tagged:
+        images = "; ".join(
+            f"{', '.join(tags)} name the new image {image}" for *tags, image in tagged
+        )
+        return (
+            f"Interrupted after the build: {images}. What came after (a push, a file to "
+            "write, the container) did not finish; nothing was pushed but what was said above."
+        )
+    return "Interrupted: nothing was tagged, and any previous image of the project is unchanged."
 
 
 def project_root(directory: Path) -> Path:
