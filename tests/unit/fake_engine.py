@@ -56,6 +56,8 @@ class FakeEngine(Engine):
     calls: list[tuple[str, ...]] = field(default_factory=list)
     faults: dict[str, Fault] = field(default_factory=dict)
     pushed: dict[str, str] = field(default_factory=dict)  # reference -> id
+    # What ``pull --platform P REF`` finds: (reference, platform) -> id of an image added.
+    registry: dict[tuple[str, str], str] = field(default_factory=dict)
     built: list[Mapping[str, str]] = field(default_factory=list)  # labels of each build
 
     # -- set-up -------------------------------------------------------------------------
@@ -63,6 +65,14 @@ class FakeEngine(Engine):
         image = FakeImage(image_id(name), **facts)
         self.images[image.id] = image
         self.tags[reference] = image.id
+        return image
+
+    def publish(self, reference: str, name: str, **facts: Any) -> FakeImage:
+        """An image that a pull finds (the first of a reference is also local)."""
+        image = FakeImage(image_id(name), **facts)
+        self.images[image.id] = image
+        self.registry[reference, image.platform] = image.id
+        self.tags.setdefault(reference, image.id)
         return image
 
     def fault(self, command: str, action: str, nth: int = 1) -> Fault:
@@ -136,6 +146,12 @@ class FakeEngine(Engine):
             if answer is None:
                 return subprocess.CompletedProcess(arguments, 127, "", f"{program}: not found")
             return subprocess.CompletedProcess(arguments, 0, answer, "")
+        if arguments[0] == "pull":
+            found = self.registry.get((arguments[-1], arguments[arguments.index("--platform") + 1]))
+            if found is None:
+                return subprocess.CompletedProcess(arguments, 1, "", "manifest unknown")
+            self.tags[arguments[-1]] = found
+            return subprocess.CompletedProcess(arguments, 0, found, "")
         if arguments[:3] == ["image", "rm", "--no-prune"]:
             removed = self.tags.pop(arguments[3], None)
             return subprocess.CompletedProcess(arguments, 0 if removed else 1, "", "")

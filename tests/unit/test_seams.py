@@ -15,6 +15,8 @@ from poetry_docker_plugin.platforms import Platform
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from poetry_docker_plugin.builder import Builder
+
 AMD64 = Platform("linux", "amd64")
 
 
@@ -103,3 +105,118 @@ def test_a_refused_tag_puts_back_those_moved_before_it(tmp_path: Path) -> None:
     assert engine.tags.get(TAGS[0]) == old
     assert TAGS[1] not in engine.tags, "a tag that named nothing before names nothing again"
     assert "nothing was tagged" in interrupted(KeyboardInterrupt(), [])
+
+
+# -- the fault harness: multi-platform push, driven through real builders -------------------
+
+ARM64 = Platform("linux", "arm64")
+LIST_TAGS = ("reg.example:5000/app:0.3.1",)
+
+
+def builders_for(
+    tmp_path: Path, engine: FakeEngine, platforms: tuple[Platform, ...], **settings: object
+) -> list[Builder]:
+    """The builders ``build --platform A,B --push`` makes, on the fixture project."""
+    from cleo.io.buffered_io import BufferedIO
+    from conftest import copy_fixture
+    from poetry.factory import Factory
+
+    from poetry_docker_plugin.builder import Builder
+    from poetry_docker_plugin.inputs import GivenInputs, ImageInputs
+    from poetry_docker_plugin.project import ProjectFacts
+    from poetry_docker_plugin.request import BuildRequest
+    from poetry_docker_plugin.settings import Settings
+
+    root = tmp_path / "work"
+    root.mkdir(exist_ok=True)
+    project_dir = root / "flat-script"
+    if not project_dir.exists():
+        copy_fixture("flat-script", root)
+    poetry = Factory().create_poetry(project_dir)
+    project = ProjectFacts.read(poetry)
+    given = GivenInputs.read({}, project_dir, development=False, conda_lock=False, environ={})
+    made = []
+    for platform in platforms:
+        tags = tuple(f"{tag}-{platform.tag_suffix}" for tag in LIST_TAGS)
+        request = BuildRequest(
+            groups=frozenset({"main"}), tags=tags, platform=platform, inline_cache=True
+        )
+        inputs = ImageInputs(given, Settings(**settings), request)  # type: ignore[arg-type]
+        io = BufferedIO()
+        made.append(Builder(poetry, project, inputs, io, tmp_path / "cache", engine=engine))
+    return made
+
+
+def conda_bases(engine: FakeEngine, *platforms: Platform) -> None:
+    for platform in platforms:  # one tag per platform in a local store: the last one added
+        engine.publish("acme/conda:1", f"conda {platform}", platform=str(platform),
+                   answers=conda_answers())  # fmt: skip
+        engine.publish("debian:bookworm-slim", f"debian {platform}", platform=str(platform),
+                   answers={"getconf": "glibc 2.36\n"})  # fmt: skip
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """TMPDIR of its own, to see what a call leaves there."""
+    import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.fixture
+def fake_manifests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``docker manifest`` runs its own client process: answered by the fake engine."""
+    from poetry_docker_plugin.engine import manifests
+
+    def run(engine: FakeEngine, arguments: list[str], environment: object = None) -> str:
+        engine._call(*arguments)
+        return "sha256:" + "ab" * 32 if arguments[1] == "push" else ""
+
+    monkeypatch.setattr(manifests, "_run", run)
+
+
+def publish(builders: list[Builder]) -> str:
+    from poetry_docker_plugin.publish import publish_platforms
+
+    return publish_platforms(builders, LIST_TAGS, lambda _: None, rebuild=False)
+
+
+@pytest.mark.usefixtures("fake_manifests")
+def test_a_two_platform_push_checks_every_base_before_the_first_push(tmp_path: Path) -> None:
+    """Item 4: amd64 was pushed, then the arm64 base was found missing: a partial publish."""
+    engine = FakeEngine()
+    conda_bases(engine, AMD64)  # no arm64 base, and none can be pulled
+    builders = builders_for(tmp_path, engine, (AMD64, ARM64), base_image="acme/conda:1")
+    with pytest.raises(DockerPluginError, match="pulling its linux/arm64 image failed"):
+        publish(builders)
+    assert engine.count("push") == engine.count("build") == 0
+    assert engine.count("manifest") == 0
+
+
+@pytest.mark.usefixtures("fake_manifests")
+@pytest.mark.parametrize("step", ["build", "tag"])
+def test_a_two_platform_push_builds_every_image_before_the_first_push(
+    step: str, tmp_path: Path, private_tmp: Path
+) -> None:
+    engine = FakeEngine()
+    conda_bases(engine, AMD64, ARM64)
+    builders = builders_for(tmp_path, engine, (AMD64, ARM64), base_image="acme/conda:1")
+    engine.fault(step, "fail", nth=2)  # the second image's build (or its tag) fails
+    with pytest.raises(DockerPluginError, match=f"fake engine: {step} failed"):
+        publish(builders)
+    assert engine.count("push") == 0, "nothing published"
+    assert not list(private_tmp.iterdir()), "no staged context or secrets left"
+
+
+@pytest.mark.usefixtures("fake_manifests")
+def test_a_two_platform_push_publishes_the_list_last(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    conda_bases(engine, AMD64, ARM64)
+    builders = builders_for(tmp_path, engine, (AMD64, ARM64), base_image="acme/conda:1")
+    reference = publish(builders)
+    assert reference == "reg.example:5000/app@sha256:" + "ab" * 32
+    order = [call[0] for call in engine.calls if call[0] in ("build", "push", "manifest")]
+    assert order == ["build", "build", "push", "push", "manifest", "manifest"]
