@@ -220,3 +220,45 @@ def test_a_two_platform_push_publishes_the_list_last(tmp_path: Path) -> None:
     assert reference == "reg.example:5000/app@sha256:" + "ab" * 32
     order = [call[0] for call in engine.calls if call[0] in ("build", "push", "manifest")]
     assert order == ["build", "build", "push", "push", "manifest", "manifest"]
+
+
+# -- poetry-docker.lock: edited, nested, huge ---------------------------------------------
+
+
+@pytest.mark.parametrize(("old", "new"), [('"3.11.2"', '"3.11.3"'), ('"h_offline_0"', '"h_1"')])
+def test_a_hand_edited_conda_lock_version_is_refused(old: str, new: str, tmp_path: Path) -> None:
+    """Item 5: python 3.11.2 edited to 3.11.3 was accepted; the image held the URL's package
+    and the SBOM stated the edited version."""
+    from test_lock_conda import LOCK
+
+    from poetry_docker_plugin.lock.conda import conda_lock_text, read_conda_lock
+
+    path = tmp_path / "poetry-docker.lock"
+    text = conda_lock_text(LOCK)
+    path.write_text(text)
+    assert read_conda_lock(path) is not None
+    path.write_text(text.replace(f"version = {old}", f"version = {new}").replace(
+        f"build = {old}", f"build = {new}"))  # fmt: skip
+    with pytest.raises(DockerPluginError) as refused:
+        read_conda_lock(path)
+    assert str(path) in str(refused.value)
+    assert "python-3.11.2-h_offline_0.tar.bz2, which is another package" in str(refused.value)
+
+
+@pytest.mark.parametrize("shape", ["nested", "huge"])
+def test_a_nested_or_huge_conda_lock_is_one_paragraph(shape: str, tmp_path: Path) -> None:
+    """Item 13: a deeply nested lock ended in RecursionError naming no file; a 100 MB lock
+    was read whole."""
+    from poetry_docker_plugin.lock.conda import MAX_LOCK_BYTES, read_conda_lock
+
+    path = tmp_path / "poetry-docker.lock"
+    if shape == "nested":
+        path.write_text("version = 1\nx = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    else:
+        with path.open("wb") as stream:  # sparse: no disk is used for it
+            stream.truncate(MAX_LOCK_BYTES * 12)
+    with pytest.raises(DockerPluginError) as refused:
+        read_conda_lock(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path} is ")
+    assert "`poetry docker lock`" in message
