@@ -262,3 +262,40 @@ def test_a_nested_or_huge_conda_lock_is_one_paragraph(shape: str, tmp_path: Path
     message = str(refused.value)
     assert message.startswith(f"{path} is ")
     assert "`poetry docker lock`" in message
+
+
+# -- writes never follow a link the project holds (item 11) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("link", "arguments", "named"),
+    [
+        (".devcontainer", ("devcontainer",), "file"),
+        ("out", ("build", "-o", "out/ctx"), "--output directory"),
+        ("out", ("build", "--sbom", "out/sbom.json"), "--sbom path"),
+        ("out", ("build", "--push", "--digest-file", "out/d"), "--digest-file path"),
+    ],
+)
+def test_writes_never_follow_a_link_the_project_holds(
+    link: str, arguments: tuple[str, ...], named: str, tmp_path: Path
+) -> None:
+    """Item 11: a .devcontainer that was a symlink made `devcontainer` replace another
+    project's file (without --force) while naming the in-project path; so did -o, --sbom and
+    --digest-file through a linked folder. Through the real command line, no engine."""
+    from conftest import copy_fixture, run_poetry
+
+    (tmp_path / "b").mkdir()
+    other = copy_fixture("flat-script", tmp_path / "b")  # another project, its file generated
+    env = {"POETRY_DOCKER_ENGINE": "/nonexistent"}
+    assert run_poetry(other, "docker", "devcontainer", env=env).returncode == 0
+    victim = other / ".devcontainer" / "devcontainer.json"
+    generated = victim.read_text()
+    project = copy_fixture("flat-script", tmp_path)
+    (project / link).symlink_to(other / ".devcontainer")
+    result = run_poetry(project, "docker", *arguments, env=env)
+    assert result.returncode == 1, result.output
+    assert f"The {named} {project}/" in result.stderr
+    assert f"goes through {project / link}, a symbolic link inside the project" in result.stderr
+    assert "Traceback" not in result.output
+    assert victim.read_text() == generated
+    assert [p.name for p in victim.parent.iterdir()] == ["devcontainer.json"]

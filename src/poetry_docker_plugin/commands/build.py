@@ -61,8 +61,9 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         from poetry_docker_plugin.sbom import write_sbom
 
         writes_files = self.option("print") or self.option("output")
+        root = self.project_directory().resolve()
         sbom, digest_file = (
-            output_file(f"--{name}", value, example) if (value := self.option(name)) else None
+            output_file(f"--{name}", value, example, root) if (value := self.option(name)) else None
             for name, example in (("sbom", "sbom.cdx.json"), ("digest-file", "image.digest"))
         )
         if len(self.target_platforms()) > 1:
@@ -187,9 +188,11 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 
     def write_output(self, prepared: Prepared, target: Path) -> None:
         """Writes the context to ``target`` whole, or not at all."""
+        from poetry_docker_plugin.files import refuse_project_links
         from poetry_docker_plugin.oserrors import explained
         from poetry_docker_plugin.sources.staging import write_context
 
+        refuse_project_links("--output directory", target.absolute(), self.project.root.resolve())
         target = target.resolve()
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise DockerPluginError(
