@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import pytest
@@ -299,3 +300,26 @@ def test_writes_never_follow_a_link_the_project_holds(
     assert "Traceback" not in result.output
     assert victim.read_text() == generated
     assert [p.name for p in victim.parent.iterdir()] == ["devcontainer.json"]
+
+
+def test_every_call_sweeps_what_killed_calls_left(tmp_path: Path) -> None:
+    """Item 6: a killed run's folders stayed until a later call built; a call answered from
+    the record (or writing only files) swept nothing."""
+    import subprocess
+
+    from conftest import copy_fixture, run_poetry
+
+    project = copy_fixture("flat-script", tmp_path)
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that no longer runs, as a killed call's
+    left = folder / f"poetry-docker-context-{gone.pid}-abc123"
+    (left / "src").mkdir(parents=True)
+    live = folder / f"poetry-docker-context-{os.getpid()}-def456"  # a running call's: kept
+    live.mkdir()
+    env = {"POETRY_DOCKER_ENGINE": "/nonexistent", "TMPDIR": str(folder)}
+    result = run_poetry(project, "docker", "build", "--print", env=env)
+    assert result.returncode == 0, result.output
+    assert not left.exists()
+    assert live.exists()

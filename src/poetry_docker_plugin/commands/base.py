@@ -86,7 +86,10 @@ class DockerCommand(GroupCommand):
     def handle(self) -> int:
         from poetry.console.exceptions import GroupNotFoundError
 
+        from poetry_docker_plugin.tempdirs import sweep
+
         try:
+            sweep()  # what killed calls left, whatever this call does
             self.check_option_combinations()
             return self.handle_docker()
         except KeyboardInterrupt as interrupt:
