@@ -40,6 +40,7 @@ NOT_IMAGE_OPTIONS: dict[str, str] = {
     "name": "the container's, not the image's",
     "gpus": "the container's, not the image's",
     "command": "what the shell runs in the container",
+    "read-only": "how the shell mounts the working tree into the container",
 }
 
 # Settings that do not change an image's content, and why.

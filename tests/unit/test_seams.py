@@ -323,3 +323,23 @@ def test_every_call_sweeps_what_killed_calls_left(tmp_path: Path) -> None:
     assert result.returncode == 0, result.output
     assert not left.exists()
     assert live.exists()
+
+
+# -- a shell on code you did not write (item 15) ---------------------------------------------
+
+
+def test_the_shell_never_mounts_git_writable(tmp_path: Path) -> None:
+    """Item 15: ``shell`` handed the container a writable .git/config (an ``fsmonitor`` line
+    then runs on the host at the next ``git status``); --read-only mounts the whole tree so."""
+    from poetry_docker_plugin.commands.shell import tree_mounts
+
+    (tmp_path / ".git").mkdir()
+    tree, git = tree_mounts(tmp_path, "/app", read_only=False)[1::2]
+    assert tree == f"type=bind,source={tmp_path},target=/app"
+    assert git == f"type=bind,source={tmp_path}/.git,target=/app/.git,readonly"
+    assert tree_mounts(tmp_path, "/app", read_only=True) == [
+        "--mount", f"type=bind,source={tmp_path},target=/app,readonly"
+    ]  # fmt: skip
+    (tmp_path / ".git").rmdir()
+    (tmp_path / ".git").symlink_to("/etc")  # the link's target is the host's: not mounted
+    assert len(tree_mounts(tmp_path, "/app", read_only=False)) == 2
