@@ -343,3 +343,23 @@ def test_the_shell_never_mounts_git_writable(tmp_path: Path) -> None:
     (tmp_path / ".git").rmdir()
     (tmp_path / ".git").symlink_to("/etc")  # the link's target is the host's: not mounted
     assert len(tree_mounts(tmp_path, "/app", read_only=False)) == 2
+
+
+def test_a_build_script_never_runs_on_the_host(tmp_path: Path) -> None:
+    """Found here: poetry-core runs a project's ``[tool.poetry.build]`` script when it builds
+    the wheel, and the plugin built it in-process: `build -o` ran a stranger's script as you.
+    Such a project's wheel is built by pip in the image, from its whole tree."""
+    from conftest import copy_fixture, run_poetry
+
+    project = copy_fixture("flat-script", tmp_path)
+    ran = tmp_path / "ran-on-the-host"
+    (project / "build.py").write_text(f"open({str(ran)!r}, 'w').write('x')\n")
+    with (project / "pyproject.toml").open("a") as stream:
+        stream.write('\n[tool.poetry.build]\nscript = "build.py"\ngenerate-setup-file = false\n')
+    out = tmp_path / "out"
+    env = {"POETRY_DOCKER_ENGINE": "/nonexistent"}
+    result = run_poetry(project, "docker", "build", "-o", str(out), env=env)
+    assert result.returncode == 0, result.output
+    assert not ran.exists()
+    assert (out / "project" / "build.py").is_file()
+    assert "pip wheel" in (out / "Dockerfile").read_text()
