@@ -14,6 +14,7 @@ import signal
 import subprocess
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from poetry_docker_plugin.engine.client import Engine, ImageConfig, InspectedImage
@@ -21,7 +22,6 @@ from poetry_docker_plugin.errors import DockerPluginError, PushFailed
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from pathlib import Path
 
 
 def image_id(name: str) -> str:
@@ -155,6 +155,11 @@ class FakeEngine(Engine):
         if arguments[:3] == ["image", "rm", "--no-prune"]:
             removed = self.tags.pop(arguments[3], None)
             return subprocess.CompletedProcess(arguments, 0 if removed else 1, "", "")
+        if arguments[0] == "save":
+            Path(arguments[arguments.index("--output") + 1]).write_bytes(b"")
+            return subprocess.CompletedProcess(arguments, 0, "", "")
+        if arguments[:2] == ["image", "inspect"] and "{{json .RootFS.Layers}}" in arguments:
+            return subprocess.CompletedProcess(arguments, 0, "[]", "")
         if arguments[0] == "version":
             return subprocess.CompletedProcess(arguments, 0, "20.10.24\n", "")
         return subprocess.CompletedProcess(arguments, 1, "", f"fake engine: {arguments[0]}?")
@@ -172,3 +177,12 @@ def conda_answers(envs_dir: str = "/opt/conda/envs") -> dict[str, str]:
     """What a Miniforge base answers the probes."""
     info = {"envs_dirs": [envs_dir], "virtual_pkgs": [["__glibc", "2.36", "0"]]}
     return {"sh": "conda\n", "conda": json.dumps(info)}
+
+
+def fake_client(folder: Path, script: str) -> Engine:
+    """An engine whose client is a shell script (``case "$1" in ...``): for the calls that
+    run the client as a process of their own (``load``, ``run``)."""
+    client = folder / "fake-docker"
+    client.write_text(f'#!/bin/sh\ncase "$1" in\n{script}\nesac\n')
+    client.chmod(0o755)
+    return Engine(str(client))

@@ -363,3 +363,68 @@ def test_a_build_script_never_runs_on_the_host(tmp_path: Path) -> None:
     assert not ran.exists()
     assert (out / "project" / "build.py").is_file()
     assert "pip wheel" in (out / "Dockerfile").read_text()
+
+
+# -- messages that name the step, the path and the engine's words (items 7, 8) -------------
+
+
+def test_a_load_that_fails_says_the_engines_words(tmp_path: Path) -> None:
+    """Item 7: `docker load` failing said `Broken pipe (a file of the project or of the
+    plugin's cache)`, and the engine's own error was lost."""
+    from fake_engine import fake_client
+
+    from poetry_docker_plugin.engine.archive import loading
+
+    engine = fake_client(
+        tmp_path,
+        'load) echo "Error processing tar file(exit status 1): unexpected EOF" >&2; '
+        "exit 1;;\nversion) echo 20.10.24;;",
+    )
+    with pytest.raises(DockerPluginError) as failed, loading(engine) as (stream, _):
+        for _ in range(64):
+            stream.write(b"x" * 65536)
+    message = str(failed.value)
+    assert "`docker load` stopped" in message
+    assert "unexpected EOF" in message
+
+
+def test_a_full_tmpdir_during_the_rewrite_names_the_step_and_folder(
+    tmp_path: Path, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 7: TMPDIR full while the layers were rewritten said `No space left on device (a
+    file of the project or of the plugin's cache)`, naming no path."""
+    import errno
+
+    from poetry_docker_plugin import image_archive
+    from poetry_docker_plugin.reproducible import normalise_image
+
+    def full(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(image_archive, "normalise_saved", full)
+    engine = FakeEngine()
+    built = engine.add("app:1", "built").id
+    with pytest.raises(DockerPluginError) as failed:
+        normalise_image(engine, built, [], 1700000000, lambda _: None)
+    message = str(failed.value)
+    assert "Could not save the built image and rewrite its layers (--reproducible)" in message
+    assert f"({private_tmp}/poetry-docker-normalise-" in message
+    assert "Nothing was tagged" in message and "Free space on the disk" in message
+    assert not list(private_tmp.iterdir())
+
+
+@pytest.mark.parametrize(("events", "said"), [("echo oom", "ran out of memory (OOM)"),
+                                              ("true", "by `docker kill`")])  # fmt: skip
+def test_a_killed_container_is_said(events: str, said: str, tmp_path: Path) -> None:
+    """Item 8: `docker kill` of `poetry docker run -- sleep 30`: exit 137 and no message."""
+    from fake_engine import fake_client
+
+    from poetry_docker_plugin.engine.run import run_container
+
+    engine = fake_client(tmp_path, f"run) exit 137;;\nevents) {events};;")
+    with pytest.raises(DockerPluginError) as killed:
+        run_container(engine, ["--rm", "app:1", "sleep", "30"], "app-1234")
+    assert killed.value.exit_code == 137
+    message = str(killed.value)
+    assert message.startswith("The container app-1234 was killed (SIGKILL, exit 137), ")
+    assert said in message
