@@ -49,7 +49,18 @@ def publish_platforms(
         builder.ensure_image(plan, rebuild=rebuild, announce_current=True)
         for builder, plan in zip(builders, prepared, strict=True)
     ]
-    images = [builder.push(plan) for builder, plan in zip(builders, built, strict=True)]
+    images: list[str] = []
+    for builder, plan in zip(builders, built, strict=True):
+        try:
+            images.append(builder.push(plan))
+        except DockerPluginError as error:
+            if not images:
+                raise
+            raise DockerPluginError(
+                f"{error} The images of the platforms before it went through: "
+                f"{', '.join(images)}; no multi-platform tag names them yet.",
+                error.exit_code,
+            ) from None
     return push_tags(builders[0].engine, tags, say, quiet=False, platforms=images)
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import TYPE_CHECKING
 
@@ -111,7 +112,7 @@ def test_a_refused_tag_puts_back_those_moved_before_it(tmp_path: Path) -> None:
 # -- the fault harness: multi-platform push, driven through real builders -------------------
 
 ARM64 = Platform("linux", "arm64")
-LIST_TAGS = ("reg.example:5000/app:0.3.1",)
+LIST_TAGS = ("reg.example:5000/app:0.3.1", "reg.example:5000/app:latest")
 
 
 def builders_for(
@@ -220,7 +221,7 @@ def test_a_two_platform_push_publishes_the_list_last(tmp_path: Path) -> None:
     reference = publish(builders)
     assert reference == "reg.example:5000/app@sha256:" + "ab" * 32
     order = [call[0] for call in engine.calls if call[0] in ("build", "push", "manifest")]
-    assert order == ["build", "build", "push", "push", "manifest", "manifest"]
+    assert order == ["build"] * 2 + ["push"] * 4 + ["manifest"] * 4
 
 
 # -- poetry-docker.lock: edited, nested, huge ---------------------------------------------
@@ -428,3 +429,86 @@ def test_a_killed_container_is_said(events: str, said: str, tmp_path: Path) -> N
     message = str(killed.value)
     assert message.startswith("The container app-1234 was killed (SIGKILL, exit 137), ")
     assert said in message
+
+
+def test_an_immutable_file_is_not_called_a_folder_to_make_writable(tmp_path: Path) -> None:
+    """Item 10: an immutable lock file (chattr +i) got the hint to make the folder writable."""
+    import errno
+    import subprocess
+
+    from poetry_docker_plugin.files import write_atomically
+    from poetry_docker_plugin.oserrors import describe
+
+    target = tmp_path / "poetry-docker.lock"
+    target.write_text("version = 1\n")
+    error = OSError(errno.EPERM, "Operation not permitted", str(target))
+    said = describe(error, "write poetry-docker.lock", tmp_path)
+    assert f"may be immutable or append-only (`lsattr {target}`" in said
+    assert "writable" not in said
+    if subprocess.run(["chattr", "+i", str(target)], capture_output=True).returncode != 0:
+        return  # no CAP_LINUX_IMMUTABLE here: the message above is what such a host shows
+    try:
+        with pytest.raises(DockerPluginError) as refused:
+            write_atomically("poetry-docker.lock", target, b"version = 1\n# edited\n")
+        assert "may be immutable or append-only" in str(refused.value)
+        assert target.read_text() == "version = 1\n"
+    finally:
+        subprocess.run(["chattr", "-i", str(target)], check=True)
+
+
+# -- the fault table: each step of a build failed or interrupted ----------------------------
+
+STEP_FAULTS = [
+    # (what is built, the sub-command, the fault, its call, the words the message holds)
+    ("build", "build", "fail", 1, "fake engine: build failed"),
+    ("build", "build", "interrupt", 1, "nothing was tagged"),
+    ("build", "tag", "fail", 2, "fake engine: tag failed"),
+    ("build", "tag", "sigint", 1, "the move was finished first"),
+    ("reproducible", "save", "fail", 1, "fake engine: save failed"),
+    ("reproducible", "save", "interrupt", 1, "nothing was tagged"),
+    ("two platforms", "push", "fail", 2, "Pushed before it: reg.example:5000/app@sha256:"),
+    ("two platforms", "push", "fail", 3, "the platforms before it went through: reg.example"),
+    ("two platforms", "manifest", "fail", 1, "fake engine: manifest failed"),
+    ("two platforms", "push", "interrupt", 1, "nothing was pushed but what was said above"),
+]
+
+
+@pytest.mark.usefixtures("fake_manifests")
+@pytest.mark.parametrize(("kind", "step", "action", "nth", "said"), STEP_FAULTS)
+def test_each_step_failed_or_interrupted_leaves_a_true_state(
+    kind: str, step: str, action: str, nth: int, said: str, tmp_path: Path, private_tmp: Path
+) -> None:
+    """After each fault: no tag names a half-made image (each names the old image, or every
+    one the new), the message is true, and no temporary folder is left."""
+    from poetry_docker_plugin.commands.base import interrupted
+    from poetry_docker_plugin.interrupts import signals_raise
+    from poetry_docker_plugin.publish import publish_platforms
+
+    engine = FakeEngine()
+    conda_bases(engine, AMD64, ARM64)
+    platforms = (AMD64, ARM64) if kind == "two platforms" else (AMD64,)
+    builders = builders_for(tmp_path, engine, platforms, base_image="acme/conda:1",
+                            reproducible=kind == "reproducible")  # fmt: skip
+    if kind == "reproducible":
+        for builder in builders:
+            builder.request = dataclasses.replace(builder.request, epoch=1700000000)
+    tags = [tag for builder in builders for tag in builder.request.tags]
+    old = engine.add(tags[0], "the previous image").id
+    for tag in tags:
+        engine.tags[tag] = old
+    engine.fault(step, action, nth)
+    with pytest.raises((DockerPluginError, KeyboardInterrupt)) as fault, signals_raise():
+        if kind == "two platforms":
+            publish_platforms(builders, LIST_TAGS, lambda _: None, rebuild=False)
+        else:
+            builders[0].ensure_image(builders[0].prepare())
+    if isinstance(fault.value, KeyboardInterrupt):
+        message = interrupted(fault.value, [b.tagged for b in builders if b.tagged])
+    else:
+        message = str(fault.value)
+    assert said in message
+    for builder in builders:
+        ids = {engine.tags[tag] for tag in builder.request.tags}
+        assert len(ids) == 1, "the tags of one image name one image"
+        assert ids == {old} or (ids <= set(engine.images) and engine.images[ids.pop()].labels)
+    assert not list(private_tmp.iterdir()), "no temporary folder left"
