@@ -512,3 +512,20 @@ def test_each_step_failed_or_interrupted_leaves_a_true_state(
         assert len(ids) == 1, "the tags of one image name one image"
         assert ids == {old} or (ids <= set(engine.images) and engine.images[ids.pop()].labels)
     assert not list(private_tmp.iterdir()), "no temporary folder left"
+
+
+def test_a_package_file_that_fails_its_check_names_both_causes() -> None:
+    """Item 9: a conda channel that went away mid-build (a file cut short) was reported as
+    a channel serving another file under the locked name."""
+    from test_pinning import lock_of, plan_of
+
+    from poetry_docker_plugin.plan.pinning import pin
+    from poetry_docker_plugin.render import render
+    from poetry_docker_plugin.sources.digests import SourceDigests
+
+    plan = plan_of()
+    dockerfile = render(pin(plan, lock_of(plan)), SourceDigests("a", "b", "c", "d")).dockerfile
+    said = " ".join(line for line in dockerfile.splitlines() if "echo 'poetry-docker:" in line)
+    assert "is missing, cut short or does not match its hash in poetry-docker.lock" in said
+    assert "download was cut off (a channel that stopped answering" in said
+    assert "poetry docker lock --update" in said
