@@ -86,3 +86,24 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def interrupted(
+    interrupt: KeyboardInterrupt,
+    tagged: list[tuple[str, ...]],
+    nothing: str = "nothing was tagged, and any previous image of the project is unchanged",
+) -> str:
+    """What is true after SIGINT or SIGTERM: the tags of an image move together or not at
+    all (``tagging``), and what they name is said."""
+    done = getattr(interrupt, "done", "")
+    if done:
+        return f"Interrupted while the tags were moved: the move was finished first, so {done}."
+    if tagged:
+        images = "; ".join(
+            f"{', '.join(tags)} name the new image {image}" for *tags, image in tagged
+        )
+        return (
+            f"Interrupted after the build: {images}. What came after (a push, a file to "
+            "write, the container) did not finish; nothing was pushed but what was said above."
+        )
+    return f"Interrupted: {nothing}."

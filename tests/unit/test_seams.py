@@ -81,7 +81,7 @@ TAGS = ("app:0.3.1", "app:latest")
 def test_tags_move_together_under_sigint(tmp_path: Path) -> None:
     """Item 3: Ctrl-C between two ``docker tag`` calls left 0.3.1 on the new image and
     latest on the old one, and said that nothing was tagged."""
-    from poetry_docker_plugin.commands.base import interrupted
+    from poetry_docker_plugin.interrupts import interrupted
 
     engine = FakeEngine()
     old = engine.add(TAGS[0], "old").id
@@ -97,7 +97,7 @@ def test_tags_move_together_under_sigint(tmp_path: Path) -> None:
 
 
 def test_a_refused_tag_puts_back_those_moved_before_it(tmp_path: Path) -> None:
-    from poetry_docker_plugin.commands.base import interrupted
+    from poetry_docker_plugin.interrupts import interrupted
 
     engine = FakeEngine()
     old = engine.add(TAGS[0], "old").id  # app:latest names nothing yet
@@ -480,8 +480,7 @@ def test_each_step_failed_or_interrupted_leaves_a_true_state(
 ) -> None:
     """After each fault: no tag names a half-made image (each names the old image, or every
     one the new), the message is true, and no temporary folder is left."""
-    from poetry_docker_plugin.commands.base import interrupted
-    from poetry_docker_plugin.interrupts import signals_raise
+    from poetry_docker_plugin.interrupts import interrupted, signals_raise
     from poetry_docker_plugin.publish import publish_platforms
 
     engine = FakeEngine()
@@ -529,3 +528,54 @@ def test_a_package_file_that_fails_its_check_names_both_causes() -> None:
     assert "is missing, cut short or does not match its hash in poetry-docker.lock" in said
     assert "download was cut off (a channel that stopped answering" in said
     assert "poetry docker lock --update" in said
+
+
+# -- `poetry docker lock` under faults, through the real command line and a fake client -------
+
+LOCK_CLIENT = r"""
+case "$*" in
+version*Server.Os*) echo linux/amd64;;
+version*) echo 20.10.24;;
+"image inspect --format {{json .}} "*)
+    echo '{"Id": "sha256:%(id)s", "Os": "linux", "Architecture": "amd64", "Config": {}}';;
+"image inspect --format {{.Id}} {{json .RepoDigests}} "*) echo "sha256:%(id)s []";;
+*"for p in conda micromamba"*) echo conda;;
+*"--entrypoint conda"*) echo '{"envs_dirs": ["/opt/conda/envs"], "virtual_pkgs": []}';;
+*py=*) %(solve)s;;
+*) echo "fake client: $*" >&2; exit 1;;
+esac
+"""
+
+
+@pytest.mark.parametrize(
+    ("solve", "said"),
+    [
+        ("echo 'CondaHTTPError: HTTP 000 CONNECTION FAILED for url "
+         "<http://127.0.0.1:5071/c/linux-64/repodata.json>' >&2; exit 1",
+         "CONNECTION FAILED for url <http://127.0.0.1:5071/c/linux-64/repodata.json>"),
+        ("kill -INT $PPID; sleep 30", "Interrupted: poetry-docker.lock was not changed"),
+    ],
+)  # fmt: skip
+def test_lock_under_faults_changes_nothing(
+    solve: str, said: str, tmp_path: Path, private_tmp: Path
+) -> None:
+    """The solve fails or is interrupted: the message is true and names the step, the lock
+    is as it was, and no temporary folder (the channel credentials') is left."""
+    from conftest import configure, copy_fixture, run_poetry
+    from test_lock_conda import LOCK
+
+    from poetry_docker_plugin.lock.conda import conda_lock_text
+
+    project = copy_fixture("flat-script", tmp_path)
+    configure(project, base_image="acme/conda:1", runtime_base="base", python="3.11")
+    (project / "poetry-docker.lock").write_text(before := conda_lock_text(LOCK))
+    client = tmp_path / "fake-docker"
+    client.write_text("#!/bin/sh\n" + LOCK_CLIENT % {"id": "ab" * 32, "solve": solve})
+    client.chmod(0o755)
+    env = {"POETRY_DOCKER_ENGINE": str(client), "TMPDIR": str(private_tmp)}
+    result = run_poetry(project, "docker", "lock", "--update", env=env)
+    assert result.returncode != 0
+    assert said in result.stderr, result.output
+    assert "Traceback" not in result.output
+    assert (project / "poetry-docker.lock").read_text() == before
+    assert not list(private_tmp.iterdir())

@@ -93,7 +93,10 @@ class DockerCommand(GroupCommand):
             self.check_option_combinations()
             return self.handle_docker()
         except KeyboardInterrupt as interrupt:
-            self.error(interrupted(interrupt, [b.tagged for b in self.builders if b.tagged]))
+            from poetry_docker_plugin.interrupts import interrupted
+
+            tagged = [b.tagged for b in self.builders if b.tagged]
+            self.error(interrupted(interrupt, tagged, *self.unchanged_when_interrupted()))
             return int(getattr(interrupt, "exit_code", 130))
         except DockerPluginError as error:
             self.error(str(error))
@@ -107,6 +110,11 @@ class DockerCommand(GroupCommand):
         except GroupNotFoundError as error:
             self.error(f"{error}. Check the --with, --without and --only options.")
             return 1
+
+    def unchanged_when_interrupted(self) -> tuple[str, ...]:
+        """What an interrupt before anything was tagged leaves unchanged, when not only the
+        images (``interrupted``'s default)."""
+        return ()
 
     def error(self, message: str) -> None:
         """An error, on stderr even with -q: quiet silences progress, never failures."""
@@ -368,23 +376,6 @@ class DockerCommand(GroupCommand):
 
         raw = self.option(name)
         return None if raw is None else parse_option(name, convert, raw)
-
-
-def interrupted(interrupt: KeyboardInterrupt, tagged: list[tuple[str, ...]]) -> str:
-    """What is true after SIGINT or SIGTERM: the tags of an image move together or not at
-    all (``tagging``), and what they name is said."""
-    done = getattr(interrupt, "done", "")
-    if done:
-        return f"Interrupted while the tags were moved: the move was finished first, so {done}."
-    if tagged:
-        images = "; ".join(
-            f"{', '.join(tags)} name the new image {image}" for *tags, image in tagged
-        )
-        return (
-            f"Interrupted after the build: {images}. What came after (a push, a file to "
-            "write, the container) did not finish; nothing was pushed but what was said above."
-        )
-    return "Interrupted: nothing was tagged, and any previous image of the project is unchanged."
 
 
 def project_root(directory: Path) -> Path:

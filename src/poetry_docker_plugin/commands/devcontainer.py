@@ -60,6 +60,11 @@ what would be written. A file the plugin did not write, or one edited by hand si
 replaced with --force."""
     development = True
 
+    def unchanged_when_interrupted(self) -> tuple[str, ...]:
+        if self.option("prepare-image"):
+            return ()
+        return (".devcontainer/devcontainer.json was not changed (it is written whole)",)
+
     def handle_docker(self) -> int:
         from poetry_docker_plugin.devcontainer import CONFIG_PATH
         from poetry_docker_plugin.files import refuse_project_links
