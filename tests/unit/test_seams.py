@@ -554,6 +554,13 @@ esac
          "<http://127.0.0.1:5071/c/linux-64/repodata.json>' >&2; exit 1",
          "CONNECTION FAILED for url <http://127.0.0.1:5071/c/linux-64/repodata.json>"),
         ("kill -INT $PPID; sleep 30", "Interrupted: poetry-docker.lock was not changed"),
+        # Item 9: conda's error ends with the channel as 'http//127.0.0.1:5071/...' (no
+        # colon), which was all the message showed.
+        ("printf 'CondaHTTPError: HTTP 000 CONNECTION FAILED for url "
+         "<http://127.0.0.1:5071/c/noarch/repodata.json>\\nElapsed: -\\n\\nAn HTTP error "
+         "occurred when trying to retrieve this URL.\\n'\\''http//127.0.0.1:5071/c/noarch'"
+         "\\''\\n' >&2; exit 1",
+         "CONNECTION FAILED for url <http://127.0.0.1:5071/c/noarch/repodata.json>. Nothing"),
     ],
 )  # fmt: skip
 def test_lock_under_faults_changes_nothing(
