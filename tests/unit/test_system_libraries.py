@@ -144,6 +144,10 @@ def test_libraries_loaded_with_ctypes_are_in_the_runtime_image() -> None:
     plan = plan_of(locked("python-magic", "python_magic-0.4.27-py2.py3-none-any.whl"))
     assert "libmagic1" in plan.environment.apt_packages
     assert not plan.needs_builder
+    psycopg = locked("psycopg", "psycopg-3.2.3-py3-none-any.whl")
+    assert plan_of(psycopg).environment.apt_packages == ("libpq5",)
+    binary = locked("psycopg-binary", "psycopg_binary-3.2.3-cp311-cp311-manylinux_2_17_x86_64.whl")
+    assert plan_of(psycopg, binary).environment.apt_packages == (), "it brings its own libpq"
 
 
 # The in-image check, on ELF files compiled here.
