@@ -211,8 +211,14 @@ def test_the_check_reads_what_an_elf_file_needs(needy_library: Path) -> None:
 
 
 def test_the_check_finds_what_nothing_provides(needy_library: Path) -> None:
+    dynload = needy_library / "lib" / "python3.11" / "lib-dynload"
+    dynload.mkdir()
+    shutil.copy(next(needy_library.rglob("libneedy.so")), dynload / "_gdbm.so")
     missing = check_libraries.missing_libraries(needy_library, [])
     assert list(missing) == ["libghost.so.7"], "libm is the system's"
+    assert [path.name for path in missing["libghost.so.7"]] == ["libneedy.so"], (
+        "the interpreter's optional modules are the base's concern"
+    )
     assert check_libraries.missing_libraries(needy_library, ["libghost.so.*"]) == {}
     # a library of the environment itself is found, as the loader finds it by the run path
     (needy_library / "lib" / "libghost.so.7").write_bytes(b"")
