@@ -74,6 +74,9 @@ APT_HOST = """\
 CERTIFICATE = """\
 #11 3.1 WARNING: Retrying ... SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed'))
 """
+NO_APT = """\
+#9 0.212 /bin/sh: 1: apt-get: not found
+"""
 LIBRARY_CHECK = """\
 #15 4.831 poetry-docker: missing shared libraries: the environment needs libfoo.so.3 (needed by foo 1.0: lib/python3.11/site-packages/foo/_foo.so), which nothing in the image provides, and the image has no apt-get: importing it would fail at run time. Add the package that ships it to `apt-packages` in [tool.poetry-docker].
 """
@@ -104,6 +107,7 @@ LIBRARY_CHECK = """\
         (GIT_HOST, ("github.com", "--network", "HTTPS_PROXY")),
         (APT_HOST, ("deb.debian.org", "--network")),
         (CERTIFICATE, ("`ca-bundle`",)),
+        (NO_APT, ("no apt-get", "`base-image`", "`conda-packages`")),
         (LIBRARY_CHECK, ("libfoo.so.3", "foo 1.0", "`apt-packages`")),
     ],
     ids=[
@@ -117,6 +121,7 @@ LIBRARY_CHECK = """\
         "git-host",
         "apt-host",
         "certificate",
+        "no-apt",
         "library-check",
     ],
 )

@@ -38,6 +38,7 @@ CONDA_NOT_FOUND = re.compile(
     r"channels:\s*\n((?:\s*-\s*\S+\s*\n?)+)"
 )
 MAMBA_NOT_FOUND = re.compile(r"(?:nothing provides requested|└─) (\S+)(?: [^\n]*)? does not exist")
+NO_APT = re.compile(r"(?:sh|bash): (?:\d+: |line \d+: )?apt-get: (?:command )?not found")
 UNTRUSTED = re.compile(r"CERTIFICATE_VERIFY_FAILED")
 UNRESOLVED_HOST = (
     re.compile(r"Could not resolve host: ([\w.-]+)"),
@@ -87,6 +88,14 @@ def explain(output: str) -> str | None:
     conda = _conda_not_found(output)
     if conda:
         return conda
+    if NO_APT.search(output):
+        return (
+            "The base image has no apt-get, with which the image's build steps install system "
+            "packages (the compiler and headers that building sdists needs, `apt-packages`, "
+            "`build-apt-packages`). Choose a Debian or Ubuntu based image with `base-image` "
+            f"(or `runtime-base`) in [{TABLE}], or, on a conda base, give what building needs "
+            "as `conda-packages` (conda-forge's compilers, and the libraries) instead."
+        )
     missing = _missing_for_build(output)
     if missing:
         return _build_paragraph(missing, _being_built(output))
