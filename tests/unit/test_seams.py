@@ -586,3 +586,20 @@ def test_lock_under_faults_changes_nothing(
     assert "Traceback" not in result.output
     assert (project / "poetry-docker.lock").read_text() == before
     assert not list(private_tmp.iterdir())
+
+
+def test_what_the_plugin_cannot_prevent_poetry_runs_project_plugins(tmp_path: Path) -> None:
+    """Item 15, README's "cannot prevent": Poetry 2 runs a project's .poetry/plugins/*.pth at
+    every command, before the plugin loads. Kept true by this test: when Poetry stops, the
+    README's warning goes."""
+    from conftest import copy_fixture, run_poetry
+
+    project = copy_fixture("flat-script", tmp_path)
+    ran = tmp_path / "ran-on-the-host"
+    plugins = project / ".poetry" / "plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "hostile.pth").write_text(f"import pathlib; pathlib.Path({str(ran)!r}).touch()\n")
+    env = {"POETRY_DOCKER_ENGINE": "/nonexistent"}
+    result = run_poetry(project, "docker", "devcontainer", "--check", env=env)
+    assert "Traceback" not in result.output
+    assert ran.exists()
