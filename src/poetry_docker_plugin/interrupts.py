@@ -66,15 +66,19 @@ def signals_deferred() -> Iterator[list[str]]:
     except ValueError:  # not the main thread: signals cannot be caught here
         yield done
         return
+    failure: BaseException | None = None
     try:
         yield done
+    except BaseException as error:  # a terminal's Ctrl-C also reaches the engine's client
+        failure = error
+        raise
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
-    if received:
-        interrupt = Terminated() if received[0] == signal.SIGTERM else KeyboardInterrupt()
-        interrupt.done = "; ".join(done)  # type: ignore[attr-defined]
-        raise interrupt
+        if received:  # said as the interrupt it was; what the block finished, if it did
+            interrupt = Terminated() if received[0] == signal.SIGTERM else KeyboardInterrupt()
+            interrupt.done = "" if failure else "; ".join(done)  # type: ignore[attr-defined]
+            raise interrupt from failure
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

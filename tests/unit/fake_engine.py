@@ -42,7 +42,9 @@ class FakeImage:
 class Fault:
     """What happens at a sub-command's ``nth`` call (1-based; 0: every call)."""
 
-    action: str  # "fail", "sigint" (a real SIGINT to this process), "interrupt", "hold"
+    # "fail", "sigint" (a real SIGINT to this process), "sigint+fail" (the client dies of it
+    # too, as a terminal's Ctrl-C reaches it), "interrupt", "hold"
+    action: str
     nth: int = 1
     reached: threading.Event = field(default_factory=threading.Event)
     gate: threading.Event = field(default_factory=threading.Event)
@@ -91,8 +93,10 @@ class FakeEngine(Engine):
         fault.reached.set()
         if fault.action == "hold":
             assert fault.gate.wait(30), f"the gate of {command} was never opened"
-        elif fault.action == "sigint":
+        elif fault.action in ("sigint", "sigint+fail"):  # +fail: the client dies of it too
             os.kill(os.getpid(), signal.SIGINT)
+            if fault.action == "sigint+fail":
+                raise DockerPluginError(f"fake engine: {command} was killed by SIGINT")
         elif fault.action == "interrupt":
             raise KeyboardInterrupt
         elif fault.action == "fail":

@@ -464,6 +464,7 @@ STEP_FAULTS = [
     ("build", "build", "interrupt", 1, "nothing was tagged"),
     ("build", "tag", "fail", 2, "fake engine: tag failed"),
     ("build", "tag", "sigint", 1, "the move was finished first"),
+    ("build", "tag", "sigint+fail", 2, "Interrupted: nothing was tagged"),
     ("reproducible", "save", "fail", 1, "fake engine: save failed"),
     ("reproducible", "save", "interrupt", 1, "nothing was tagged"),
     ("two platforms", "push", "fail", 2, "Pushed before it: reg.example:5000/app@sha256:"),
