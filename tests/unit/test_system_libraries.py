@@ -144,6 +144,10 @@ def test_libraries_loaded_with_ctypes_are_in_the_runtime_image() -> None:
     plan = plan_of(locked("python-magic", "python_magic-0.4.27-py2.py3-none-any.whl"))
     assert "libmagic1" in plan.environment.apt_packages
     assert not plan.needs_builder
+    psycopg = locked("psycopg", "psycopg-3.2.3-py3-none-any.whl")
+    assert plan_of(psycopg).environment.apt_packages == ("libpq5",)
+    binary = locked("psycopg-binary", "psycopg_binary-3.2.3-cp311-cp311-manylinux_2_17_x86_64.whl")
+    assert plan_of(psycopg, binary).environment.apt_packages == (), "it brings its own libpq"
 
 
 # The in-image check, on ELF files compiled here.
@@ -207,8 +211,14 @@ def test_the_check_reads_what_an_elf_file_needs(needy_library: Path) -> None:
 
 
 def test_the_check_finds_what_nothing_provides(needy_library: Path) -> None:
+    dynload = needy_library / "lib" / "python3.11" / "lib-dynload"
+    dynload.mkdir()
+    shutil.copy(next(needy_library.rglob("libneedy.so")), dynload / "_gdbm.so")
     missing = check_libraries.missing_libraries(needy_library, [])
     assert list(missing) == ["libghost.so.7"], "libm is the system's"
+    assert [path.name for path in missing["libghost.so.7"]] == ["libneedy.so"], (
+        "the interpreter's optional modules are the base's concern"
+    )
     assert check_libraries.missing_libraries(needy_library, ["libghost.so.*"]) == {}
     # a library of the environment itself is found, as the loader finds it by the run path
     (needy_library / "lib" / "libghost.so.7").write_bytes(b"")

@@ -150,7 +150,10 @@ def missing_libraries(prefix: Path, ignored: list[str]) -> dict[str, list[Path]]
     """{soname: [files of the environment that need it]} for what no search finds."""
     elves: dict[Path, ElfNeeds] = {}
     present: set[str] = set()
-    for root, _, files in os.walk(prefix):
+    for root, subdirectories, files in os.walk(prefix):
+        # The interpreter's optional standard modules (dbm.gnu, tkinter) are the base's
+        # concern, not the project's: nothing imports them unless asked to.
+        subdirectories[:] = [d for d in subdirectories if d != "lib-dynload"]
         for name in files:
             path = Path(root, name)
             present.add(name)
@@ -165,7 +168,7 @@ def missing_libraries(prefix: Path, ignored: list[str]) -> dict[str, list[Path]]
         if file_machine != machine:
             continue  # a file for another architecture: nothing here loads it
         origin = str(path.parent)
-        directories = [
+        run_directories = [
             Path(part.replace("${ORIGIN}", origin).replace("$ORIGIN", origin))
             for paths in run_paths
             for part in paths.split(":")
@@ -178,7 +181,7 @@ def missing_libraries(prefix: Path, ignored: list[str]) -> dict[str, list[Path]]
                 continue
             if "/" in soname and Path(soname).exists():
                 continue
-            if any((directory / soname).exists() for directory in directories):
+            if any((directory / soname).exists() for directory in run_directories):
                 continue
             missing.setdefault(soname, []).append(path)
     return missing

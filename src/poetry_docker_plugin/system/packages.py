@@ -52,6 +52,10 @@ SDIST_BUILD_NEEDS: dict[str, SystemNeeds] = {
         ("libcairo2-dev", "pkg-config"), ("cairo", "pkg-config"),
         "https://pycairo.readthedocs.io/en/latest/getting_started.html",
     ),
+    "manimpango": SystemNeeds(
+        ("libpango1.0-dev", "pkg-config"), ("pango", "pkg-config"),
+        "https://github.com/ManimCommunity/ManimPango#building",
+    ),
     "pygobject": SystemNeeds(
         ("libgirepository1.0-dev", "libcairo2-dev", "pkg-config"),
         ("gobject-introspection", "cairo", "pkg-config"),
@@ -149,7 +153,21 @@ RUNTIME_LOADED: dict[str, SystemNeeds] = {
     "pyvips": SystemNeeds(
         ("libvips42",), ("libvips",), "https://github.com/libvips/pyvips#non-binary-mode"
     ),
+    # psycopg 3's pure-Python implementation; psycopg-binary and psycopg-c bring their own
+    "psycopg": SystemNeeds(
+        ("libpq5",), ("libpq",),
+        "https://www.psycopg.org/psycopg3/docs/basic/install.html#pure-python-installation",
+    ),
+    "sounddevice": SystemNeeds(
+        ("libportaudio2",), ("portaudio",),
+        "https://python-sounddevice.readthedocs.io/en/latest/installation.html",
+    ),
+    "pyzbar": SystemNeeds(
+        ("libzbar0",), ("zbar",), "https://github.com/NaturalHistoryMuseum/pyzbar#installation"
+    ),
 }  # fmt: skip
+# Installed beside one of these, a package of RUNTIME_LOADED loads its library from them.
+RUNTIME_PROVIDED_BY: dict[str, tuple[str, ...]] = {"psycopg": ("psycopg-binary", "psycopg-c")}
 
 # Libraries that the host provides at run time, never the image: the GPU driver's, which the
 # NVIDIA container toolkit mounts (CUDA wheels link libcuda.so.1), and WSL's.
@@ -317,7 +335,12 @@ def build_packages(names: tuple[str, ...]) -> tuple[str, ...]:
 
 def runtime_packages(names: tuple[str, ...]) -> tuple[str, ...]:
     """The Debian packages of libraries these distributions load with ctypes or cffi."""
-    needs = [RUNTIME_LOADED[name] for name in names if name in RUNTIME_LOADED]
+    present = set(names)
+    needs = [
+        RUNTIME_LOADED[name]
+        for name in names
+        if name in RUNTIME_LOADED and not present & set(RUNTIME_PROVIDED_BY.get(name, ()))
+    ]
     found = [package for need in needs for package in need.debian]
     return tuple(dict.fromkeys(found))
 
