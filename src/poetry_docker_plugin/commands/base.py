@@ -14,7 +14,6 @@ from poetry.core.packages.dependency_group import MAIN_GROUP
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
-
     from poetry_docker_plugin.builder import Builder
     from poetry_docker_plugin.engine.client import Engine
     from poetry_docker_plugin.freshness import KnownImage
