@@ -47,10 +47,11 @@ import re
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 from bench.commands import env
 from bench.config import BASE_IMAGE, CONDA_BASE_IMAGE, DOCKER, POETRY, PYTHON, ROOT, WORK
