@@ -30,7 +30,8 @@ sets them up; builds take minutes each, so run it alone on a small machine)::
 
 For each project it runs ``poetry docker build`` with the base image (and, for conda,
 ``--python 3.11 --runtime-base`` the test base, since the stand-in's channel holds Python 3.11
-only), then ``poetry docker run -- python -c "import ..."`` with the listed modules, and prints
+only), then runs ``python -c "import ..."`` with the listed modules in the image it built (through
+its entrypoint, as ``poetry docker run`` would; that command takes no ``--tag``), and prints
 a Markdown table: the outcome, the first line that says why a step failed (the plugin's
 message or the engine's failing step), and the build's wall-clock seconds, beside the results
 recorded in projects.toml. Each image is tagged ``poetry-docker-survey/PROJECT:MANAGER`` (so no
@@ -198,17 +199,19 @@ def survey_one(project: Project, checkouts: Path, manager: str, logs: Path) -> O
     directory = checkouts / project.name / project.subdir
     if not (directory / "pyproject.toml").is_file():
         return Outcome("checkout", f"no pyproject.toml in {directory}", 0.0)
-    options = [*manager_options(manager), "-t", f"{IMAGE_PREFIX}/{project.name}:{manager}"]
+    image = f"{IMAGE_PREFIX}/{project.name}:{manager}"
     code, output, seconds = run_logged(
-        [str(POETRY), "docker", "build", *options],
+        [str(POETRY), "docker", "build", *manager_options(manager), "-t", image],
         directory,
         logs / f"{project.name}-{manager}-build.log",
     )
     if code != 0:
         return Outcome("build", first_cause(output), seconds)
     statement = "import " + ", ".join(project.imports) + "; print('imported')"
+    # `poetry docker run` takes no --tag, so the image this build tagged is run as it would
+    # run it: its entrypoint activates the environment, under the engine's init.
     code, output, _ = run_logged(
-        [str(POETRY), "docker", "run", "--no-build", *options, "--", "python", "-c", statement],
+        [DOCKER, "run", "--rm", "--init", image, "python", "-c", statement],
         directory,
         logs / f"{project.name}-{manager}-import.log",
     )
