@@ -69,7 +69,7 @@ CAUSE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"mysql_config: not found|mysql_config not found",
         r"Package '?[\w.+-]+'?,? .*not found|Package [\w.+-]+ was not found in the pkg-config",
         r"\w+\.so[.\d]*: cannot open shared object file.*",
-        r"(ModuleNotFoundError|ImportError): .*",
+        r"(ModuleNotFoundError|ImportError|SyntaxError|OSError): .*",
         r"Could not resolve host: .*",
         r"PackagesNotFoundError: .*",
         r"command '[^']+' failed.*|error: command .* failed.*",
