@@ -27,6 +27,7 @@ sets them up; builds take minutes each, so run it alone on a small machine)::
     .venv/bin/python -m bench.survey CHECKOUTS                  # venv on the test base
     .venv/bin/python -m bench.survey CHECKOUTS --manager conda  # the conda stand-in
     .venv/bin/python -m bench.survey CHECKOUTS --only prs --only ezid --logs /tmp/survey-logs
+    .venv/bin/python -m bench.survey --recorded   # the recorded results as a table; no build
 
 For each project it runs ``poetry docker build`` with the base image (and, for conda,
 ``--python 3.11 --runtime-base`` the test base, since the stand-in's channel holds Python 3.11
@@ -263,17 +264,48 @@ def table(rows: Sequence[tuple[Project, Outcome]], manager: str) -> str:
     return "\n".join(lines)
 
 
+def recorded_table(projects: Sequence[Project]) -> str:
+    """The Markdown table of the results recorded in projects.toml, for README: no build."""
+    columns = ("before-venv", "before-conda", "after-venv", "after-conda")
+    lines = [
+        "| project | kind | commit | " + " | ".join(columns) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in columns) + " |",
+    ]
+    for project in projects:
+        commit = f"[{project.repo}@{project.commit[:8]}](https://github.com/{project.repo}"
+        commit += f"/tree/{project.commit}/{project.subdir})".replace("/.)", ")")
+        cells = [recorded_cell(project.recorded.get(column)) for column in columns]
+        row = [cell(project.name), cell(project.kind), commit, *cells]
+        lines.append("| " + " | ".join(row) + " |")
+    for column in columns:
+        results = [p.recorded[column].result for p in projects if column in p.recorded]
+        if results:
+            lines.append("")
+            lines.append(f"{column}: {results.count('ok')} of {len(results)} ok.")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.survey", description=__doc__)
-    parser.add_argument("checkouts", type=Path, help="the folder of checkouts, one per project")
+    parser.add_argument(
+        "checkouts", type=Path, nargs="?", help="the folder of checkouts, one per project"
+    )
     parser.add_argument("--manager", choices=("venv", "conda"), default="venv")
     parser.add_argument("--only", action="append", default=[], help="a project's name")
     parser.add_argument("--extract", metavar="MIRROR", help="git dir, with {owner} and {name}")
     parser.add_argument("--logs", type=Path, default=WORK / "survey-logs")
     parser.add_argument("--keep-images", action="store_true")
     parser.add_argument("--projects", type=Path, default=PROJECTS)
+    parser.add_argument(
+        "--recorded", action="store_true", help="print the recorded results only; build nothing"
+    )
     args = parser.parse_args(argv)
     projects = read_projects(args.projects)
+    if args.recorded:
+        print(recorded_table(projects))
+        return 0
+    if args.checkouts is None:
+        parser.error("give the folder of checkouts (or --recorded)")
     unknown = set(args.only) - {p.name for p in projects}
     if unknown:
         parser.error(f"not in {args.projects}: {', '.join(sorted(unknown))}")
