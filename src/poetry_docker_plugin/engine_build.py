@@ -1,5 +1,6 @@
 """The engine's build of a staged context, untagged (``tagging`` moves the tags after), with
-the labels that say what it was made from, and what to say when a download was not trusted."""
+the labels that say what it was made from; what the build's steps said the user should know
+(system libraries installed), and what a failed build lacked (``system.failures``)."""
 
 from __future__ import annotations
 
@@ -41,18 +42,28 @@ def build_untagged(
         build_args = (*build_args, ("BUILDKIT_INLINE_CACHE", "1"))
         labels[INLINE_CACHE_LABEL] = "1"
     way = EngineWay() if request.epoch is None else engine_way(engine, request.epoch)
-    options = {
+    options: dict[str, Any] = {
         "labels": labels,
         "build_args": (*build_args, *way.build_args),
         "cache_from": cache_from,
         "timestamp": way.timestamp,
         "outputs": way.outputs,
+        "on_output": lambda output: _say_notes(output, say),
     }
     image_id = _build(engine, prepared, request, context, secrets, options, quiet=quiet)
     if way.normalise and request.epoch is not None:
         bases = [base.id or base.reference for base in plan.environment.bases]
         return normalise_image(engine, image_id, bases, request.epoch, say)
     return image_id
+
+
+def _say_notes(output: str, say: Callable[[str], None]) -> None:
+    """Says again, once each, what the steps told (``poetry-docker: installed ...``): on a
+    terminal the engine folds a finished step's lines away."""
+    from poetry_docker_plugin.system.failures import notes
+
+    for note in notes(output):
+        say(note)
 
 
 def _build(
@@ -80,13 +91,9 @@ def _build(
             **options,
         )
     except BuildFailed as failure:
-        if not failure.untrusted:
+        from poetry_docker_plugin.system.failures import explain
+
+        explanation = explain(failure.output)
+        if explanation is None:
             raise
-        raise DockerPluginError(
-            f"{failure} A download failed certificate verification "
-            "(CERTIFICATE_VERIFY_FAILED): behind an intercepting proxy, set `ca-bundle` "
-            "in [tool.poetry-docker] to the PEM file of the proxy's certificate "
-            "authority (pip before Python 3.10 and conda do not use the system's trust "
-            "store).",
-            exit_code=failure.exit_code,
-        ) from None
+        raise DockerPluginError(f"{failure} {explanation}", exit_code=failure.exit_code) from None

@@ -16,10 +16,10 @@ class DockerPluginError(Exception):
 
 
 class BuildFailed(DockerPluginError):
-    """``docker build`` exited non-zero; ``untrusted`` when a download failed certificate
-    checks (the builder adds what fixes that). Exits with the engine's code."""
+    """``docker build`` exited non-zero; ``output`` is the end of what it printed, from which
+    the builder tells what is missing (``system.failures``). Exits with the engine's code."""
 
-    def __init__(self, returncode: int, *, untrusted: bool = False) -> None:
+    def __init__(self, returncode: int, *, output: str = "") -> None:
         if returncode < 0:  # the client was killed: no step failed, and 256-9 is no exit code
             import signal
 
@@ -42,7 +42,7 @@ class BuildFailed(DockerPluginError):
             exit_code = returncode
         super().__init__(message, exit_code=exit_code)
         self.returncode = returncode
-        self.untrusted = untrusted
+        self.output = output
 
 
 class PushFailed(DockerPluginError):

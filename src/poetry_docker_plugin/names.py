@@ -49,6 +49,9 @@ BUILT_REQUIREMENTS_FILE = "requirements-build.txt"
 VCS_REQUIREMENTS_FILE = "requirements-vcs.txt"
 SBOM_SCRIPT_FILE = "image_sbom.py"  # the package's module of that name, copied as it is
 SBOM_INPUTS_FILE = "sbom-inputs.json"
+# The shared-library check (resources/check_libraries.py, copied as it is) and its settings.
+LIBRARY_CHECK_FILE = "check_libraries.py"
+LIBRARY_CHECK_SETTINGS_FILE = "library-check.json"
 # The locked conda packages: conda's @EXPLICIT spec, and their hashes as sha256sum/md5sum read
 CONDA_EXPLICIT_FILE = "conda-explicit.txt"
 CONDA_SHA256_FILE = "conda-sha256sums.txt"

@@ -26,6 +26,8 @@ from poetry_docker_plugin.names import (
     CONDA_SHA256_FILE,
     ENTRYPOINT_PATH,
     INCLUDED_DIR,
+    LIBRARY_CHECK_FILE,
+    LIBRARY_CHECK_SETTINGS_FILE,
     LOCAL_SOURCES_DIR,
     LOCAL_WHEELS_DIR,
     PIP_AUTH_SECRET,
@@ -90,6 +92,8 @@ class RenderedFiles:
     vcs_requirements: str
     sbom_script: str  # the SBOM step's generator, run by the image's Python (sbom.py)
     sbom_inputs: str  # what the host knows for it: the lock's hashes, the project
+    library_check: str  # the shared-library check, run by the image's Python
+    library_settings: str  # its settings: the prefix, what to ignore, Debian's names
     # From poetry-docker.lock (empty without one): conda's @EXPLICIT spec, and the hashes
     # that the build checks the package files against (conda does not, for file:// URLs).
     conda_explicit: str = ""
@@ -108,6 +112,8 @@ class RenderedFiles:
             VCS_REQUIREMENTS_FILE: self.vcs_requirements,
             SBOM_SCRIPT_FILE: self.sbom_script,
             SBOM_INPUTS_FILE: self.sbom_inputs,
+            LIBRARY_CHECK_FILE: self.library_check,
+            LIBRARY_CHECK_SETTINGS_FILE: self.library_settings,
             CONDA_EXPLICIT_FILE: self.conda_explicit,
             CONDA_SHA256_FILE: self.conda_sha256,
             CONDA_MD5_FILE: self.conda_md5,
@@ -221,9 +227,14 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
     # What each step that bind-mounts files mounts, by digest; the wheels stage's /wheels is
     # made of the sdist, git and path-source requirements.
     sbom = {SBOM_SCRIPT_FILE: script_text(), SBOM_INPUTS_FILE: inputs_text(plan)}
+    libraries = {
+        LIBRARY_CHECK_FILE: resource_text(LIBRARY_CHECK_FILE),
+        LIBRARY_CHECK_SETTINGS_FILE: library_settings(plan),
+    }
     mounted = {
         **{name: _digest(text) for name, text in requirements.items()},
         "sbom": _digest(*sbom.values()),
+        "libraries": _digest(*libraries.values()),
         "conda": _digest(*conda),
         "project": sources.project,
         "local_wheels": sources.local_wheels,
@@ -270,6 +281,8 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "included_dir": INCLUDED_DIR,
         "sbom_script_file": SBOM_SCRIPT_FILE,
         "sbom_inputs_file": SBOM_INPUTS_FILE,
+        "library_check_file": LIBRARY_CHECK_FILE,
+        "library_settings_file": LIBRARY_CHECK_SETTINGS_FILE,
         "sbom_path": SBOM_PATH,
         "conda_explicit_file": CONDA_EXPLICIT_FILE,
         "conda_checks": [
@@ -290,10 +303,34 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         vcs_requirements=requirements[VCS_REQUIREMENTS_FILE],
         sbom_script=sbom[SBOM_SCRIPT_FILE],
         sbom_inputs=sbom[SBOM_INPUTS_FILE],
+        library_check=libraries[LIBRARY_CHECK_FILE],
+        library_settings=libraries[LIBRARY_CHECK_SETTINGS_FILE],
         conda_explicit=conda[0],
         conda_sha256=conda[1],
         conda_md5=conda[2],
     )
+
+
+def resource_text(name: str) -> str:
+    """A file of ``resources/`` (what runs inside the image), as shipped in the package."""
+    from importlib.resources import files
+
+    return files("poetry_docker_plugin.resources").joinpath(name).read_text(encoding="utf-8")
+
+
+def library_settings(plan: BuildPlan) -> str:
+    """The library check's settings, as stable JSON: where the environment is, the sonames
+    not to look for, the Debian packages of sonames that Debian's naming policy misses, and
+    the files of the clock that installing a package leaves (removed in reproducible builds)."""
+    from poetry_docker_plugin.system.packages import SONAME_PACKAGES
+
+    settings = {
+        "prefix": plan.environment.prefix,
+        "ignore": list(plan.dependencies.ignore_libraries),
+        "packages": SONAME_PACKAGES,
+        "clock_files": list(APT_CLOCK_FILES) if plan.metadata.reproducible else [],
+    }
+    return json.dumps(settings, indent=1, sort_keys=True) + "\n"
 
 
 def conda_files(plan: BuildPlan) -> tuple[str, str, str]:

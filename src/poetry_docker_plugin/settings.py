@@ -48,6 +48,8 @@ SYSTEM_DIRECTORIES = (
     "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt/conda",
     "/proc", "/root", "/run", "/sbin", "/sys", "/usr", "/var",
 )  # fmt: skip
+# A soname, or a glob of them (libcuda.so.1, libnvidia-*.so*).
+SONAME_PATTERN_RE = re.compile(r"[A-Za-z0-9_*?][A-Za-z0-9_.+*?-]*")
 PYTHON_RE = re.compile(r"3\.[0-9]{1,2}")
 PORT_RE = re.compile(r"([0-9]{1,5})(?:/(tcp|udp|sctp))?")
 GROUP_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -65,6 +67,12 @@ class Settings:
     conda_packages: tuple[str, ...] = ()
     conda_channels: tuple[str, ...] = ("conda-forge",)
     apt_packages: tuple[str, ...] = ()
+    # Debian packages that only building sdists needs (headers, *-config programs): the wheels
+    # stage gets them on every manager, the runtime image never does.
+    build_apt_packages: tuple[str, ...] = ()
+    # Sonames (glob patterns) that the library check does not look for: the host provides
+    # them at run time (a GPU driver's), or nothing loads the files that need them.
+    ignore_libraries: tuple[str, ...] = ()
     image: str | None = None
     tags: tuple[str, ...] = ()
     workdir: str = "/app"
@@ -248,6 +256,14 @@ CONVERTERS: dict[str, tuple[str, Callable[[object], Any]]] = {
     ),
     "conda-channels": ("conda_channels", _list_of(_matching(CONDA_CHANNEL_RE, "a conda channel"))),
     "apt-packages": ("apt_packages", _list_of(_matching(APT_PACKAGE_RE, "a Debian package name"))),
+    "build-apt-packages": (
+        "build_apt_packages",
+        _list_of(_matching(APT_PACKAGE_RE, "a Debian package name")),
+    ),
+    "ignore-libraries": (
+        "ignore_libraries",
+        _list_of(_matching(SONAME_PATTERN_RE, "a shared library's file name or a glob of them")),
+    ),
     "image": ("image", image_name),
     "tags": ("tags", _list_of(_matching(TAG_RE, "a valid image tag"))),
     "workdir": ("workdir", _workdir),

@@ -43,6 +43,9 @@ def test_flat_package_with_a_script(tmp_path: Path, base: Base, image_tag: str) 
     assert docker("run", "--rm", image_tag, "id", "-u").stdout.strip() == "10001", (
         "runs unprivileged"
     )
+    sizes = docker("history", "--no-trunc", "--format", "{{.Size}} {{.CreatedBy}}", image_tag)
+    check = [line for line in sizes.stdout.splitlines() if "check_libraries.py" in line]
+    assert [line.split()[0] for line in check] == ["0B"], "no library added, no file left"
 
 
 def test_src_layout_with_settings(tmp_path: Path, base: Base, image_tag: str) -> None:

@@ -201,9 +201,9 @@ def test_values_cannot_escape_their_instruction() -> None:
     instructions = [
         line.split()[0] for line in files.dockerfile.splitlines() if line and line[0].isupper()
     ]
-    # environment; in the runtime stage tini, user, compiled and pure-Python dependencies, SBOM,
-    # project
-    assert instructions.count("RUN") == 7
+    # environment; in the runtime stage tini, user, compiled and pure-Python dependencies, the
+    # library check, SBOM, project
+    assert instructions.count("RUN") == 8
 
 
 def test_dockerfile_word() -> None:

@@ -171,9 +171,11 @@ def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path
         assert files == [
             "Dockerfile",
             "activate.sh",
+            "check_libraries.py",
             "dist/hello_app-0.3.1-py3-none-any.whl",
             "entrypoint.sh",
             "image_sbom.py",
+            "library-check.json",
             "requirements-compiled.txt",
             "requirements.txt",
             "sbom-inputs.json",

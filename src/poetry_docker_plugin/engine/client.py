@@ -25,7 +25,7 @@ from poetry_docker_plugin.errors import BuildFailed, DockerPluginError, PushFail
 from poetry_docker_plugin.oserrors import explained
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 ENGINE_VARIABLE = "POETRY_DOCKER_ENGINE"
 
@@ -151,6 +151,7 @@ class Engine:
         cache_from: Sequence[str] = (),
         timestamp: int | None = None,
         outputs: Sequence[str] = (),
+        on_output: Callable[[str], None] | None = None,
     ) -> str:
         """Builds ``context`` with the engine's progress streamed to the terminal; the image id.
 
@@ -162,6 +163,8 @@ class Engine:
         the build (``--ssh default``), so that their keys authenticate without entering it.
         ``cache_from`` names images (in a registry) whose inline cache the build may reuse.
         ``timestamp``: buildah's ``--timestamp`` (podman); ``outputs``: ``--output`` values.
+        ``on_output`` is given the end of the engine's output after a build that succeeded (a
+        failed one raises ``BuildFailed`` with it).
         """
         from poetry_docker_plugin.tempdirs import temp_dir
 
@@ -194,47 +197,19 @@ class Engine:
                 command.append("--quiet")
             command.append(str(context))
             self.show(command)
-            returncode, untrusted = self._stream_build(command, quiet)
+            from poetry_docker_plugin.engine.build_output import run_build
+
+            environment = {**os.environ, "DOCKER_BUILDKIT": "1"}
+            returncode, output = run_build(
+                [self.executable, *command], environment, quiet=quiet
+            )
             if returncode != 0:
                 self.diagnose(building=True)
-                raise BuildFailed(returncode, untrusted=untrusted)
+                raise BuildFailed(returncode, output=output)
+            if on_output is not None:
+                on_output(output)
             with explained("read the built image's id", iidfile):
                 return full_id(iidfile.read_text().strip())
-
-    def _stream_build(self, command: list[str], quiet: bool) -> tuple[int, bool]:
-        """Runs ``docker build``, its progress going to stderr (stdout holds only what the
-        plugin prints); the exit code, and whether a download failed certificate checks.
-
-        On a terminal the engine draws its live progress itself; elsewhere (CI, pipes) its
-        plain output is passed through line by line and read for that failure.
-        """
-        environment = {**os.environ, "DOCKER_BUILDKIT": "1"}
-        stdout = subprocess.DEVNULL if quiet else sys.stderr.fileno()
-        terminal = sys.stderr.isatty()
-        untrusted = False
-        process = subprocess.Popen(
-            [self.executable, *command],
-            env=environment,
-            stdout=stdout,
-            stderr=None if terminal else subprocess.PIPE,
-        )
-        try:
-            for line in process.stderr or ():
-                sys.stderr.buffer.write(line)
-                sys.stderr.buffer.flush()
-                untrusted = untrusted or b"CERTIFICATE_VERIFY_FAILED" in line
-            process.wait()
-        except BaseException:
-            # Interrupted (a signal to this process alone reaches no client): the client is
-            # stopped, which cancels the build in the engine, before the context is removed.
-            from poetry_docker_plugin.interrupts import stop
-
-            stop(process)
-            raise
-        finally:
-            if process.stderr is not None:
-                process.stderr.close()
-        return process.returncode, untrusted
 
     def remote_host(self) -> str | None:
         """The engine's host when it is not this machine's (``tcp://``, ``ssh://``), else None.

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from poetry_docker_plugin.lock.wheels import (
     PATCH_LEVEL_VARIABLES,
     Target,
+    has_platform_wheels,
+    has_sdist,
     has_wheel_for,
-    has_wheels,
     is_compiled_for,
     is_pure_python,
     marker_applies,
@@ -142,19 +143,29 @@ class LockedRequirement:
         return is_compiled_for(self.files, target)
 
     def installable_on(self, target: Target) -> bool:
-        """True when pip can install it without compiling, or it is meant to be built.
+        """True when pip can install it on ``target`` without compiling, or it is meant to be
+        built there.
 
-        A package that publishes wheels but none for this Python would be compiled from its
-        sdist: slow, and usually failing for lack of a compiler. That Python is not a good one.
-        Packages with only an sdist, git commits and local paths are meant to be built.
+        Only wheels for the target's OS and architecture say which Pythons a package is meant
+        for: one that publishes such wheels, but none for this Python, would be compiled from
+        its sdist (slow, and usually failing), so this Python is not a good one. A package
+        with no wheel for the platform at all (psycopg2 publishes Windows wheels and an sdist)
+        is meant to be built from its sdist on any Python; git commits and local paths too.
         """
         if not self.allows_python(target.python):
             return False
         if self.kind in ("git", "directory"):
             return True
-        if not has_wheels(self.files):
-            return bool(self.files)
+        if not has_platform_wheels(self.files, target.machine):
+            return has_sdist(self.files)
         return self.has_wheel_for(target)
+
+    def installable_anywhere(self, machine: str) -> bool:
+        """False for a package that no Python can install on Linux ``machine``: no wheel for
+        the platform, and no sdist to build (a Windows-only package without a marker)."""
+        if self.kind != "index" or not self.files:
+            return True
+        return has_platform_wheels(self.files, machine) or has_sdist(self.files)
 
 
 @dataclass(frozen=True)
@@ -179,4 +190,13 @@ class Lock:
             f"{r.name} {r.version}"
             for r in self.requirements
             if r.applies_to(target) and not r.installable_on(target)
+        ]
+
+    def platform_orphans(self, target: Target) -> list[str]:
+        """The packages that apply on ``target`` but that no Python could install on its
+        machine (``name version``): neither a wheel for the platform nor an sdist."""
+        return [
+            f"{r.name} {r.version}"
+            for r in self.requirements
+            if r.applies_to(target) and not r.installable_anywhere(target.machine)
         ]

@@ -18,6 +18,8 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 # The glibc that images are assumed to carry (Debian bookworm's) when the base image could not
 # be looked at; wheels that need a newer one than the image's are not counted as installable.
 GLIBC_MAX_MINOR = 36
+# The archives that source distributions come as (Windows installers, eggs are not).
+SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
 # A patch release above any that CPython makes, standing for "the newest" in markers.
 HIGHEST_PATCH = 999
 # Marker variables whose value depends on the patch release, which the plan does not know.
@@ -87,8 +89,26 @@ def is_pure_python(files: tuple[str, ...]) -> bool:
     return bool(wheels) and all(t.abi == "none" and t.platform == "any" for w in wheels for t in w)
 
 
-def has_wheels(files: tuple[str, ...]) -> bool:
-    return any(map(wheel_tags, files))
+def has_platform_wheels(files: tuple[str, ...], machine: str) -> bool:
+    """Whether any of the files is a wheel for Linux on ``machine`` (or for any platform), for
+    whichever Python: only such wheels tell which Pythons the package installs on.
+
+    psycopg2 publishes Windows wheels and an sdist: on Linux it is an sdist-only package.
+    """
+    platforms = {tag.platform for tags in map(wheel_tags, files) if tags for tag in tags}
+    return any(is_platform_of(platform, machine) for platform in platforms)
+
+
+def is_platform_of(platform: str, machine: str) -> bool:
+    """Whether a wheel's platform tag installs on a glibc Linux ``machine`` (musllinux does not)."""
+    if platform == "any":
+        return True
+    return platform.startswith(("manylinux", "linux_")) and platform.endswith(f"_{machine}")
+
+
+def has_sdist(files: tuple[str, ...]) -> bool:
+    """Whether one of the files is a source distribution, which pip can build anywhere."""
+    return any(name.endswith(SDIST_SUFFIXES) for name in files)
 
 
 def marker_applies(marker: str, target: Target) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from packaging.utils import canonicalize_name
+
 from poetry_docker_plugin.engine.refs import ImageReference
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.lock.wheels import GLIBC_MAX_MINOR
@@ -36,6 +38,11 @@ from poetry_docker_plugin.plan.model import (
 )
 from poetry_docker_plugin.plan.python import choose_python, venv_python
 from poetry_docker_plugin.settings import check_no_runtime_base, check_workdir
+from poetry_docker_plugin.system.packages import (
+    DEFAULT_HOST_LIBRARIES,
+    build_packages,
+    runtime_packages,
+)
 
 if TYPE_CHECKING:
     from poetry_docker_plugin.lock.model import Lock
@@ -115,7 +122,9 @@ def make_plan(
         prefix=prefix,
         conda_packages=settings.conda_packages,
         conda_channels=tuple(CondaChannel.parse(c) for c in settings.conda_channels),
-        apt_packages=settings.apt_packages,
+        apt_packages=tuple(
+            dict.fromkeys(settings.apt_packages + runtime_packages(_names(lock, platform, python)))
+        ),
         platform=platform,
         runtime_base=runtime_base,
     )
@@ -127,6 +136,8 @@ def make_plan(
             wheel_in_image,
             ca_bundle=settings.ca_bundle is not None,
             python_headers=has_python_headers(manager, base),
+            build_apt_packages=settings.build_apt_packages,
+            ignore_libraries=DEFAULT_HOST_LIBRARIES + settings.ignore_libraries,
         ),
         project=ProjectPlan(
             name=name,
@@ -158,6 +169,8 @@ def plan_dependencies(
     *,
     ca_bundle: bool,
     python_headers: bool = True,
+    build_apt_packages: tuple[str, ...] = (),
+    ignore_libraries: tuple[str, ...] = DEFAULT_HOST_LIBRARIES,
 ) -> DependenciesPlan:
     """Sorts the locked packages by how the image gets them.
 
@@ -170,7 +183,10 @@ def plan_dependencies(
     That stage gets git for git commits, and what building C code needs whenever it builds
     something not known to be pure Python (an sdist, a path project, the project itself with
     another backend): the compiler, and the environment's Python headers when
-    ``python_headers`` says they are missing (Debian's python3 keeps them in python3.X-dev).
+    ``python_headers`` says they are missing (Debian's python3 keeps them in python3.X-dev);
+    and what the packages it builds are known to need from the system (``system.packages``:
+    psycopg2's libpq-dev), then the user's ``build_apt_packages``. None of it reaches the
+    runtime image.
     """
     requirements = lock.requirements
     applying = [r for r in requirements if r.applies_to(target)]
@@ -188,6 +204,8 @@ def plan_dependencies(
         tools.append("build-essential")
         if not python_headers:
             tools.append(f"python{target.python}-dev")
+    from_sources = tuple(canonicalize_name(r.name) for r in (*built, *vcs, *sources))
+    tools += [*build_packages(from_sources), *build_apt_packages]
     hashed = [r for r in requirements if not r.is_local and r.kind != "git" and r not in built]
     compiled = tuple(r for r in hashed if r in applying and r.is_compiled(target))
     return DependenciesPlan(
@@ -197,13 +215,22 @@ def plan_dependencies(
         vcs=vcs,
         local_wheels=wheels,
         local_sources=sources,
-        build_tools=tuple(tools),
+        build_tools=tuple(dict.fromkeys(tools)),
         groups=lock.groups,
         extras=lock.extras,
         indexes=lock.indexes,
         private_indexes=bool(lock.indexes),
         ca_bundle=ca_bundle,
+        ignore_libraries=ignore_libraries,
     )
+
+
+def _names(lock: Lock, platform: Platform, python: str) -> tuple[str, ...]:
+    """The normalised names of the locked packages that apply on the target."""
+    from poetry_docker_plugin.lock.wheels import Target
+
+    target = Target(python, platform.machine)
+    return tuple(canonicalize_name(r.name) for r in lock.requirements if r.applies_to(target))
 
 
 def has_python_headers(manager: str, base: BaseImage) -> bool:

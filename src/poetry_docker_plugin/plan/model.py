@@ -173,6 +173,8 @@ class DependenciesPlan:
     indexes: tuple[tuple[str, str], ...]
     private_indexes: bool
     ca_bundle: bool
+    # Sonames the in-image library check does not look for (the host provides them).
+    ignore_libraries: tuple[str, ...] = ()
 
     @property
     def wheels_stage_builds(self) -> tuple[LockedRequirement, ...]:

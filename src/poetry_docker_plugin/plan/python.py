@@ -45,6 +45,7 @@ def choose_python(
             f"project's python constraint {constraint!r} in {project.pyproject_path}. Widen the "
             "constraint, or pass --python with a version your base image has."
         )
+    check_platform_orphans(project, lock, Target(allowed[0], machine, glibc))
     blockers: dict[str, list[str]] = {}
     for python in allowed:
         missing = lock.uninstallable(Target(python, machine, glibc))
@@ -57,10 +58,26 @@ def choose_python(
         blockers[python] = missing
     detail = "; ".join(f"{python}: {', '.join(missing)}" for python, missing in blockers.items())
     raise DockerPluginError(
-        f"No Python allowed by {constraint!r} has Linux wheels for every locked package "
-        f"({detail}). Pass --python to choose one anyway, or update those packages with "
-        "`poetry update`."
+        f"No Python allowed by {constraint!r} has Linux {machine} wheels for every locked "
+        f"package ({detail}). Pass --python (or set `python` in [tool.poetry-docker]) to choose "
+        "one anyway: the packages without a wheel for it are then built from their sdists. Or "
+        "update those packages with `poetry update` to versions with wheels for a newer Python."
     )
+
+
+def check_platform_orphans(project: ProjectFacts, lock: Lock, target: Target) -> None:
+    """Refuses packages that no Python and no base image could install on the target's machine
+    (no wheel for the platform, no sdist), naming the only fix that helps: a marker."""
+    orphans = lock.platform_orphans(target)
+    if orphans:
+        raise DockerPluginError(
+            f"These locked packages publish neither a wheel for Linux {target.machine} nor a "
+            f"source distribution, so no image can install them: {', '.join(orphans)} (in "
+            f"{lock.path}). No Python or base image changes that. If they are only needed on "
+            "other systems, give them a marker in the dependency that brings them in (for "
+            "example `markers = \"sys_platform == 'win32'\"` in pyproject.toml) and run "
+            "`poetry lock`; or exclude their group with --without."
+        )
 
 
 def venv_python(
@@ -101,11 +118,15 @@ def venv_python(
             f"python constraint {constraint!r} in {project.pyproject_path} "
             "does not allow. Choose a base image with an allowed Python, or change the constraint."
         )
-    missing = lock.uninstallable(Target(python, machine, glibc))
+    target = Target(python, machine, glibc)
+    check_platform_orphans(project, lock, target)
+    missing = lock.uninstallable(target)
     if missing:
         raise DockerPluginError(
-            f"The base image {base.reference} has Python {python}, but these locked packages "
-            f"have no Linux wheel for it: {', '.join(missing)}. Choose a base image with another "
-            "Python, or update those packages with `poetry update`."
+            f"The base image {base.reference} has Python {python}, and the venv manager uses "
+            f"it as it is, but these locked packages publish Linux {machine} wheels for other "
+            f"Pythons only: {', '.join(missing)}. Set `base-image` in [tool.poetry-docker] (or "
+            "--base-image) to an image with a Python they have wheels for, or update those "
+            "packages with `poetry update` to versions with wheels for this one."
         )
     return python, reason

@@ -1,0 +1,1 @@
+"""What runs inside the image (copied into the build context, never imported by the plugin)."""
