@@ -73,6 +73,7 @@ CAUSE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"(ModuleNotFoundError|ImportError|SyntaxError|OSError): .*",
         r"Could not resolve host: .*",
         r"PackagesNotFoundError: .*",
+        r"BackendUnavailable: .*",
         r"command '[^']+' failed.*|error: command .* failed.*",
         r"ERROR: (Could not|No matching|Failed).*",
         r"error: .*",
