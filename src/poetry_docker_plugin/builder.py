@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
     from poetry_docker_plugin.engine.client import Engine, InspectedImage, PendingInspect
+    from poetry_docker_plugin.inputs import ImageInputs
     from poetry_docker_plugin.lock.conda import CondaLock
     from poetry_docker_plugin.lock.model import Lock
     from poetry_docker_plugin.platforms import Platform
@@ -51,15 +52,16 @@ class Builder:
         self,
         poetry: Poetry,
         project: ProjectFacts,
-        settings: Settings,
-        request: BuildRequest,
+        inputs: ImageInputs,
         io: IO,
         cache_dir: Path,
+        engine: Engine | None = None,
     ) -> None:
         self.poetry = poetry
         self.project = project
-        self.settings = settings
-        self.request = request
+        self.inputs = inputs
+        self.settings: Settings = inputs.settings
+        self.request: BuildRequest = inputs.request
         self.io = io
         self.cache_dir = cache_dir
         self.cache = ProjectCache(cache_dir / "projects" / f"{path_key(self.root)}.json")
@@ -71,9 +73,13 @@ class Builder:
         self.pending_platform: Callable[[], str] | None = None
         self.platform_required: bool | None = None
         self.said_unlocked = False  # that there is no conda lock: once per command
+        self.tagged: tuple[str, ...] = ()  # the tags moved to a new image, then its id
+        if engine is not None:  # given (a test's fake engine): else found when first needed
+            self.__dict__["engine"] = engine
 
     @cached_property
     def engine(self) -> Engine:
+        """Else than the one given: ``Engine.find()``, when first needed."""
         from poetry_docker_plugin.engine.client import Engine
 
         return Engine.find(echo=self.io.is_very_verbose())
@@ -120,7 +126,7 @@ class Builder:
         cache.save()
         base_ids = " ".join(base.id or "" for base in plan.environment.bases)
         options = {
-            **request.fingerprint_options(),
+            **self.inputs.fingerprint_options(),
             "platform": str(plan.environment.platform),
             "base-image-id": base_ids,
             "conda-lock": self.conda_lock.source_digest if self.conda_lock else "",
@@ -330,13 +336,9 @@ class Builder:
                 "Nothing was built.",
             ):
                 context = stack.enter_context(staged_context(self.poetry, plan, prepared.rendered))
+                channels = plan.environment.credentialed_channels
                 secrets = stack.enter_context(
-                    build_secrets(
-                        self.poetry,
-                        plan.dependencies.indexes,
-                        ca_bundle,
-                        plan.environment.credentialed_channels,
-                    )
+                    build_secrets(self.poetry, plan.dependencies.indexes, ca_bundle, channels)
                 )
             image_id = build_untagged(
                 engine,
@@ -349,6 +351,7 @@ class Builder:
                 quiet=self.io.output.is_quiet(),
             )
             move_tags(engine, image_id, before, self.lock_folder)
+            self.tagged = (*plan.metadata.tags, image_id)  # what an interrupt then says
 
     def built_meanwhile(self, prepared: Prepared) -> bool:
         """Whether every tag now names an image of these inputs (made by the build waited for)."""

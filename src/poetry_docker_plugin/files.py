@@ -4,14 +4,35 @@ step) never sees half a file and a failure leaves the previous one."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from poetry_docker_plugin.errors import DockerPluginError
 
 
-def output_file(option: str, value: str, example: str) -> Path:
-    """The file an option names, absolute; refused up front when it cannot be written."""
+def refuse_project_links(what: str, target: Path, project: Path) -> None:
+    """Refuses a ``target`` (absolute, not resolved) that goes through a symbolic link inside
+    ``project`` (resolved), itself included: the project is a stranger's, and its link may
+    point at another project's files or anywhere this user may write. Links outside the
+    project (the user's own folders) are the user's choice, and followed."""
+    for path in (target, *target.parents):
+        if path == project or not path.is_relative_to(project):
+            break
+        if path.is_symlink():
+            raise DockerPluginError(
+                f"The {what} {target} goes through {path}, a symbolic link inside the project "
+                f"(to {str(path.readlink())!r}): the plugin writes nothing through a link the "
+                "project holds, since it may point anywhere on this machine. Nothing was "
+                "written. Remove the link, or give a path that does not go through it."
+            )
+
+
+def output_file(option: str, value: str, example: str, project: Path | None = None) -> Path:
+    """The file an option names, absolute; refused up front when it cannot be written, or
+    when it goes through a link inside ``project`` (``refuse_project_links``)."""
     target = Path(value).expanduser().absolute()
+    if project is not None:
+        refuse_project_links(f"{option} path", target, project)
     if target.is_dir():
         raise DockerPluginError(
             f"The {option} path {target} is a directory. Give the path of the file to write, "
@@ -34,7 +55,6 @@ def write_atomically(option: str, target: Path, content: bytes, *, done: str = "
     failure here (a full disk) must not read as if that had failed too. On failure nothing is
     left beside ``target``, and a previous ``target`` is as it was.
     """
-    import os
     import tempfile
 
     from poetry_docker_plugin.oserrors import describe

@@ -12,7 +12,6 @@ when that fails is the project loaded, the lock read and the plan made.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -24,7 +23,7 @@ from poetry_docker_plugin.names import FINGERPRINT_LABEL
 from poetry_docker_plugin.sources.hashing import RACY_NS, tree_signature
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Sequence
 
     from poetry_docker_plugin.engine.client import InspectedImage
 
@@ -67,21 +66,6 @@ class KnownImage:
         images, bases = found[: len(self.tags)], found[len(self.tags) :]
         ids = [identity for _, identity in self.bases]
         return not stale_images(images, self.fingerprint) and not bases_moved(bases, ids)
-
-
-def options_key(options: Mapping[str, object]) -> str:
-    """What a record is valid for besides the files: the options and environment that can
-    change the plan, the Poetry running, and the plugin itself (its files, by size and time)."""
-    import platform
-
-    from poetry.__version__ import __version__ as poetry_version
-
-    digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode())
-    variables = ("POETRY_DOCKER_ENGINE", "DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINER_HOST")
-    digest.update(json.dumps([os.environ.get(name) for name in variables]).encode())
-    digest.update(f"{poetry_version}\0{platform.machine()}\0".encode())
-    digest.update(package_stamp().encode())
-    return digest.hexdigest()
 
 
 def package_stamp() -> str:

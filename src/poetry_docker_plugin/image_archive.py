@@ -10,8 +10,11 @@ re-sorting would have to keep a hard link after its target, for nothing). The im
 layer's digest replaces its ``diff_id``, so that the config, whose digest is the image id, is a
 function of the layers' content and the epoch alone.
 
-Layers named in ``keep`` (the base images' own) pass through byte for byte: they are inputs,
-pinned by id, and rewriting them would only stop the image sharing them with its base.
+Layers named in ``keep`` (the base images' own) are kept as they are: they are inputs, pinned
+by id, and rewriting them would only stop the image sharing them with its base. They are not
+even sent back: the archive's manifest names them, and ``docker load`` takes a layer it
+already holds from its own store (the build ran on it), so the temporary folder holds the
+saved image and one rewritten layer at a time, not a second copy of the base.
 
 Everything streams: a layer is read entry by entry and written to a temporary file while its
 digest is taken (images are hundreds of MB; nothing holds a layer in memory).
@@ -23,7 +26,6 @@ import copy
 import hashlib
 import json
 import re
-import shutil
 import tarfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 # PAX records that carry a time of the build's clock, dropped from every rewritten entry.
 CLOCK_RECORDS = frozenset({"atime", "ctime", "mtime", "LIBARCHIVE.creationtime"})
 CHUNK = 1 << 20
+HOLE = 4096  # the smallest run of zeros left as a hole: a page of most file systems
 
 
 @dataclass(frozen=True)
@@ -50,15 +53,30 @@ class Rewritten:
 
 
 class _Hashing:
-    """A write-only file that hashes what passes through it on its way to ``target``."""
+    """A write-only file that hashes what passes through it on its way to ``target``; on a
+    file, a block of zeros is skipped over (a hole) instead of written, so that a sparse
+    file of the image (a 2 GiB one that holds nothing) takes no disk in the temporary folder.
+    """
 
     def __init__(self, target: IO[bytes]) -> None:
         self.target = target
         self.digest = hashlib.sha256()
+        self.sparse = target.seekable()
+        self.hole = 0  # zeros skipped at the end, written by ``close`` as the file's length
 
     def write(self, data: bytes) -> int:
         self.digest.update(data)
+        if self.sparse and len(data) >= HOLE and data.count(0) == len(data):
+            self.target.seek(len(data), 1)
+            self.hole = len(data)
+            return len(data)
+        self.hole = 0
         return self.target.write(data)
+
+    def close(self) -> None:
+        """The file's length, when it ends in a hole (seeking past the end writes nothing)."""
+        if self.sparse and self.hole:
+            self.target.truncate(self.target.tell())
 
 
 def normalise_layer(source: IO[bytes], target: IO[bytes], epoch: int) -> str:
@@ -78,6 +96,7 @@ def normalise_layer(source: IO[bytes], target: IO[bytes], epoch: int) -> str:
             entry = _clamped(member, epoch)
             data = reading.extractfile(member) if member.isreg() else None
             writing.addfile(entry, data)
+    hashing.close()
     return f"sha256:{hashing.digest.hexdigest()}"
 
 
@@ -155,13 +174,13 @@ def normalise_saved(
         old_ids = list(config["rootfs"]["diff_ids"])
         diff_ids, names = [], []
         for index, (name, old_id) in enumerate(zip(manifest["Layers"], old_ids, strict=True)):
+            if old_id in keep:  # the engine has it (the build ran on it): named, not sent
+                diff_ids.append(old_id)
+                names.append(f"{old_id.removeprefix('sha256:')}/layer.tar")
+                continue
             path = scratch / f"layer-{index}.tar"
             with _member(archive, name) as source, path.open("wb") as target:
-                if old_id in keep:
-                    shutil.copyfileobj(source, target, CHUNK)
-                    diff_id = old_id
-                else:
-                    diff_id = normalise_layer(source, target, epoch)
+                diff_id = normalise_layer(source, target, epoch)
             diff_ids.append(diff_id)
             names.append(f"{diff_id.removeprefix('sha256:')}/layer.tar")
             yield names[-1], path

@@ -162,7 +162,7 @@ def solve(
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("POETRY-DOCKER-LOCK ")]
     if result.returncode != 0 or not lines:
-        detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        detail = _error_line(result.stderr)
         raise DockerPluginError(
             f"conda in the base image {environment.base.reference} could not solve python="
             f"{environment.python}, pip and the conda-packages from the channels "
@@ -186,3 +186,13 @@ def solve(
         )
         for record in records
     ]
+
+
+def _error_line(stderr: str) -> str:
+    """The line of conda's error that says what failed (``CondaHTTPError: HTTP 000
+    CONNECTION FAILED for url <...>``), else the last one: conda ends an HTTP error with
+    advice and the channel as ``'http//host/...'``, a URL without its colon, which alone
+    sends the reader to the wrong place."""
+    said = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in said if re.match(r"[A-Za-z]*Error\b", line)]
+    return (errors or said or ["no output"])[0 if errors else -1]

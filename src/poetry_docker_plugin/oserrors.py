@@ -32,7 +32,13 @@ def describe(error: OSError, doing: str, where: Path | str, then: str = "") -> s
         message += f" {then}"
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         message += f" Free space on the disk that holds {where}, or choose a folder with room."
-    elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+    elif error.errno == errno.EPERM:  # not the mode bits (EACCES): an attribute or a policy
+        message += (
+            f" The system refuses it whatever the permissions: {path} may be immutable or "
+            f"append-only (`lsattr {path}` shows it; `chattr -i` lifts it), or a security "
+            "policy forbids the change."
+        )
+    elif error.errno in (errno.EROFS, errno.EACCES):
         message += f" Make {where} writable for your user, or choose a folder you may write to."
     elif error.errno in (errno.ENOTDIR, errno.EEXIST):
         message += f" A file stands where a folder is needed under {where}: move it away."

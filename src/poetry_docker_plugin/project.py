@@ -33,6 +33,7 @@ class ProjectFacts:
     version: str | None
     package_mode: bool = True
     backend: str = POETRY_CORE_BACKEND
+    build_script: bool = False  # [tool.poetry.build] names a script
     python_constraint: str = "*"
     scripts: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
@@ -61,7 +62,9 @@ class ProjectFacts:
 
     @property
     def builds_with_poetry_core(self) -> bool:
-        return self.backend == POETRY_CORE_BACKEND
+        """Whether poetry-core builds the wheel on the host: not with a build script, which
+        it would run here (the project is a stranger's); pip builds that one in the image."""
+        return self.backend == POETRY_CORE_BACKEND and not self.build_script
 
     @classmethod
     def read(cls, poetry: Poetry) -> ProjectFacts:
@@ -87,6 +90,7 @@ class ProjectFacts:
             version=version,
             package_mode=poetry.is_package_mode,
             backend=poetry.pyproject.build_system.build_backend,
+            build_script=bool(package.build_script),
             python_constraint=package.python_versions,
             scripts=scripts,
             extras=tuple(sorted(canonicalize_name(e) for e in package.extras)),

@@ -3,7 +3,7 @@ push fails (the registry the tag names, logging in, a registry that is not there
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from poetry_docker_plugin.engine.refs import ImageReference
 from poetry_docker_plugin.errors import DockerPluginError, PushFailed
@@ -12,6 +12,56 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from poetry_docker_plugin.engine.client import Engine
+    from poetry_docker_plugin.request import Prepared
+
+
+class PlatformBuilder(Protocol):
+    """What publishing needs of the builder of one platform's image (``builder.Builder``)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    def prepare(self) -> Prepared: ...
+
+    def ensure_image(
+        self, prepared: Prepared, *, rebuild: bool = False, announce_current: bool = False
+    ) -> Prepared: ...
+
+    def push(self, prepared: Prepared) -> str: ...
+
+
+def publish_platforms(
+    builders: Sequence[PlatformBuilder],
+    tags: tuple[str, ...],
+    say: Callable[[str], None],
+    *,
+    rebuild: bool,
+) -> str:
+    """One image per platform (each builder's), pushed under its per-platform tags, then each
+    of ``tags`` pushed as one list of them; the list's reference, by digest.
+
+    All or nothing as far as it can be known before publishing: every platform's base is
+    looked at (pulled when missing) and every image built before the first push, so that a
+    missing arm64 base or a failing arm64 build publishes nothing at all.
+    """
+    prepared = [builder.prepare() for builder in builders]  # every base found, every plan made
+    built = [
+        builder.ensure_image(plan, rebuild=rebuild, announce_current=True)
+        for builder, plan in zip(builders, prepared, strict=True)
+    ]
+    images: list[str] = []
+    for builder, plan in zip(builders, built, strict=True):
+        try:
+            images.append(builder.push(plan))
+        except DockerPluginError as error:
+            if not images:
+                raise
+            raise DockerPluginError(
+                f"{error} The images of the platforms before it went through: "
+                f"{', '.join(images)}; no multi-platform tag names them yet.",
+                error.exit_code,
+            ) from None
+    return push_tags(builders[0].engine, tags, say, quiet=False, platforms=images)
 
 
 def push_tags(

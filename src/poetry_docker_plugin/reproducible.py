@@ -122,15 +122,21 @@ def normalise_image(
     """
     from poetry_docker_plugin.engine.archive import layer_ids, loading, save
     from poetry_docker_plugin.image_archive import normalise_saved, write_archive
+    from poetry_docker_plugin.oserrors import explained
     from poetry_docker_plugin.tempdirs import temp_dir
 
     keep = frozenset(layer for base in bases for layer in layer_ids(engine, base))
     say(f"Normalising {image_id[:19]} (times clamped to {epoch})")
     with temp_dir("normalise", "the saved image") as scratch:
         saved = scratch / "saved.tar"
-        save(engine, image_id, saved)
-        files = normalise_saved(saved, keep, epoch, Path(tempfile.mkdtemp(dir=scratch)))
-        with loading(engine) as (stream, loaded):
+        step = "save the built image and rewrite its layers (--reproducible)"
+        with explained(step, scratch, "Nothing was tagged."):
+            save(engine, image_id, saved)
+            files = normalise_saved(saved, keep, epoch, Path(tempfile.mkdtemp(dir=scratch)))
+        with (
+            explained("send the rewritten image to `docker load`", scratch, "Nothing was tagged."),
+            loading(engine) as (stream, loaded),
+        ):
             write_archive(files, stream)
     if loaded[0] != image_id:
         engine.capture(["image", "rm", image_id])  # refused when tagged since: then kept

@@ -31,13 +31,6 @@ class BuildRequest:
     # Reproducible builds: the time every file and the image carry (``reproducible``).
     epoch: int | None = None
 
-    def fingerprint_options(self) -> dict[str, str]:
-        """Build options that change the image without showing in the rendered files."""
-        options = {"build-args": repr(self.build_args)}
-        if self.epoch is not None:  # absent otherwise: images built before keep their print
-            options["epoch"] = str(self.epoch)
-        return options
-
 
 @dataclass(frozen=True)
 class Prepared:

@@ -43,19 +43,41 @@ def move_tags(
     before: Mapping[str, str | None],
     lock_folder: Path,
 ) -> None:
-    """Points every tag of ``before`` at ``image_id``, unless one was moved meanwhile."""
-    with _tags_locked(lock_folder, sorted(before)):
+    """Points every tag of ``before`` at ``image_id``, unless one was moved meanwhile.
+
+    All or nothing: SIGINT and SIGTERM wait until every tag is moved (``signals_deferred``),
+    and a tag the engine refuses puts back those moved before it.
+    """
+    from poetry_docker_plugin.interrupts import signals_deferred
+
+    with _tags_locked(lock_folder, sorted(before)), signals_deferred() as done:
         now = tags_now(engine, list(before))
         taken = {tag: found for tag, found in now.items() if found not in (before[tag], image_id)}
         if taken:
             raise TagTaken(image_id, taken)
-        for tag in before:
-            if now[tag] != image_id:
-                engine.tag(image_id, tag)
+        moved: list[str] = []
+        try:
+            for tag in before:
+                if now[tag] != image_id:
+                    engine.tag(image_id, tag)
+                    moved.append(tag)
+        except BaseException:
+            _put_back(engine, {tag: now[tag] for tag in moved})
+            raise
         after = tags_now(engine, list(before))
-        moved = {tag: found for tag, found in after.items() if found != image_id}
-        if moved:
-            raise TagTaken(image_id, moved)
+        elsewhere = {tag: found for tag, found in after.items() if found != image_id}
+        if elsewhere:
+            raise TagTaken(image_id, elsewhere)
+        done.append(f"{', '.join(before)} name the new image {image_id}")
+
+
+def _put_back(engine: Engine, previous: Mapping[str, str | None]) -> None:
+    """Each tag back on the image it named before (a tag that named none is removed)."""
+    for tag, identity in previous.items():
+        if identity is not None:
+            engine.tag(identity, tag)
+        else:
+            engine.capture(["image", "rm", "--no-prune", tag])
 
 
 class TagTaken(DockerPluginError):

@@ -39,9 +39,7 @@ _SWEPT: list[bool] = []
 def temp_dir(kind: str, doing: str) -> Iterator[Path]:
     """A private folder for ``kind`` (one lower-case word), removed afterwards; the leftovers
     of dead processes are removed first. ``doing`` names the work, for an error making it."""
-    if not _SWEPT:
-        _SWEPT.append(True)  # once per process: the temporary folder may hold many entries
-        remove_orphans()
+    sweep()
     root = tempfile.gettempdir()
     with explained(f"make a temporary folder for {doing}", root, "Nothing was built."):
         directory = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{kind}-{os.getpid()}-"))
@@ -52,6 +50,14 @@ def temp_dir(kind: str, doing: str) -> Iterator[Path]:
         shutil.rmtree(directory, ignore_errors=True)
         if holder is not None:
             os.close(holder)
+
+
+def sweep() -> None:
+    """``remove_orphans``, once per process: every call of every command starts with it
+    (``commands.base``), also one that a record answers and one that makes no folder."""
+    if not _SWEPT:
+        _SWEPT.append(True)  # once per process: the temporary folder may hold many entries
+        remove_orphans()
 
 
 def remove_orphans(root: Path | None = None) -> list[Path]:

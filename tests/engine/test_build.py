@@ -151,9 +151,11 @@ def test_output_writes_a_context_users_can_build(
     assert sorted(p.name for p in target.iterdir()) == [
         "Dockerfile",
         "activate.sh",
+        "check_libraries.py",
         "dist",
         "entrypoint.sh",
         "image_sbom.py",
+        "library-check.json",
         "requirements-compiled.txt",
         "requirements.txt",
         "sbom-inputs.json",

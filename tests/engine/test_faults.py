@@ -410,7 +410,7 @@ def test_push_faults_name_the_tag_and_what_went_through(
         refuse = 'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2'
         gone.write_text(
             f'#!/bin/sh\ncase "$1" in push) touch {went}; {refuse}; exit 1;;\n'
-            f'version) if [ -e {went} ]; then {refuse}; exit 1; fi;; esac\n'
+            f"version) if [ -e {went} ]; then {refuse}; exit 1; fi;; esac\n"
             f'exec {engine} "$@"\n'
         )
         gone.chmod(0o755)

@@ -75,6 +75,15 @@ def test_two_builds_from_nothing_are_bit_identical(
     assert greeting in output, output
     again = run_poetry(project, "docker", "build", "--reproducible")
     assert again.returncode == 0 and "is up to date" in again.stderr, again.output
+    # Issue 29, item 1: another epoch was answered "up to date" from the record. Asked with
+    # `run --no-build`, which says so without building (a rebuild would cost a minute).
+    current = run_poetry(project, "docker", "run", "--reproducible", "--no-build", "--", "true")
+    assert current.returncode == 0, current.output
+    epoch = {"SOURCE_DATE_EPOCH": "315532900"}
+    moved = run_poetry(
+        project, "docker", "run", "--reproducible", "--no-build", "--", "true", env=epoch
+    )
+    assert moved.returncode == 1 and "is out of date" in moved.stderr, moved.output
 
 
 def test_another_engine_pushes_the_same_digest(

@@ -382,3 +382,19 @@ def test_a_command_that_ignores_sigterm_is_removed_after_10_seconds(
     assert returncode != 0
     assert 9 < elapsed < 15, f"given 10 s to stop, then removed: it took {elapsed:.1f} s"
     assert leftover == [], "no container is left behind"
+
+
+def test_a_container_out_of_memory_is_said(base_image: str) -> None:
+    """Issue 29, item 8: exit 137 came with no word; the engine's OOM event is read after the
+    container is gone (run with --rm, as `poetry docker run` runs it)."""
+    from poetry_docker_plugin.engine.client import Engine
+    from poetry_docker_plugin.engine.run import run_container
+    from poetry_docker_plugin.errors import DockerPluginError
+
+    name = f"pdp-oom-{uuid.uuid4().hex[:8]}"
+    limits = ["--memory", "16m", "--memory-swap", "16m"]
+    hog = ["python3", "-c", "x = ' ' * 200_000_000"]
+    with pytest.raises(DockerPluginError) as killed:
+        run_container(Engine(DOCKER), ["--rm", *limits, base_image, *hog], name)
+    assert killed.value.exit_code == 137
+    assert "ran out of memory (OOM)" in str(killed.value)

@@ -183,3 +183,26 @@ def test_a_non_root_host_user_gets_a_name_and_a_home(base_image: str, project_im
         assert (project / "created.txt").stat().st_uid == 4242
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_a_shell_on_code_you_did_not_write(
+    tmp_path: Path, base_image: str, project_image: str
+) -> None:
+    """.git is never writable from the container; --read-only makes the whole tree so."""
+    import subprocess
+
+    project = copy_fixture("groups-extras", tmp_path)
+    configure(project, image=project_image, base_image=base_image)
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    config = (project / ".git" / "config").read_text()
+    code, output = shell(project, "echo '[core]' >> .git/config; touch made-inside; echo $?")
+    assert code == 0, output
+    assert (project / ".git" / "config").read_text() == config, "the host's git config is kept"
+    assert (project / "made-inside").exists(), "the tree itself stays writable"
+    result = run_poetry(
+        project, "docker", "shell", "--read-only", "-c",
+        "cat pyproject.toml >/dev/null && touch made-read-only",
+    )  # fmt: skip
+    assert result.returncode != 0, result.output
+    assert "Read-only file system" in result.output
+    assert not (project / "made-read-only").exists()

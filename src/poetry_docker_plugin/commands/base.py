@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.builder import Builder
     from poetry_docker_plugin.engine.client import Engine
     from poetry_docker_plugin.freshness import KnownImage
+    from poetry_docker_plugin.inputs import GivenInputs
     from poetry_docker_plugin.platforms import Platform
     from poetry_docker_plugin.project import ProjectFacts
     from poetry_docker_plugin.request import Prepared
@@ -85,14 +86,17 @@ class DockerCommand(GroupCommand):
     def handle(self) -> int:
         from poetry.console.exceptions import GroupNotFoundError
 
+        from poetry_docker_plugin.tempdirs import sweep
+
         try:
+            sweep()  # what killed calls left, whatever this call does
             self.check_option_combinations()
             return self.handle_docker()
         except KeyboardInterrupt as interrupt:
-            self.error(
-                "Interrupted: nothing was tagged, and any previous image of the project is "
-                "unchanged."
-            )
+            from poetry_docker_plugin.interrupts import interrupted
+
+            tagged = [b.tagged for b in self.builders if b.tagged]
+            self.error(interrupted(interrupt, tagged, *self.unchanged_when_interrupted()))
             return int(getattr(interrupt, "exit_code", 130))
         except DockerPluginError as error:
             self.error(str(error))
@@ -106,6 +110,11 @@ class DockerCommand(GroupCommand):
         except GroupNotFoundError as error:
             self.error(f"{error}. Check the --with, --without and --only options.")
             return 1
+
+    def unchanged_when_interrupted(self) -> tuple[str, ...]:
+        """What an interrupt before anything was tagged leaves unchanged, when not only the
+        images (``interrupted``'s default)."""
+        return ()
 
     def error(self, message: str) -> None:
         """An error, on stderr even with -q: quiet silences progress, never failures."""
@@ -199,10 +208,11 @@ class DockerCommand(GroupCommand):
     def builder_for(self, platform: Platform | None, tags: tuple[str, ...] = ()) -> Builder:
         """The stages for one platform (None: the engine's), with ``tags`` (or the plan's)."""
         from poetry_docker_plugin.builder import Builder
-        from poetry_docker_plugin.reproducible import source_epoch
+        from poetry_docker_plugin.inputs import ImageInputs
         from poetry_docker_plugin.request import BuildRequest
         from poetry_docker_plugin.settings import ENV_KEY_RE, parse_assignments
 
+        given, settings = self.given_inputs, self.settings
         request = BuildRequest(
             groups=frozenset(self.activated_groups),
             tags=tags or self.requested_tags(),
@@ -212,10 +222,18 @@ class DockerCommand(GroupCommand):
             no_cache=bool(self.option("no-cache")),
             development=self.development,
             inline_cache=self.writes_inline_cache(),
-            epoch=source_epoch(self.project.root).seconds if self.settings.reproducible else None,
+            epoch=given.epoch if settings.reproducible else None,
         )
+        inputs = ImageInputs(given, settings, request)
         cache_dir = Path(self.poetry.config.get("cache-dir")) / "docker-plugin"
-        return Builder(self.poetry, self.project, self.settings, request, self.io, cache_dir)
+        builder = Builder(self.poetry, self.project, inputs, self.io, cache_dir)
+        self.builders.append(builder)
+        return builder
+
+    @cached_property
+    def builders(self) -> list[Builder]:
+        """The builders this call made (what an interrupt then says comes from them)."""
+        return []
 
     @property
     def engine(self) -> Engine:
@@ -245,26 +263,40 @@ class DockerCommand(GroupCommand):
                 f"times slower. For daily work, build for {engine} (drop --platform).</comment>"
             )
 
-    def options_key(self) -> str:
-        """The options that make the image, with what else can change it (``options_key``)."""
-        from poetry_docker_plugin.freshness import options_key
+    @cached_property
+    def given_inputs(self) -> GivenInputs:
+        """What the command line and the environment give the image (``inputs``): read
+        without Poetry, once, for the record's key and the builder alike."""
+        from poetry_docker_plugin.inputs import GivenInputs
 
-        values = {option.name: self.option(option.name) for option in self.build_options}
+        values = {option.name: self.option(option.name) for option in self.options}
         # --tag is build's alone; a run without it shares the record of a build without it.
         tags = self.requested_tags()
-        values = {**values, "tag": list(tags) if tags else None, "dev": self.development}
-        # Whether a conda lock exists: one created after the record was made is an input.
-        return options_key({**values, "conda-lock": self.has_conda_lock()})
+        values["tag"] = list(tags) if tags else None
+        return GivenInputs.read(
+            values,
+            self.project_directory(),
+            development=self.development,
+            conda_lock=self.has_conda_lock(),
+        )
+
+    def options_key(self) -> str:
+        """The no-change record's key (``inputs.GivenInputs.record_key``)."""
+        return self.given_inputs.record_key()
+
+    def project_directory(self) -> Path:
+        """The project's folder as Poetry would find it, without loading Poetry."""
+        directory = getattr(self.get_application(), "project_directory", None) or Path.cwd()
+        try:
+            return project_root(Path(directory))
+        except RuntimeError:
+            return Path(directory)
 
     def has_conda_lock(self) -> bool:
         """Whether the project has a poetry-docker.lock (read without Poetry)."""
         from poetry_docker_plugin.lock.conda import CONDA_LOCK_FILE
 
-        directory = getattr(self.get_application(), "project_directory", None) or Path.cwd()
-        try:
-            return (project_root(Path(directory)) / CONDA_LOCK_FILE).exists()
-        except RuntimeError:
-            return False
+        return (self.project_directory() / CONDA_LOCK_FILE).exists()
 
     def known_image(self) -> KnownImage | None:
         """The image the last call with these options left current, when no file it was made

@@ -61,8 +61,9 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         from poetry_docker_plugin.sbom import write_sbom
 
         writes_files = self.option("print") or self.option("output")
+        root = self.project_directory().resolve()
         sbom, digest_file = (
-            output_file(f"--{name}", value, example) if (value := self.option(name)) else None
+            output_file(f"--{name}", value, example, root) if (value := self.option(name)) else None
             for name, example in (("sbom", "sbom.cdx.json"), ("digest-file", "image.digest"))
         )
         if len(self.target_platforms()) > 1:
@@ -114,22 +115,18 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         (``1.0-arm64``, as multi-arch images are published by hand); then each tag pushed as
         one list of them. The list's reference, by digest, goes to stdout."""
         from poetry_docker_plugin.plan.decide import default_tags
-        from poetry_docker_plugin.publish import push_tags
+        from poetry_docker_plugin.publish import publish_platforms
 
         project, settings = self.project, self.settings
         tags = self.requested_tags() or default_tags(
             settings, project.image_name, project.version or "latest", editable=False
         )
-        images, engine = [], None
-        for platform in self.target_platforms():
-            builder = self.builder_for(platform, tuple(f"{t}-{platform.tag_suffix}" for t in tags))
-            prepared = builder.ensure_image(
-                builder.prepare(), rebuild=bool(self.option("no-cache")), announce_current=True
-            )
-            images.append(builder.push(prepared))
-            engine = builder.engine
-        assert engine is not None  # several platforms: built and pushed above
-        reference = push_tags(engine, tags, self.line_error, quiet=False, platforms=images)
+        builders = [
+            self.builder_for(platform, tuple(f"{t}-{platform.tag_suffix}" for t in tags))
+            for platform in self.target_platforms()
+        ]
+        rebuild = bool(self.option("no-cache"))
+        reference = publish_platforms(builders, tags, self.line_error, rebuild=rebuild)
         return self.published(reference, tags, digest_file)
 
     def target_platforms(self) -> tuple[Platform, ...]:
@@ -191,9 +188,11 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 
     def write_output(self, prepared: Prepared, target: Path) -> None:
         """Writes the context to ``target`` whole, or not at all."""
+        from poetry_docker_plugin.files import refuse_project_links
         from poetry_docker_plugin.oserrors import explained
         from poetry_docker_plugin.sources.staging import write_context
 
+        refuse_project_links("--output directory", target.absolute(), self.project.root.resolve())
         target = target.resolve()
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise DockerPluginError(

@@ -60,10 +60,17 @@ what would be written. A file the plugin did not write, or one edited by hand si
 replaced with --force."""
     development = True
 
+    def unchanged_when_interrupted(self) -> tuple[str, ...]:
+        if self.option("prepare-image"):
+            return ()
+        return (".devcontainer/devcontainer.json was not changed (it is written whole)",)
+
     def handle_docker(self) -> int:
         from poetry_docker_plugin.devcontainer import CONFIG_PATH
+        from poetry_docker_plugin.files import refuse_project_links
 
         target = self.project_root / CONFIG_PATH
+        refuse_project_links("file", target, self.project_root)  # read, replaced, or checked
         if self.option("prepare-image"):
             return self.prepare_image(target)
         # Only the plan is needed: the engine is asked about local images, never pulls.

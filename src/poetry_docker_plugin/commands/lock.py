@@ -38,6 +38,9 @@ the digest of each base image. Builds then install exactly those packages on tho
         """--platform, else the `platforms` setting, else (empty) the engine's own."""
         return self.requested_platforms or self.settings.platforms
 
+    def unchanged_when_interrupted(self) -> tuple[str, ...]:
+        return ("poetry-docker.lock was not changed (it is written whole, at the end)",)
+
     def handle_docker(self) -> int:
         from poetry_docker_plugin.credentials import build_secrets
         from poetry_docker_plugin.files import write_atomically

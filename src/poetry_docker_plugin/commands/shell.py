@@ -11,6 +11,8 @@ from poetry_docker_plugin.commands.base import DockerCommand
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cleo.io.inputs.option import Option
 
 # bash when the image has it, else sh; "$@" carries an optional -c COMMAND.
@@ -24,6 +26,12 @@ class ShellCommand(DockerCommand):
         *DockerCommand.build_options,
         *DockerCommand.container_options,
         option("command", "c", "Run this command in the shell and exit with its code.", flag=False),
+        option(
+            "read-only",
+            None,
+            "Mount the working tree read-only (code you did not write): nothing run in the "
+            "container can change a file of the host.",
+        ),
     ]
     help = """Builds (when stale) the development image: the project's environment with its
 development groups, and the project installed editable from the working tree, which is
@@ -38,12 +46,13 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it."
         self.refuse_remote_engine()
         prepared = self.ensure_image()
         plan = prepared.plan
-        from poetry_docker_plugin.engine.options import bind_mount
         from poetry_docker_plugin.engine.run import run_container
 
         options = self.run_options(plan.image)
         workdir = plan.runtime.workdir
-        options += ["--mount", bind_mount(self.builder.root, workdir), "--workdir", workdir]
+        read_only = bool(self.option("read-only"))
+        options += [*tree_mounts(self.builder.root, workdir, read_only=read_only)]
+        options += ["--workdir", workdir]
         command = self.option("command")
         if command is None and sys.stdin.isatty() and sys.stdout.isatty():
             options.append("--tty")
@@ -73,3 +82,17 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it."
             "instead. Run the shell on an engine of this machine (unset DOCKER_HOST, or "
             "`docker context use default`), or use `poetry docker run`, which mounts nothing."
         )
+
+
+def tree_mounts(root: Path, workdir: str, *, read_only: bool) -> list[str]:
+    """The working tree at ``workdir``, with its ``.git`` always read-only: a line written
+    into ``.git/config`` (``core.fsmonitor``, ``core.hooksPath``) or a hook from inside the
+    container would run on the host at the next ``git status``. ``read_only``: the whole tree
+    read-only. A ``.git`` that is a symbolic link is not mounted (its target is the host's)."""
+    from poetry_docker_plugin.engine.options import bind_mount
+
+    mounts = ["--mount", bind_mount(root, workdir, *(["readonly"] if read_only else []))]
+    git = root / ".git"
+    if not read_only and not git.is_symlink() and git.exists():
+        mounts += ["--mount", bind_mount(git, f"{workdir}/.git", "readonly")]
+    return mounts

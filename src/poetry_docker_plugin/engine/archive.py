@@ -60,6 +60,14 @@ def loading(engine: Engine) -> Iterator[tuple[IO[bytes], list[str]]]:
     loaded: list[str] = []
     try:
         yield process.stdin, loaded
+    except BrokenPipeError:  # the engine's client stopped reading: its own words say why
+        process.kill()
+        _, stderr = process.communicate()
+        engine.diagnose()
+        said = stderr.decode(errors="replace").strip() or "it stopped without a word"
+        raise DockerPluginError(
+            f"`docker load` stopped while the normalised image was sent to it: {said}."
+        ) from None
     except BaseException:
         process.kill()
         process.communicate()

@@ -200,9 +200,7 @@ class Engine:
             from poetry_docker_plugin.engine.build_output import run_build
 
             environment = {**os.environ, "DOCKER_BUILDKIT": "1"}
-            returncode, output = run_build(
-                [self.executable, *command], environment, quiet=quiet
-            )
+            returncode, output = run_build([self.executable, *command], environment, quiet=quiet)
             if returncode != 0:
                 self.diagnose(building=True)
                 raise BuildFailed(returncode, output=output)

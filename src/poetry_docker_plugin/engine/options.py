@@ -28,7 +28,7 @@ def absolute_volume(value: str, *, windows: bool = os.name == "nt") -> str:
     return f"{source}{separator}{rest}"
 
 
-def bind_mount(source: PurePath, target: str) -> str:
+def bind_mount(source: PurePath, target: str, *flags: str) -> str:
     """A ``--mount`` value for a bind mount: unlike ``--volume``, it takes any path (a ``:``
     in it included); its fields are CSV, so each is quoted as CSV quotes.
 
@@ -37,7 +37,7 @@ def bind_mount(source: PurePath, target: str) -> str:
     through unchanged too; ``/c/...`` or ``//c/...`` are only for shells that rewrite
     arguments, such as Git Bash, which no process of Poetry's is).
     """
-    return csv_fields("type=bind", f"source={source}", f"target={target}")
+    return csv_fields("type=bind", f"source={source}", f"target={target}", *flags)
 
 
 def csv_fields(*fields: str) -> str:

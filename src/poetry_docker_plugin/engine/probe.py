@@ -41,9 +41,10 @@ def probe_base_image(
     """What the plan needs to know of the base image, looked at once per image id.
 
     Looking means running a container (half a second or more), so the answer is kept in
-    ``cache`` (a JSON file) under the reference and the image's id; the caller checks the
-    id against the image when it compares fingerprints, and asks again with no cache when
-    the base was rebuilt under the same tag (``refresh``). A missing image is pulled
+    ``cache`` (a JSON file) under the image's id: the reference is resolved to an id first
+    (one ``image inspect``), so a tag that names another image since is probed anew, never
+    answered with the facts of the image it named before. ``refresh`` asks again all the
+    same. Every value is checked (``checked_facts``) before it is used. A missing image is pulled
     first, unless ``pull`` is false, when the conventions of the published images are assumed.
 
     ``manager`` "auto" first asks the image which manager it holds (conda, micromamba, else
@@ -51,21 +52,27 @@ def probe_base_image(
     that platform (a local store keeps one platform per tag); the plan refuses a base that
     is still of another platform.
     """
-    key = f"{manager} {reference} {platform or ''}"
-    if cache is not None and not refresh and (cached := cached_facts(cache, key)) is not None:
-        return BaseImage.from_facts(reference, cached)
     setting = "runtime-base" if manager == "runtime" else "base-image"
+    # The reference is resolved to an id first: the facts are the image's, and a tag that
+    # now names another image (re-tagged, rebuilt, pulled anew) is another image.
     config = engine.config_of(reference)
     if config is None:
         if not pull:
             return BaseImage(reference)
         _pull(engine, reference, setting, platform)
         config = engine.config_of(reference)
-    elif pull and platform is not None and Platform.of_image(config.platform) != platform:
+    elif (
+        pull
+        and platform is not None
+        and Platform.of_image(checked_platform(reference, config.platform)) != platform
+    ):
         _pull(engine, reference, setting, platform, have=config.platform)
         config = engine.config_of(reference)
     if config is None:
         raise DockerPluginError(f"The base image {reference} vanished while it was looked at.")
+    key = f"{manager} {config.id} {platform or ''}"
+    if cache is not None and not refresh and (cached := cached_facts(cache, key)) is not None:
+        return BaseImage.from_facts(reference, checked_facts(reference, cached))
     facts: dict[str, Any] = {
         "id": config.id,
         "label_keys": sorted(config.labels),
@@ -91,6 +98,7 @@ def probe_base_image(
     else:  # micromamba: its images say where the root prefix is
         root = config.environment.get("MAMBA_ROOT_PREFIX", "/opt/conda")
         facts["envs_dir"] = f"{root.rstrip('/')}/envs"
+    checked_facts(reference, facts)
     if cache is not None:
         store_facts(cache, key, facts)
     return BaseImage.from_facts(reference, facts)
@@ -134,6 +142,42 @@ def _check(key: str, facts: object) -> str:
     no longer matches, and is probed again instead of believed."""
     text = json.dumps([CACHE_VERSION, key, facts], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# What a value read from a base image must look like before it reaches a Dockerfile, a script
+# or the terminal: the image is a stranger's, like the lock (``settings`` checks the user's).
+FACT_FORMS: dict[str, re.Pattern[str]] = {
+    "id": re.compile(r"(sha256:)?[0-9a-f]{64}"),
+    "platform": re.compile(r"[a-z0-9_]{1,32}(/[a-z0-9_.-]{1,32}){1,2}"),
+    "envs_dir": re.compile(r"/[A-Za-z0-9._/-]{0,200}"),
+    "label_keys": re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}"),
+    "python": VERSION_RE,
+    "glibc": VERSION_RE,
+}
+
+
+def checked_platform(reference: str, platform: str) -> str:
+    """The platform an image's config states, refused when it is not one (``FACT_FORMS``)."""
+    checked_facts(reference, {"platform": platform})
+    return platform
+
+
+def checked_facts(reference: str, facts: dict[str, Any]) -> dict[str, Any]:
+    """``facts`` when each value has the form of its kind; else one paragraph naming the
+    image and the value (escaped: a base image's text never reaches the terminal raw)."""
+    for name, form in FACT_FORMS.items():
+        values = facts.get(name)
+        for value in values if isinstance(values, list) else [values]:
+            if value is None or (isinstance(value, str) and form.fullmatch(value)):
+                continue
+            what = name.replace("_", " ").replace("keys", "key")
+            raise DockerPluginError(
+                f"The base image {reference} states a {what} the plugin will not write into "
+                f"the image's files: {ascii(value)[:200]}. Values read from a base image are "
+                "checked like values of the lock. Choose another base image (`base-image` "
+                "in [tool.poetry-docker], or --base-image), or rebuild it without that value."
+            )
+    return facts
 
 
 def _valid(facts: object) -> bool:

@@ -38,6 +38,9 @@ def run_container(engine: Engine, arguments: Sequence[str], name: str) -> int:
     Windows the console delivers Ctrl-C and Ctrl-Break to the client itself, so they are
     only noted there, to start the countdown to the forced removal.
     """
+    import time
+
+    started = int(time.time())
     engine.show(["run", "--name", name, *arguments])
     # The client's stderr is passed through as it comes, its end kept to tell why a run
     # failed; stdin and stdout (the terminal, with --tty) are the client's own.
@@ -81,7 +84,37 @@ def run_container(engine: Engine, arguments: Sequence[str], name: str) -> int:
         if missing and "--init" in arguments and engine.is_podman():
             _no_init_binary(engine, missing.group(1).decode(errors="replace").strip())
         engine.diagnose()
+    if returncode == KILLED and not received:
+        _killed(engine, name, started)
     return 128 - returncode if returncode < 0 else returncode
+
+
+KILLED = 128 + 9  # SIGKILL: what `docker kill` and the out-of-memory killer send
+
+
+def _killed(engine: Engine, name: str, started: int) -> None:
+    """The container ended by SIGKILL that this command did not send: said, with whether
+    the engine recorded it running out of memory (its events outlive the removed container)."""
+    import time
+
+    until = str(int(time.time()) + 1)
+    events = engine.capture(
+        ["events", "--since", str(started), "--until", until, "--filter",
+         f"container={name}", "--filter", "event=oom", "--format", "{{.Action}}"]
+    )  # fmt: skip
+    if "oom" in events.stdout:
+        why = (
+            "the engine reports that it ran out of memory (OOM). Give it more memory "
+            "(docker run's --memory, or the memory of Docker Desktop's VM), or make the "
+            "command use less."
+        )
+    else:
+        why = (
+            "not by its command and not by this plugin: by `docker kill`, `docker stop` "
+            "after its timeout, or the host's out-of-memory killer (the engine recorded no "
+            "out-of-memory event for it)."
+        )
+    raise DockerPluginError(f"The container {name} was killed (SIGKILL, exit 137), {why}", KILLED)
 
 
 def _no_init_binary(engine: Engine, detail: str) -> None:

@@ -46,6 +46,8 @@ HEX = {"sha256": re.compile(r"[0-9a-f]{64}"), "md5": re.compile(r"[0-9a-f]{32}")
 IMAGE_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 MANAGERS = ("conda", "micromamba", "venv")
 SPEC_RE = re.compile(r"[^\x00-\x1f\x7f]{1,300}")
+# A lock of the largest environments is a few hundred kilobytes; more is not this plugin's.
+MAX_LOCK_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,17 @@ class LockedPackage:
     def file_name(self) -> str:
         return self.url.rpartition("/")[2]
 
+    def check_file_name(self) -> None:
+        """The URL's file is this package: conda names it NAME-VERSION-BUILD.tar.bz2 (or
+        .conda), so a version edited by hand (the image would hold the URL's package and the
+        SBOM the edited version) is refused."""
+        stem = self.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
+        if stem != f"{self.name}-{self.version}-{self.build}":
+            raise ValueError(
+                f"the package {self.name} {self.version} ({self.build}) has the URL of the file "
+                f"{self.file_name}, which is another package: the lock was edited"
+            )
+
 
 @dataclass(frozen=True)
 class CondaLock:
@@ -143,11 +156,25 @@ class CondaLock:
 def read_conda_lock(path: Path) -> CondaLock | None:
     """The lock beside poetry.lock, checked; None when there is none."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_LOCK_BYTES + 1)
     except FileNotFoundError:
         return None
+    if len(data) > MAX_LOCK_BYTES:
+        raise DockerPluginError(
+            f"{path} is larger than {MAX_LOCK_BYTES // 1024 // 1024} MB, far more than a lock "
+            "of this plugin holds: it was not read. Restore it from version control, or "
+            "delete it and run `poetry docker lock` again."
+        )
     try:
+        text = data.decode("utf-8")
         lock = parse_conda_lock(_loads(text))
+    except RecursionError:  # tomllib on arrays nested thousands deep
+        raise DockerPluginError(
+            f"{path} is not a valid lock of this plugin (its values are nested too deep to "
+            "read). It is written by `poetry docker lock`: restore it from version control, "
+            "or delete it and run `poetry docker lock` again."
+        ) from None
     except (ValueError, TypeError, KeyError, AttributeError) as error:  # TOMLDecodeError too
         raise DockerPluginError(
             f"{path} is not a valid lock of this plugin ({error}). It is written by `poetry "
@@ -224,17 +251,17 @@ def parse_conda_lock(document: dict[str, Any]) -> CondaLock:
         }
         if not hashes:
             raise ValueError(f"the package {entry.get('name')!r} has neither sha256 nor md5")
-        packages.append(
-            LockedPackage(
-                platform=_text(entry, "platform", SUBDIR_RE),
-                channel=_url(entry, "channel", CHANNEL_RE),
-                name=_text(entry, "name", NAME_RE),
-                version=_text(entry, "version", VERSION_RE),
-                build=_text(entry, "build", VERSION_RE),
-                url=_url(entry, "url", URL_RE),
-                **hashes,
-            )
+        package = LockedPackage(
+            platform=_text(entry, "platform", SUBDIR_RE),
+            channel=_url(entry, "channel", CHANNEL_RE),
+            name=_text(entry, "name", NAME_RE),
+            version=_text(entry, "version", VERSION_RE),
+            build=_text(entry, "build", VERSION_RE),
+            url=_url(entry, "url", URL_RE),
+            **hashes,
         )
+        package.check_file_name()
+        packages.append(package)
     return CondaLock(inputs, tuple(bases), tuple(packages))
 
 

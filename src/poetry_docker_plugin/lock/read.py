@@ -249,14 +249,18 @@ def _bad_entry(lock: Path, name: str, key: str, problem: str) -> DockerPluginErr
 
 
 def _poetry_core_builds(path: Path) -> bool:
-    """Whether a directory dependency is a project that poetry-core builds."""
+    """Whether a directory dependency is a project that poetry-core builds on the host: not
+    one with a build script (``[tool.poetry.build]``), which poetry-core would run here;
+    such a project is built by pip in the image, as other backends are."""
     from poetry.core.pyproject.toml import PyProjectTOML
 
     pyproject = path / "pyproject.toml"
-    return (
-        pyproject.is_file()
-        and PyProjectTOML(pyproject).build_system.build_backend == POETRY_CORE_BACKEND
-    )
+    if not pyproject.is_file():
+        return False
+    toml = PyProjectTOML(pyproject)
+    return toml.build_system.build_backend == POETRY_CORE_BACKEND and not toml.data.get(
+        "tool", {}
+    ).get("poetry", {}).get("build")
 
 
 def pip_hash(value: str) -> str | None:

@@ -43,6 +43,7 @@ def project_sources(poetry: Poetry, cache: ProjectCache | None = None) -> list[P
     if (
         poetry.is_package_mode
         and poetry.pyproject.build_system.build_backend == POETRY_CORE_BACKEND
+        and not poetry.package.build_script  # built by pip in the image: its whole tree
     ):
         from poetry.core.masonry.builders.wheel import WheelBuilder
 

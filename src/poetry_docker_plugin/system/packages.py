@@ -52,6 +52,10 @@ SDIST_BUILD_NEEDS: dict[str, SystemNeeds] = {
         ("libcairo2-dev", "pkg-config"), ("cairo", "pkg-config"),
         "https://pycairo.readthedocs.io/en/latest/getting_started.html",
     ),
+    "manimpango": SystemNeeds(
+        ("libpango1.0-dev", "pkg-config"), ("pango", "pkg-config"),
+        "https://github.com/ManimCommunity/ManimPango#building",
+    ),
     "pygobject": SystemNeeds(
         ("libgirepository1.0-dev", "libcairo2-dev", "pkg-config"),
         ("gobject-introspection", "cairo", "pkg-config"),
