@@ -28,6 +28,7 @@ sets them up; builds take minutes each, so run it alone on a small machine)::
     .venv/bin/python -m bench.survey CHECKOUTS --manager conda  # the conda stand-in
     .venv/bin/python -m bench.survey CHECKOUTS --only prs --only ezid --logs /tmp/survey-logs
     .venv/bin/python -m bench.survey --recorded   # the recorded results as a table; no build
+    .venv/bin/python -m bench.survey CHECKOUTS --cold  # --no-cache: a first try's seconds
 
 For each project it runs ``poetry docker build`` with the base image (and, for conda,
 ``--python 3.11 --runtime-base`` the test base, since the stand-in's channel holds Python 3.11
@@ -37,7 +38,8 @@ a Markdown table: the outcome, the first line that says why a step failed (the p
 message or the engine's failing step), and the build's wall-clock seconds, beside the results
 recorded in projects.toml. Each image is tagged ``poetry-docker-survey/PROJECT:MANAGER`` (so no
 one else's image is replaced) and removed afterwards unless ``--keep-images``; the engine's
-build cache stays, so a second run of the same project is faster than its first try. The full
+build cache stays, so a second run of the same project is faster than its first try unless
+``--cold`` (Poetry's ``--no-cache``, which the plugin passes to ``docker build``). The full
 output of every command goes to ``--logs`` (default ``bench/work/survey-logs``). It is not run
 by CI: it needs the network (PyPI and Debian's mirror) and about an hour.
 """
@@ -196,14 +198,26 @@ def run_logged(command: list[str], cwd: Path, log: Path) -> tuple[int, str, floa
     return result.returncode, output, seconds
 
 
-def survey_one(project: Project, checkouts: Path, manager: str, logs: Path) -> Outcome:
-    """Builds one project with nothing set but the base image, then imports its modules."""
+def survey_one(
+    project: Project, checkouts: Path, manager: str, logs: Path, cold: bool = False
+) -> Outcome:
+    """Builds one project with nothing set but the base image, then imports its modules;
+    ``cold``: with Poetry's --no-cache (passed to docker build), so that the seconds are a
+    first try's even where the engine's cache holds an earlier build's steps."""
     directory = checkouts / project.name / project.subdir
     if not (directory / "pyproject.toml").is_file():
         return Outcome("checkout", f"no pyproject.toml in {directory}", 0.0)
     image = f"{IMAGE_PREFIX}/{project.name}:{manager}"
     code, output, seconds = run_logged(
-        [str(POETRY), "docker", "build", *manager_options(manager), "-t", image],
+        [
+            str(POETRY),
+            *(["--no-cache"] if cold else []),
+            "docker",
+            "build",
+            *manager_options(manager),
+            "-t",
+            image,
+        ],
         directory,
         logs / f"{project.name}-{manager}-build.log",
     )
@@ -296,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--extract", metavar="MIRROR", help="git dir, with {owner} and {name}")
     parser.add_argument("--logs", type=Path, default=WORK / "survey-logs")
     parser.add_argument("--keep-images", action="store_true")
+    parser.add_argument("--cold", action="store_true", help="build with --no-cache")
     parser.add_argument("--projects", type=Path, default=PROJECTS)
     parser.add_argument(
         "--recorded", action="store_true", help="print the recorded results only; build nothing"
@@ -317,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.extract:
             extract(project, args.checkouts, args.extract)
         print(f"{project.name}: building ({args.manager})", file=sys.stderr, flush=True)
-        outcome = survey_one(project, args.checkouts, args.manager, args.logs)
+        outcome = survey_one(project, args.checkouts, args.manager, args.logs, args.cold)
         print(
             f"{project.name}: {outcome.result} in {outcome.seconds:.0f} s {outcome.cause}",
             file=sys.stderr,
