@@ -29,6 +29,7 @@ sets them up; builds take minutes each, so run it alone on a small machine)::
     .venv/bin/python -m bench.survey CHECKOUTS --only prs --only ezid --logs /tmp/survey-logs
     .venv/bin/python -m bench.survey --recorded   # the recorded results as a table; no build
     .venv/bin/python -m bench.survey CHECKOUTS --cold  # --no-cache: a first try's seconds
+    .venv/bin/python -m bench.survey CHECKOUTS --poetry OTHER/bin/poetry  # another plugin
 
 For each project it runs ``poetry docker build`` with the base image (and, for conda,
 ``--python 3.11 --runtime-base`` the test base, since the stand-in's channel holds Python 3.11
@@ -70,6 +71,9 @@ CAUSE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"fatal error: .*",
         r"Error: pg_config executable not found\.?",
         r"mysql_config: not found|mysql_config not found",
+        r"(?:sh|bash): (?:\d+: )?[\w.+-]+: (?:command )?not found",
+        r"ERROR: Dependency lookup for .*",
+        r"Exception: Can not find valid pkg-config name\.?",
         r"Package '?[\w.+-]+'?,? .*not found|Package [\w.+-]+ was not found in the pkg-config",
         r"\w+\.so[.\d]*: cannot open shared object file.*",
         r"(ModuleNotFoundError|ImportError|SyntaxError|OSError): .*",
@@ -199,7 +203,12 @@ def run_logged(command: list[str], cwd: Path, log: Path) -> tuple[int, str, floa
 
 
 def survey_one(
-    project: Project, checkouts: Path, manager: str, logs: Path, cold: bool = False
+    project: Project,
+    checkouts: Path,
+    manager: str,
+    logs: Path,
+    cold: bool = False,
+    poetry: Path = POETRY,
 ) -> Outcome:
     """Builds one project with nothing set but the base image, then imports its modules;
     ``cold``: with Poetry's --no-cache (passed to docker build), so that the seconds are a
@@ -210,7 +219,7 @@ def survey_one(
     image = f"{IMAGE_PREFIX}/{project.name}:{manager}"
     code, output, seconds = run_logged(
         [
-            str(POETRY),
+            str(poetry),
             *(["--no-cache"] if cold else []),
             "docker",
             "build",
@@ -311,6 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--logs", type=Path, default=WORK / "survey-logs")
     parser.add_argument("--keep-images", action="store_true")
     parser.add_argument("--cold", action="store_true", help="build with --no-cache")
+    parser.add_argument(
+        "--poetry", type=Path, default=POETRY, help="the Poetry (and plugin) to run"
+    )
     parser.add_argument("--projects", type=Path, default=PROJECTS)
     parser.add_argument(
         "--recorded", action="store_true", help="print the recorded results only; build nothing"
@@ -332,7 +344,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.extract:
             extract(project, args.checkouts, args.extract)
         print(f"{project.name}: building ({args.manager})", file=sys.stderr, flush=True)
-        outcome = survey_one(project, args.checkouts, args.manager, args.logs, args.cold)
+        outcome = survey_one(
+            project, args.checkouts, args.manager, args.logs, args.cold, args.poetry
+        )
         print(
             f"{project.name}: {outcome.result} in {outcome.seconds:.0f} s {outcome.cause}",
             file=sys.stderr,
