@@ -75,6 +75,6 @@ def fingerprint(
         "the Dockerfile (settings, options or the plugin)": generated,
         "the locked requirements": requirements,
         "the project's files": files,
-        "the build options or the base image": settings,
+        "the settings, build options or base image": settings,
     }
     return Fingerprint(tuple((name, part.hexdigest()[:16]) for name, part in parts.items()))

@@ -12,6 +12,9 @@ from __future__ import annotations
 SETTINGS_TABLE = "tool.poetry-docker"
 # The build backend whose wheels the plugin builds in-process (no isolated build needed).
 POETRY_CORE_BACKEND = "poetry.core.masonry.api"
+# ...and the name the `poetry` package gave it before poetry-core existed (old `poetry new`
+# templates), which builds the same wheels: Poetry itself ignores it for `poetry install`.
+POETRY_CORE_BACKENDS = (POETRY_CORE_BACKEND, "poetry.masonry.api")
 
 # Labels of the images (and containers) the plugin makes.
 LABEL_PREFIX = "dev.poetry-docker"

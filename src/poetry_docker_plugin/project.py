@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.names import OCI_PREFIX, POETRY_CORE_BACKEND, SETTINGS_TABLE
+from poetry_docker_plugin.names import (
+    OCI_PREFIX,
+    POETRY_CORE_BACKEND,
+    POETRY_CORE_BACKENDS,
+    SETTINGS_TABLE,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,7 +69,7 @@ class ProjectFacts:
     def builds_with_poetry_core(self) -> bool:
         """Whether poetry-core builds the wheel on the host: not with a build script, which
         it would run here (the project is a stranger's); pip builds that one in the image."""
-        return self.backend == POETRY_CORE_BACKEND and not self.build_script
+        return self.backend in POETRY_CORE_BACKENDS and not self.build_script
 
     @classmethod
     def read(cls, poetry: Poetry) -> ProjectFacts:

@@ -328,7 +328,7 @@ def test_verbose_says_what_changed_and_very_verbose_shows_the_engine(
     reason = next(line for line in settings.stderr.splitlines() if line.startswith("Rebuilding"))
     assert reason == (
         f"Rebuilding {image_tag}: the Dockerfile (settings, options or the plugin), "
-        "the project's files changed"
+        "the project's files, the settings, build options or base image changed"
     )
     assert re.search(r"^\$ \S*docker build --file \S+/Dockerfile", settings.stderr, re.M)
     assert "$ " not in edited.stderr, "command lines only with -vv"

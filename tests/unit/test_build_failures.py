@@ -43,6 +43,11 @@ PYCAIRO = """\
 #14 6.101   Package 'cairo', required by 'virtual:world', not found
 #14 6.200 Failed to build pycairo
 """
+MANIMPANGO = """\
+#14 9.120   Package 'pangocairo' was not found
+#14 9.121   subprocess.CalledProcessError: Command '['pkg-config', '--print-errors', '--atleast-version', '1.30.0', 'pangocairo']' returned non-zero exit status 1.
+#14 9.300 Failed to build manimpango
+"""
 NO_COMPILER = """\
 #14 2.201   building 'cadd._cadd' extension
 #14 2.202   error: command 'x86_64-linux-gnu-gcc' failed: No such file or directory
@@ -101,6 +106,7 @@ LIBRARY_CHECK = """\
         ),
         (MYSQLCLIENT, ("the program `pkg-config`", '["pkg-config"]')),
         (PYCAIRO, ("pycairo", "the pkg-config module `cairo`", "libcairo2-dev")),
+        (MANIMPANGO, ("manimpango", "the pkg-config module `pangocairo`", "libpango1.0-dev")),
         (NO_COMPILER, ("cadd", "the program `gcc`", "build-essential")),
         (CONDA_PYTHON, ("no python 3.14", "`python`", "--python")),
         (CONDA_PACKAGE, ("gdal=9.9", "`conda-packages`", "`conda-channels`")),
@@ -115,6 +121,7 @@ LIBRARY_CHECK = """\
         "pg_config",
         "pkg-config",
         "pkg-config-module",
+        "pkg-config-module-was-not-found",
         "compiler",
         "conda-python",
         "conda-package",

@@ -277,3 +277,15 @@ def test_a_base_image_of_another_platform_is_refused(settings: Settings, refused
     assert refused in str(raised.value) and "--platform" in str(raised.value)
     plan = make_plan(PROJECT, lock, settings, platform=AMD64, probe_base=lambda r, m: BaseImage(r))
     assert plan.environment.platform == AMD64, "a base that was not looked at is not refused"
+
+
+def test_the_old_poetry_backend_name_is_built_like_poetry_core() -> None:
+    """`build-backend = "poetry.masonry.api"` (old `poetry new` templates) names the same
+    builder: the wheel is built in-process, not by pip installing Poetry in the image."""
+    import dataclasses
+
+    old = dataclasses.replace(PROJECT, backend="poetry.masonry.api")
+    assert old.builds_with_poetry_core
+    assert not plan_of(lock_of(locked("pure", PURE)), project=old).project.wheel_built_in_image
+    other = dataclasses.replace(PROJECT, backend="setuptools.build_meta")
+    assert plan_of(lock_of(locked("pure", PURE)), project=other).project.wheel_built_in_image

@@ -19,7 +19,7 @@ from poetry_docker_plugin.credentials import public_url
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.lock.model import KINDS, Lock, LockedRequirement
 from poetry_docker_plugin.lock.wheels import is_marker
-from poetry_docker_plugin.names import POETRY_CORE_BACKEND
+from poetry_docker_plugin.names import POETRY_CORE_BACKENDS
 from poetry_docker_plugin.poetry_compat import locked_files, without_chosen_extras
 
 if TYPE_CHECKING:
@@ -258,7 +258,7 @@ def _poetry_core_builds(path: Path) -> bool:
     if not pyproject.is_file():
         return False
     toml = PyProjectTOML(pyproject)
-    return toml.build_system.build_backend == POETRY_CORE_BACKEND and not toml.data.get(
+    return toml.build_system.build_backend in POETRY_CORE_BACKENDS and not toml.data.get(
         "tool", {}
     ).get("poetry", {}).get("build")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.names import POETRY_CORE_BACKEND
+from poetry_docker_plugin.names import POETRY_CORE_BACKENDS
 from poetry_docker_plugin.sources.dockerignore import DockerIgnore
 from poetry_docker_plugin.sources.never_copied import never_copied, never_copied_path
 from poetry_docker_plugin.sources.wheel import not_a_package
@@ -42,7 +42,7 @@ def project_sources(poetry: Poetry, cache: ProjectCache | None = None) -> list[P
     root = poetry.pyproject_path.parent
     if (
         poetry.is_package_mode
-        and poetry.pyproject.build_system.build_backend == POETRY_CORE_BACKEND
+        and poetry.pyproject.build_system.build_backend in POETRY_CORE_BACKENDS
         and not poetry.package.build_script  # built by pip in the image: its whole tree
     ):
         from poetry.core.masonry.builders.wheel import WheelBuilder

@@ -30,8 +30,7 @@ PROGRAM_PATTERNS = (
 RUST = re.compile(r"can(?:'|no)t find Rust compiler|error: cargo.*not found", re.IGNORECASE)
 NO_C_COMPILER = re.compile(r"No CMAKE_C(?:XX)?_COMPILER could be found")
 PKG_CONFIG = (
-    re.compile(r"Package '?([\w.+-]+?)'?,? (?:required by '[^']*', )?not found"),
-    re.compile(r"Package ([\w.+-]+) was not found in the pkg-config search path"),
+    re.compile(r"Package '?([\w.+-]+?)'?,? (?:required by '[^']*', )?(?:was )?not found"),
 )
 CONDA_NOT_FOUND = re.compile(
     r"PackagesNotFoundError: The following packages are not available from current "

@@ -32,6 +32,11 @@ SDIST_BUILD_NEEDS: dict[str, SystemNeeds] = {
         ("libpq-dev",), ("libpq",),
         "https://www.psycopg.org/docs/install.html#build-prerequisites",
     ),
+    # the same sdist, for a Python or platform its wheels do not cover
+    "psycopg2-binary": SystemNeeds(
+        ("libpq-dev",), ("libpq",),
+        "https://www.psycopg.org/docs/install.html#build-prerequisites",
+    ),
     "psycopg-c": SystemNeeds(
         ("libpq-dev",), ("libpq",),
         "https://www.psycopg.org/psycopg3/docs/basic/install.html#local-installation",
@@ -323,6 +328,9 @@ PKG_CONFIG_PACKAGES: dict[str, str] = {
     "libcurl": "libcurl4-openssl-dev",
     "odbc": "unixodbc-dev",
     "portaudio-2.0": "portaudio19-dev",
+    "pango": "libpango1.0-dev",
+    "pangocairo": "libpango1.0-dev",
+    "pangoft2": "libpango1.0-dev",
 }
 
 
