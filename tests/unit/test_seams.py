@@ -116,7 +116,11 @@ LIST_TAGS = ("reg.example:5000/app:0.3.1", "reg.example:5000/app:latest")
 
 
 def builders_for(
-    tmp_path: Path, engine: FakeEngine, platforms: tuple[Platform, ...], **settings: object
+    tmp_path: Path,
+    engine: FakeEngine,
+    platforms: tuple[Platform, ...],
+    development: bool = False,
+    **settings: object,
 ) -> list[Builder]:
     """The builders ``build --platform A,B --push`` makes, on the fixture project."""
     from cleo.io.buffered_io import BufferedIO
@@ -136,12 +140,18 @@ def builders_for(
         copy_fixture("flat-script", root)
     poetry = Factory().create_poetry(project_dir)
     project = ProjectFacts.read(poetry)
-    given = GivenInputs.read({}, project_dir, development=False, conda_lock=False, environ={})
+    given = GivenInputs.read({}, project_dir, development=development, conda_lock=False, environ={})
     made = []
     for platform in platforms:
         tags = tuple(f"{tag}-{platform.tag_suffix}" for tag in LIST_TAGS)
+        if development:  # `devcontainer --prepare-image` and `shell`: the <name>:dev image
+            tags = ("hello-app:dev",)
         request = BuildRequest(
-            groups=frozenset({"main"}), tags=tags, platform=platform, inline_cache=True
+            groups=frozenset({"main"}),
+            tags=tags,
+            platform=platform,
+            inline_cache=not development,
+            development=development,
         )
         inputs = ImageInputs(given, Settings(**settings), request)  # type: ignore[arg-type]
         io = BufferedIO()
@@ -467,6 +477,10 @@ STEP_FAULTS = [
     ("build", "tag", "sigint+fail", 2, "Interrupted: nothing was tagged"),
     ("reproducible", "save", "fail", 1, "fake engine: save failed"),
     ("reproducible", "save", "interrupt", 1, "nothing was tagged"),
+    # `devcontainer --prepare-image` (and `shell`): the development image, the same moves
+    ("development", "build", "fail", 1, "fake engine: build failed"),
+    ("development", "build", "interrupt", 1, "nothing was tagged"),
+    ("development", "tag", "sigint", 1, "the move was finished first"),
     ("two platforms", "push", "fail", 2, "Pushed before it: reg.example:5000/app@sha256:"),
     ("two platforms", "push", "fail", 3, "the platforms before it went through: reg.example"),
     ("two platforms", "manifest", "fail", 1, "fake engine: manifest failed"),
@@ -487,7 +501,8 @@ def test_each_step_failed_or_interrupted_leaves_a_true_state(
     engine = FakeEngine()
     conda_bases(engine, AMD64, ARM64)
     platforms = (AMD64, ARM64) if kind == "two platforms" else (AMD64,)
-    builders = builders_for(tmp_path, engine, platforms, base_image="acme/conda:1",
+    builders = builders_for(tmp_path, engine, platforms, development=kind == "development",
+                            base_image="acme/conda:1",
                             reproducible=kind == "reproducible")  # fmt: skip
     if kind == "reproducible":
         for builder in builders:
@@ -507,6 +522,8 @@ def test_each_step_failed_or_interrupted_leaves_a_true_state(
     else:
         message = str(fault.value)
     assert said in message
+    if kind == "development":
+        assert builders[0].prepare().plan.project.editable, "the development image's plan"
     for builder in builders:
         ids = {engine.tags[tag] for tag in builder.request.tags}
         assert len(ids) == 1, "the tags of one image name one image"
