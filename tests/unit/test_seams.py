@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -550,6 +551,15 @@ def test_a_package_file_that_fails_its_check_names_both_causes() -> None:
 
 # -- `poetry docker lock` under faults, through the real command line and a fake client -------
 
+# Runs a command with SIGINT's default disposition: Python turns SIGINT into KeyboardInterrupt
+# only when it was not ignored at its start.
+SIGINT_DEFAULT = (
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execvp(sys.argv[1], sys.argv[1:])",
+)
+
 LOCK_CLIENT = r"""
 case "$*" in
 version*Server.Os*) echo linux/amd64;;
@@ -598,7 +608,9 @@ def test_lock_under_faults_changes_nothing(
     client.write_text("#!/bin/sh\n" + LOCK_CLIENT % {"id": "ab" * 32, "solve": solve})
     client.chmod(0o755)
     env = {"POETRY_DOCKER_ENGINE": str(client), "TMPDIR": str(private_tmp)}
-    result = run_poetry(project, "docker", "lock", "--update", env=env)
+    # Poetry as a terminal starts it: SIGINT raises KeyboardInterrupt, even when this test
+    # runs under a parent that ignores it (a shell's background job), which Python inherits
+    result = run_poetry(project, "docker", "lock", "--update", env=env, prefix=SIGINT_DEFAULT)
     assert result.returncode != 0
     assert said in result.stderr, result.output
     assert "Traceback" not in result.output
