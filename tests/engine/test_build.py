@@ -455,7 +455,10 @@ def test_a_no_change_call_asks_the_engine_while_it_plans(
     lines = again.stderr.splitlines()
     inspects = [n for n, line in enumerate(lines) if " image inspect " in line]
     plan = next(n for n, line in enumerate(lines) if line.startswith("Python 3."))
-    assert len(inspects) == 1 and inspects[0] < plan, again.stderr
+    # the images asked about while the lock is read, then the base's reference resolved to
+    # its id (its facts are the image's, never a tag's): both before the plan's line
+    assert len(inspects) == 2 and inspects[-1] < plan, again.stderr
+    assert "{{json .}}" in lines[inspects[1]] and base_image in lines[inspects[1]]
 
     ran = run_poetry(project, "docker", "run", "-vv", "--", "python", "-c", "print('ran')")
     assert ran.returncode == 0 and ran.stdout.strip() == "ran", ran.output

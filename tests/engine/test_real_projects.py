@@ -47,10 +47,11 @@ BUILD_LEFTOVERS = (
 
 
 def base_options(base: Base) -> list[str]:
-    """Only the base images: the conda stand-in's runtime stage is the offline test base."""
+    """Only the base images: the conda stand-in's runtime stage is the offline test base, and
+    its channel holds Python 3.11 alone (Miniforge's holds every Python the project allows)."""
     if base.manager == "venv":
         return ["--base-image", base.image]
-    return ["--base-image", base.image, "--runtime-base", TEST_BASE_IMAGE]
+    return ["--base-image", base.image, "--runtime-base", TEST_BASE_IMAGE, "--python", "3.11"]
 
 
 @pytest.mark.parametrize("fixture", list(REAL_PROJECTS))

@@ -632,4 +632,7 @@ def test_what_the_plugin_cannot_prevent_poetry_runs_project_plugins(tmp_path: Pa
     env = {"POETRY_DOCKER_ENGINE": "/nonexistent"}
     result = run_poetry(project, "docker", "devcontainer", "--check", env=env)
     assert "Traceback" not in result.output
-    assert ran.exists()
+    from importlib.metadata import version
+
+    # seen here: the newest Poetry runs it; the oldest supported one, 2.0.0, does not yet
+    assert ran.exists() == (version("poetry") != "2.0.0"), version("poetry")
