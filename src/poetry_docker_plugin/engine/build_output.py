@@ -32,72 +32,65 @@ def run_build(
     engine) before the exception goes on."""
     stdout = subprocess.DEVNULL if quiet else sys.stderr.fileno()
     if sys.stderr.isatty() and os.name != "nt":
-        return _through_terminal(command, environment, stdout)
-    process = subprocess.Popen(command, env=environment, stdout=stdout, stderr=subprocess.PIPE)
-    kept = bytearray()
+        import pty
+
+        reading, writing = pty.openpty()
+        _copy_window_size(writing)
+    else:
+        reading, writing = os.pipe()
     try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            sys.stderr.buffer.write(line)
-            sys.stderr.buffer.flush()
-            _keep(kept, line)
-        process.wait()
+        process = subprocess.Popen(command, env=environment, stdout=stdout, stderr=writing)
     except BaseException:
-        _stop(process)
+        os.close(reading)
         raise
     finally:
-        if process.stderr is not None:
-            process.stderr.close()
+        os.close(writing)
+    try:
+        kept = _pass_through(reading)
+        process.wait()
+    except BaseException:
+        from poetry_docker_plugin.interrupts import stop
+
+        stop(process)
+        raise
+    finally:
+        os.close(reading)
     return process.returncode, plain_text(bytes(kept))
 
 
-def _through_terminal(
-    command: list[str], environment: Mapping[str, str], stdout: int
-) -> tuple[int, str]:
+def _copy_window_size(terminal: int) -> None:
+    """The client's pseudo-terminal gets the real one's size, so that it draws to fit."""
     import fcntl
-    import pty
     import termios
 
-    primary, secondary = pty.openpty()
     try:
         size = fcntl.ioctl(sys.stderr.fileno(), termios.TIOCGWINSZ, b"\0" * 8)
-        fcntl.ioctl(secondary, termios.TIOCSWINSZ, size)
+        fcntl.ioctl(terminal, termios.TIOCSWINSZ, size)
     except OSError:
         pass
-    try:
-        process = subprocess.Popen(command, env=environment, stdout=stdout, stderr=secondary)
-    finally:
-        os.close(secondary)
+
+
+def _pass_through(reading: int) -> bytearray:
+    """Copies what the client writes to this process's stderr as it comes, keeping its end,
+    until the client closes its end (a pipe reads empty, a pseudo-terminal fails with EIO)."""
     kept = bytearray()
-    try:
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:  # EIO: the client closed its end
-                break
-            if not chunk:
-                break
-            os.write(sys.stderr.fileno(), chunk)
-            _keep(kept, chunk)
-        process.wait()
-    except BaseException:
-        _stop(process)
-        raise
-    finally:
-        os.close(primary)
-    return process.returncode, plain_text(bytes(kept))
+    sys.stderr.flush()  # what this process said before comes first
+    while True:
+        try:
+            chunk = os.read(reading, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        os.write(sys.stderr.fileno(), chunk)
+        _keep(kept, chunk)
+    return kept
 
 
 def _keep(kept: bytearray, chunk: bytes) -> None:
     kept += chunk
     if len(kept) > 2 * KEPT_BYTES:
         del kept[: len(kept) - KEPT_BYTES]
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    from poetry_docker_plugin.interrupts import stop
-
-    stop(process)
 
 
 def plain_text(output: bytes) -> str:
