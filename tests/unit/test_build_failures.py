@@ -142,6 +142,14 @@ def test_a_failure_names_what_is_missing_and_the_setting(
     assert "\n" not in explanation, "one paragraph"
 
 
+def test_a_conda_spec_is_repeated_only_as_a_spec() -> None:
+    """The build's output is a stranger's: a control character in it never reaches the message."""
+    hostile = CONDA_PACKAGE.replace("gdal=9.9", "gdal=9.9\x07\x1b]0;owned\x07")
+    explanation = explain(hostile) or ""
+    assert "gdal=9.9" in explanation
+    assert not any(ord(c) < 32 for c in explanation)
+
+
 def test_an_unknown_failure_adds_nothing() -> None:
     assert explain("#14 2.0 error: something else went wrong\n") is None
     assert explain("") is None

@@ -36,7 +36,12 @@ CONDA_NOT_FOUND = re.compile(
     r"PackagesNotFoundError: The following packages are not available from current "
     r"channels:\s*\n((?:\s*-\s*\S+\s*\n?)+)"
 )
-MAMBA_NOT_FOUND = re.compile(r"(?:nothing provides requested|└─) (\S+)(?: [^\n]*)? does not exist")
+# A conda spec as the paragraph may repeat it: the build's output is a stranger's (a channel's,
+# a base image's), so nothing else of it reaches the terminal.
+CONDA_SPEC = r"[\w.=<>!*,|+:-]+"
+MAMBA_NOT_FOUND = re.compile(
+    rf"(?:nothing provides requested|└─) ({CONDA_SPEC})(?: [^\n]*)? does not exist"
+)
 NO_APT = re.compile(r"(?:sh|bash): (?:\d+: |line \d+: )?apt-get: (?:command )?not found")
 UNTRUSTED = re.compile(r"CERTIFICATE_VERIFY_FAILED")
 UNRESOLVED_HOST = (
@@ -180,7 +185,7 @@ def _conda_not_found(output: str) -> str | None:
     specs: list[str] = []
     listed = CONDA_NOT_FOUND.search(output)
     if listed:
-        specs = re.findall(r"-\s*(\S+)", listed.group(1))
+        specs = re.findall(rf"-\s*({CONDA_SPEC})", listed.group(1))
     specs += MAMBA_NOT_FOUND.findall(output)
     if not specs:
         return None
