@@ -50,7 +50,7 @@ REQUIREMENTS_FILE = "requirements.txt"
 COMPILED_REQUIREMENTS_FILE = "requirements-compiled.txt"
 BUILT_REQUIREMENTS_FILE = "requirements-build.txt"
 VCS_REQUIREMENTS_FILE = "requirements-vcs.txt"
-SBOM_SCRIPT_FILE = "image_sbom.py"  # the package's module of that name, copied as it is
+SBOM_SCRIPT_FILE = "write_sbom.py"  # render/resources/ module of that name, copied as it is
 SBOM_INPUTS_FILE = "sbom-inputs.json"
 # The shared-library check (resources/check_libraries.py, copied as it is) and its settings.
 LIBRARY_CHECK_FILE = "check_libraries.py"

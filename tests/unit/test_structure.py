@@ -59,7 +59,7 @@ def test_the_lock_and_the_project_are_read_once_per_command(
     from poetry.console.application import Application
 
     from poetry_docker_plugin.lock import read
-    from poetry_docker_plugin.project import ProjectFacts
+    from poetry_docker_plugin.project.facts import ProjectFacts
 
     project = tmp_path / "app"
     shutil.copytree(FIXTURES / "flat-script", project)

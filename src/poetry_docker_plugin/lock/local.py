@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.poetry_compat import locked_files
+from poetry_docker_plugin.project.poetry_compat import locked_files
 
 if TYPE_CHECKING:
     from poetry.core.packages.package import Package

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 
     from poetry.poetry import Poetry
 
+    from poetry_docker_plugin.freshness.project_cache import ProjectCache
     from poetry_docker_plugin.lock.model import LockedRequirement
     from poetry_docker_plugin.plan.model import BuildPlan
-    from poetry_docker_plugin.project_cache import ProjectCache
 
 
 @dataclass(frozen=True)

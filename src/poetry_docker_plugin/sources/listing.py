@@ -23,9 +23,9 @@ from poetry_docker_plugin.sources.wheel import not_a_package
 if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
+    from poetry_docker_plugin.freshness.project_cache import ProjectCache
     from poetry_docker_plugin.lock.model import LockedRequirement
     from poetry_docker_plugin.plan.model import BuildPlan
-    from poetry_docker_plugin.project_cache import ProjectCache
 
 
 def project_sources(poetry: Poetry, cache: ProjectCache | None = None) -> list[Path]:

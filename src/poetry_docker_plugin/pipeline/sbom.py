@@ -1,11 +1,11 @@
 """The software bill of materials (SBOM) every image carries, and ``build --sbom PATH``.
 
 The document is made inside the image, by its environment's own Python, in a build step after
-the locked dependencies are installed and before the project's own layer (``image_sbom.py``,
-copied into the context under its own name): only there is it known what the environment
-holds (pip itself, conda's packages), and a source edit does not run it again (the project,
-the document's subject, is known from the plan). The host adds what the plan knows and the
-image cannot (the lock's file hashes, the project's name and version) as
+the locked dependencies are installed and before the project's own layer
+(``render/resources/write_sbom.py``, copied into the context under its own name): only there is
+it known what the environment holds (pip itself, conda's packages), and a source edit does not
+run it again (the project, the document's subject, is known from the plan). The host adds what
+the plan knows and the image cannot (the lock's file hashes, the project's name and version) as
 ``sbom-inputs.json``. Both files are rendered like the Dockerfile, so they are inputs of the
 fingerprint, and the same inputs give the same document.
 
@@ -36,7 +36,11 @@ def script_text() -> str:
     """The in-image generator, as shipped in the package."""
     from importlib.resources import files
 
-    return files("poetry_docker_plugin").joinpath("image_sbom.py").read_text(encoding="utf-8")
+    return (
+        files("poetry_docker_plugin.render.resources")
+        .joinpath("write_sbom.py")
+        .read_text(encoding="utf-8")
+    )
 
 
 def inputs_text(plan: BuildPlan) -> str:
@@ -84,7 +88,7 @@ def write_sbom(engine: Engine, image: str, target: Path) -> None:
     The file is read from a created (never started) container, so an image without a shell
     or ``cat`` serves as well; it is written beside ``target`` and renamed over it.
     """
-    from poetry_docker_plugin.files import write_atomically
+    from poetry_docker_plugin.util.output_files import write_atomically
 
     content = engine.read_file(image, SBOM_PATH)
     if content is None:

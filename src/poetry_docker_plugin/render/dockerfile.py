@@ -42,8 +42,8 @@ from poetry_docker_plugin.names import (
 )
 
 if TYPE_CHECKING:
+    from poetry_docker_plugin.freshness.project_cache import ProjectCache
     from poetry_docker_plugin.plan.model import BuildPlan
-    from poetry_docker_plugin.project_cache import ProjectCache
     from poetry_docker_plugin.sources.digests import SourceDigests
 
 # The no-op that starts every RUN step which bind-mounts files from the build context, naming
@@ -150,7 +150,7 @@ def render_key(plan: BuildPlan, sources: SourceDigests) -> str:
     renderer itself (this package's modules and templates, by size and time), so that a kept
     rendering is never one of other code. Rendering is most of what a call that changes
     nothing would spend after Poetry's own start-up; a key costs a few stats."""
-    from poetry_docker_plugin.freshness import package_stamp
+    from poetry_docker_plugin.freshness.current import package_stamp
 
     digest = hashlib.sha256(f"{plan!r}\0{sources!r}\0{package_stamp()}".encode())
     return digest.hexdigest()
@@ -176,10 +176,10 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     from poetry_docker_plugin.lock.export import requirements_text
-    from poetry_docker_plugin.sbom import inputs_text, script_text
+    from poetry_docker_plugin.pipeline.sbom import inputs_text, script_text
 
     templates = Environment(
-        loader=PackageLoader("poetry_docker_plugin", "templates"),
+        loader=PackageLoader("poetry_docker_plugin.render", "templates"),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -315,7 +315,7 @@ def resource_text(name: str) -> str:
     """A file of ``resources/`` (what runs inside the image), as shipped in the package."""
     from importlib.resources import files
 
-    return files("poetry_docker_plugin.resources").joinpath(name).read_text(encoding="utf-8")
+    return files("poetry_docker_plugin.render.resources").joinpath(name).read_text(encoding="utf-8")
 
 
 def library_settings(plan: BuildPlan) -> str:

@@ -121,9 +121,9 @@ def normalise_image(
     kept apart from it); tags are moved to the returned id only (``tagging``).
     """
     from poetry_docker_plugin.engine.archive import layer_ids, loading, save
-    from poetry_docker_plugin.image_archive import normalise_saved, write_archive
-    from poetry_docker_plugin.oserrors import explained
-    from poetry_docker_plugin.tempdirs import temp_dir
+    from poetry_docker_plugin.pipeline.reproducible_archive import normalise_saved, write_archive
+    from poetry_docker_plugin.util.oserrors import explained
+    from poetry_docker_plugin.util.tempdirs import temp_dir
 
     keep = frozenset(layer for base in bases for layer in layer_ids(engine, base))
     say(f"Normalising {image_id[:19]} (times clamped to {epoch})")

@@ -21,7 +21,7 @@ from poetry_docker_plugin.names import (
     CONDA_AUTH_SECRET,
     PIP_AUTH_SECRET,
 )
-from poetry_docker_plugin.tempdirs import temp_dir
+from poetry_docker_plugin.util.tempdirs import temp_dir
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
