@@ -72,3 +72,7 @@ CONDA_AUTH_SECRET = "conda-auth"
 
 # Temporary folders of the plugin carry this prefix.
 TEMP_PREFIX = "poetry-docker-"
+
+# 1980-01-01T00:00:00Z, the earliest time a zip file (so a wheel) can hold: the epoch of an
+# image without another, and the time of every file the plugin writes into a build context.
+ZIP_EPOCH = 315532800

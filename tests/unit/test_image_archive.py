@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import pytest
 from test_render import rendered
 
-from poetry_docker_plugin.pipeline.reproducible import ZIP_EPOCH, source_epoch
+from poetry_docker_plugin.freshness.epoch import source_epoch
+from poetry_docker_plugin.names import ZIP_EPOCH
 from poetry_docker_plugin.pipeline.reproducible_archive import (
     normalise_config,
     normalise_layer,

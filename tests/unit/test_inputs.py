@@ -20,7 +20,7 @@ from poetry_docker_plugin.freshness.inputs import (
     GivenInputs,
     ImageInputs,
 )
-from poetry_docker_plugin.pipeline.request import BuildRequest
+from poetry_docker_plugin.freshness.request import BuildRequest
 from poetry_docker_plugin.platforms import Platform
 from poetry_docker_plugin.project.settings import Settings
 

@@ -25,9 +25,9 @@ from poetry.factory import Factory
 
 from poetry_docker_plugin.names import SBOM_INPUTS_FILE as INPUTS_FILE
 from poetry_docker_plugin.names import SBOM_PATH
-from poetry_docker_plugin.pipeline.sbom import inputs_text
 from poetry_docker_plugin.project.settings import Settings
 from poetry_docker_plugin.render.resources import write_sbom as image_sbom
+from poetry_docker_plugin.render.sbom_inputs import inputs_text
 
 LOCKED_FILES = {
     "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl": "sha256:" + "a" * 64,

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 from fake_engine import FakeEngine, conda_answers, venv_answers
 
-from poetry_docker_plugin.engine.probe import probe_base_image
 from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.pipeline.base_probe import probe_base_image
 from poetry_docker_plugin.platforms import Platform
 
 if TYPE_CHECKING:
@@ -129,8 +129,8 @@ def builders_for(
     from poetry.factory import Factory
 
     from poetry_docker_plugin.freshness.inputs import GivenInputs, ImageInputs
+    from poetry_docker_plugin.freshness.request import BuildRequest
     from poetry_docker_plugin.pipeline.builder import Builder
-    from poetry_docker_plugin.pipeline.request import BuildRequest
     from poetry_docker_plugin.project.facts import ProjectFacts
     from poetry_docker_plugin.project.settings import Settings
 

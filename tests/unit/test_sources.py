@@ -31,14 +31,15 @@ from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.freshness.fingerprint import fingerprint
-from poetry_docker_plugin.freshness.project_cache import ProjectCache
+from poetry_docker_plugin.freshness.kept_rendering import render_key
 from poetry_docker_plugin.names import LOCAL_SOURCES_DIR, SOURCES_DIR
+from poetry_docker_plugin.pipeline.staging import staged_context
+from poetry_docker_plugin.project.cache import ProjectCache
+from poetry_docker_plugin.project.never_copied import NEVER_COPIED
 from poetry_docker_plugin.project.settings import Settings
-from poetry_docker_plugin.render.dockerfile import RenderedFiles, render, render_key
+from poetry_docker_plugin.render.dockerfile import RenderedFiles, render
 from poetry_docker_plugin.sources.digests import source_digests
 from poetry_docker_plugin.sources.listing import package_files, project_sources
-from poetry_docker_plugin.sources.never_copied import NEVER_COPIED
-from poetry_docker_plugin.sources.staging import staged_context
 
 if TYPE_CHECKING:
     from poetry.poetry import Poetry

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.engine.client import Engine
     from poetry_docker_plugin.freshness.current import KnownImage
     from poetry_docker_plugin.freshness.inputs import GivenInputs
+    from poetry_docker_plugin.freshness.request import Prepared
     from poetry_docker_plugin.pipeline.builder import Builder
-    from poetry_docker_plugin.pipeline.request import Prepared
     from poetry_docker_plugin.platforms import Platform
     from poetry_docker_plugin.project.facts import ProjectFacts
     from poetry_docker_plugin.project.settings import Settings
@@ -156,8 +156,8 @@ class DockerCommand(GroupCommand):
     def builder_for(self, platform: Platform | None, tags: tuple[str, ...] = ()) -> Builder:
         """The stages for one platform (None: the engine's), with ``tags`` (or the plan's)."""
         from poetry_docker_plugin.freshness.inputs import ImageInputs
+        from poetry_docker_plugin.freshness.request import BuildRequest
         from poetry_docker_plugin.pipeline.builder import Builder
-        from poetry_docker_plugin.pipeline.request import BuildRequest
         from poetry_docker_plugin.project.settings import ENV_KEY_RE, parse_assignments
 
         given, settings = self.given_inputs, self.settings
@@ -195,7 +195,7 @@ class DockerCommand(GroupCommand):
             no_build=bool(self.option("no-build")),
         )
         if not self.development:
-            from poetry_docker_plugin.freshness.remembering import remember
+            from poetry_docker_plugin.pipeline.remembering import remember
 
             remember(self.builder, prepared, self.options_key())
         self.say_emulation(prepared.plan.image, self.builder.emulation(prepared))

@@ -23,7 +23,7 @@ from poetry_docker_plugin.errors import DockerPluginError
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
 
-    from poetry_docker_plugin.pipeline.request import Prepared
+    from poetry_docker_plugin.freshness.request import Prepared
     from poetry_docker_plugin.platforms import Platform
 
 
@@ -94,7 +94,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
     )
 
     def handle_docker(self) -> int:
-        from poetry_docker_plugin.freshness.remembering import remember
+        from poetry_docker_plugin.pipeline.remembering import remember
         from poetry_docker_plugin.pipeline.sbom import write_sbom
         from poetry_docker_plugin.util.output_files import output_file
 
@@ -226,7 +226,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 
     def write_output(self, prepared: Prepared, target: Path) -> None:
         """Writes the context to ``target`` whole, or not at all."""
-        from poetry_docker_plugin.sources.staging import write_context
+        from poetry_docker_plugin.pipeline.staging import write_context
         from poetry_docker_plugin.util.oserrors import explained
         from poetry_docker_plugin.util.output_files import refuse_project_links
 

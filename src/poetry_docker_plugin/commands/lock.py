@@ -56,7 +56,7 @@ the digest of each base image. Builds then install exactly those packages on tho
 
     def handle_docker(self) -> int:
         from poetry_docker_plugin.conda_lock.file import CONDA_LOCK_FILE, conda_lock_text
-        from poetry_docker_plugin.conda_lock.solve import lock_project
+        from poetry_docker_plugin.pipeline.conda_solve import lock_project
         from poetry_docker_plugin.plan.pinning import lock_inputs
         from poetry_docker_plugin.project.credentials import build_secrets
         from poetry_docker_plugin.project.settings import ca_bundle_path

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.names import FINGERPRINT_LABEL
-from poetry_docker_plugin.sources.hashing import RACY_NS, tree_signature
+from poetry_docker_plugin.util.hashing import RACY_NS, tree_signature
 from poetry_docker_plugin.util.json_cache import list_of_strings, read_json, write_json
 
 if TYPE_CHECKING:

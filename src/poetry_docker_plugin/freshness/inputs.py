@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from poetry_docker_plugin.pipeline.request import BuildRequest
+    from poetry_docker_plugin.freshness.request import BuildRequest
     from poetry_docker_plugin.project.settings import Settings
 
 # Options of the commands that do not change the image, and why (reviewed: keep it short).
@@ -89,7 +89,7 @@ class GivenInputs:
         environ: Mapping[str, str] | None = None,
     ) -> GivenInputs:
         """The inputs of a command whose option values are ``options`` (name: value)."""
-        from poetry_docker_plugin.pipeline.reproducible import source_epoch
+        from poetry_docker_plugin.freshness.epoch import source_epoch
 
         environ = os.environ if environ is None else environ
         kept = sorted(

@@ -81,7 +81,7 @@ def _check_file(poetry: Poetry, package: Package, path: Path, fix: str) -> None:
     """A file dependency: a file the plugin may copy, whose content the lock's hash names."""
     import hashlib
 
-    from poetry_docker_plugin.sources.never_copied import never_copied
+    from poetry_docker_plugin.project.never_copied import never_copied
 
     lock = poetry.locker.lock
     name = package.pretty_name

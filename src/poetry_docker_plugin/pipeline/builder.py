@@ -21,12 +21,12 @@ from poetry_docker_plugin.conda_lock.file import CONDA_LOCK_FILE
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.freshness.current import bases_moved, path_key, stale_images
 from poetry_docker_plugin.freshness.fingerprint import fingerprint
-from poetry_docker_plugin.freshness.project_cache import ProjectCache
+from poetry_docker_plugin.freshness.kept_rendering import render_kept
+from poetry_docker_plugin.freshness.request import BuildRequest, Prepared
 from poetry_docker_plugin.names import INLINE_CACHE_LABEL
-from poetry_docker_plugin.pipeline.request import BuildRequest, Prepared
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
-from poetry_docker_plugin.render.dockerfile import render_kept
+from poetry_docker_plugin.project.cache import ProjectCache
 from poetry_docker_plugin.sources.digests import source_digests
 
 if TYPE_CHECKING:
@@ -138,8 +138,8 @@ class Builder:
     ) -> BuildPlan:
         """The plan from the project, its locks and settings; ``locked``: held to the conda
         lock (``plan.pinning``: refused when stale; its absence said once)."""
+        from poetry_docker_plugin.pipeline.host_user import current_host_user
         from poetry_docker_plugin.plan.pinning import held_to_lock
-        from poetry_docker_plugin.project.host_user import current_host_user
 
         lock, request = self.lock, self.request  # read while the engine answers
         platform = request.platform or self.engine_platform
@@ -192,7 +192,7 @@ class Builder:
     ) -> BaseImage:
         """The engine's look at a base image; without an engine, when only files are
         written (``pull`` false), the conventions of the published images."""
-        from poetry_docker_plugin.engine.probe import probe_base_image
+        from poetry_docker_plugin.pipeline.base_probe import probe_base_image
 
         try:
             engine = self.engine
@@ -311,10 +311,10 @@ class Builder:
         one made this very image (unless ``forced``): concurrent calls after an edit build once.
         """
         from poetry_docker_plugin.pipeline.image_build import build_untagged
+        from poetry_docker_plugin.pipeline.staging import staged_context
         from poetry_docker_plugin.pipeline.tagging import move_tags, tags_now
         from poetry_docker_plugin.project.credentials import build_secrets, check_ssh_agent
         from poetry_docker_plugin.project.settings import ca_bundle_path
-        from poetry_docker_plugin.sources.staging import staged_context
         from poetry_docker_plugin.util.interrupts import signals_raise
         from poetry_docker_plugin.util.oserrors import explained
 

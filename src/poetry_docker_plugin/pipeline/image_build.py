@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from poetry_docker_plugin.engine.client import Engine
-    from poetry_docker_plugin.pipeline.request import BuildRequest, Prepared
+    from poetry_docker_plugin.freshness.request import BuildRequest, Prepared
 
 
 def build_untagged(

@@ -173,7 +173,7 @@ def _workdir(value: object) -> str:
 
 def _include_pattern(value: object) -> str:
     """A pattern of files beside the package, with .dockerignore's syntax, inside the project."""
-    from poetry_docker_plugin.sources.dockerignore import Pattern, PatternError
+    from poetry_docker_plugin.project.dockerignore import Pattern, PatternError
 
     text = _string(value)
     try:

@@ -13,8 +13,8 @@ from poetry_docker_plugin.conda_lock.file import CONDA_LOCK_FILE
 from poetry_docker_plugin.freshness.current import KnownImage, shortcut_of
 
 if TYPE_CHECKING:
+    from poetry_docker_plugin.freshness.request import Prepared
     from poetry_docker_plugin.pipeline.builder import Builder
-    from poetry_docker_plugin.pipeline.request import Prepared
 
 
 def remember(builder: Builder, prepared: Prepared, key: str) -> None:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from poetry_docker_plugin.sources.hashing import (
+from poetry_docker_plugin.util.hashing import (
     RACY_NS,
     digest_files,
     file_digest,
