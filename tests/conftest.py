@@ -524,7 +524,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         needs_engine = "engine" in getattr(item, "fixturenames", ())
         if needs_engine:
             item.add_marker(pytest.mark.docker)
-        folder = item.path.parent.name
+        # tests/unit/ mirrors the package (tests/unit/engine/ is the engine package's unit
+        # tests): the kind of test is the folder right under tests/.
+        folder = item.path.relative_to(Path(__file__).parent).parts[0]
         if folder == "install":
             item.add_marker(pytest.mark.install)
         if (folder == "unit" and needs_engine) or (folder == "engine" and not needs_engine):
@@ -617,7 +619,7 @@ def git_init(project: Path, *ignored: str) -> None:
     subprocess.run(["git", "add", "-A"], cwd=project, check=True)
 
 
-# Locks written by Poetry 1.x (tests/unit/test_lock_versions.py says how).
+# Locks written by Poetry 1.x (tests/unit/lock/test_lock_versions.py says how).
 @dataclass(frozen=True)
 class OldLock:
     directory: str

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from conftest import configure, copy_fixture, git_init, run_poetry
+
+from tests.conftest import configure, copy_fixture, git_init, run_poetry
 
 
 def snapshot(*folders: Path) -> set[str]:

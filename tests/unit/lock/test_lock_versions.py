@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 import tomllib
-from conftest import (
+from poetry.factory import Factory
+
+from poetry_docker_plugin.lock.read import check_lock, read_lock
+from tests.conftest import (
     FIXTURES,
     OLD_LOCK_DEV,
     OLD_LOCK_MAIN,
@@ -33,9 +36,6 @@ from conftest import (
     locked_versions,
     run_poetry,
 )
-from poetry.factory import Factory
-
-from poetry_docker_plugin.lock.read import check_lock, read_lock
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Result, copy_fixture, run_poetry
 from packaging.markers import Marker
 
 from poetry_docker_plugin.project.poetry_compat import unsupported_poetry_message
+from tests.conftest import REPO, Result, copy_fixture, run_poetry
 
 # No engine is asked: the Python is given, so the base image is never probed.
 OFFLINE = ("--python", "3.11", "--base-image", "nowhere/base:1", "--env-manager", "venv")

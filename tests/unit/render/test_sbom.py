@@ -11,13 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
-    Base,
-    configure,
-    copy_fixture,
-    plan_from_poetry,
-    run_poetry,
-)
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
@@ -28,6 +21,13 @@ from poetry_docker_plugin.names import SBOM_PATH
 from poetry_docker_plugin.project.settings import Settings
 from poetry_docker_plugin.render.resources import write_sbom as image_sbom
 from poetry_docker_plugin.render.sbom_inputs import inputs_text
+from tests.conftest import (
+    Base,
+    configure,
+    copy_fixture,
+    plan_from_poetry,
+    run_poetry,
+)
 
 LOCKED_FILES = {
     "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl": "sha256:" + "a" * 64,
@@ -198,7 +198,7 @@ def build(project: Path, base: Base, tag: str, *options: str) -> None:
 @pytest.mark.parametrize("name", ["monorepo/app", "sdist-only", "flat-script", "no-package"])
 def test_the_sbom_step_follows_every_dependency_and_precedes_the_project(name: str) -> None:
     """It sees every installed package, and a source edit (the project's step) does not redo it."""
-    from test_render import instructions, rendered
+    from tests.unit.render.test_dockerfile import instructions, rendered
 
     steps = instructions(rendered(name).dockerfile)
     (sbom,) = [

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, copy_fixture, run_poetry
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
@@ -14,6 +13,7 @@ from poetry_docker_plugin.lock.export import requirements_text
 from poetry_docker_plugin.lock.model import LockedRequirement
 from poetry_docker_plugin.lock.read import check_extras, check_lock, read_lock
 from poetry_docker_plugin.lock.wheels import Target, is_pure_python
+from tests.conftest import FIXTURES, copy_fixture, run_poetry
 
 
 def requirement(*files: str, marker: str = "", python_versions: str = "*") -> LockedRequirement:

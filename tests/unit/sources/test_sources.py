@@ -14,19 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import (
-    CREDENTIALS,
-    DOCKERIGNORE,
-    FIXTURES,
-    KEPT,
-    REPO,
-    add_dockerignored,
-    add_secrets,
-    copy_fixture,
-    git_init,
-    plan_from_poetry,
-    run_poetry,
-)
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
@@ -40,6 +27,19 @@ from poetry_docker_plugin.project.settings import Settings
 from poetry_docker_plugin.render.dockerfile import RenderedFiles, render
 from poetry_docker_plugin.sources.digests import source_digests
 from poetry_docker_plugin.sources.listing import package_files, project_sources
+from tests.conftest import (
+    CREDENTIALS,
+    DOCKERIGNORE,
+    FIXTURES,
+    KEPT,
+    REPO,
+    add_dockerignored,
+    add_secrets,
+    copy_fixture,
+    git_init,
+    plan_from_poetry,
+    run_poetry,
+)
 
 if TYPE_CHECKING:
     from poetry.poetry import Poetry

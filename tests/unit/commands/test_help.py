@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, run_poetry
+
+from tests.conftest import copy_fixture, run_poetry
 
 SUBCOMMANDS = ("build", "run", "shell", "lock", "devcontainer")
 
