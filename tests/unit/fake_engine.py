@@ -1,6 +1,7 @@
 """A fake engine for unit tests of the orchestration: images kept in memory, every call
-recorded by its docker sub-command, and faults injected at a named sub-command (``save``,
-``load``, ``tag``, ``push``, ``manifest``, ``run``, ``build``, ``inspect``): fail it, raise an
+recorded by its docker sub-command, containers as the test makes them (``existing``), and
+faults injected at a named sub-command (``save``, ``load``, ``tag``, ``push``, ``manifest``,
+``run``, ``build``, ``inspect``, ``ps``, ``rm``): fail it, raise an
 interrupt in it, or hold it at a gate until the test opens it. No sleeps: a test waits on
 ``reached`` (an event set when the call starts) and releases with ``gate.set()``.
 """
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from poetry_docker_plugin.engine.client import Engine, ImageConfig, InspectedImage
+from poetry_docker_plugin.engine.client import Engine
+from poetry_docker_plugin.engine.containers import ContainerState
+from poetry_docker_plugin.engine.images import ImageConfig, InspectedImage
 from poetry_docker_plugin.errors import DockerPluginError, PushFailed
 
 if TYPE_CHECKING:
@@ -36,6 +39,14 @@ class FakeImage:
     environment: dict[str, str] = field(default_factory=dict)
     # What a command run in the image prints: by its program (``sh``, ``python3``, ``conda``).
     answers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FakeContainer:
+    id: str
+    image: str  # its image's id
+    labels: dict[str, str] = field(default_factory=dict)
+    running: bool = False
 
 
 @dataclass
@@ -61,6 +72,7 @@ class FakeEngine(Engine):
     # What ``pull --platform P REF`` finds: (reference, platform) -> id of an image added.
     registry: dict[tuple[str, str], str] = field(default_factory=dict)
     built: list[Mapping[str, str]] = field(default_factory=list)  # labels of each build
+    existing: dict[str, FakeContainer] = field(default_factory=dict)  # containers, by id
 
     # -- set-up -------------------------------------------------------------------------
     def add(self, reference: str, name: str, **facts: Any) -> FakeImage:
@@ -141,7 +153,24 @@ class FakeEngine(Engine):
         self.built.append(dict(labels))
         return image.id
 
-    def capture(self, arguments: list[str]) -> subprocess.CompletedProcess[str]:
+    def containers(self, labels: Mapping[str, str]) -> list[ContainerState]:
+        self._call("ps", *(f"label={key}={value}" for key, value in labels.items()))
+        return [
+            ContainerState(c.id, c.image, c.running)
+            for c in self.existing.values()
+            if labels.items() <= c.labels.items()
+        ]
+
+    def remove_container(self, container: str) -> bool:
+        self._call("rm", container)
+        if self.existing[container].running:
+            return False
+        del self.existing[container]
+        return True
+
+    def capture(
+        self, arguments: list[str], *, shown: Sequence[str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         self._call(arguments[0], *arguments[1:])
         if arguments[0] == "run":
             program = arguments[arguments.index("--entrypoint") + 1]

@@ -27,10 +27,6 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.devcontainer.document import DevContainer
     from poetry_docker_plugin.plan.model import BuildPlan
 
-# The labels the Dev Containers CLI (and VS Code) put on the containers it creates.
-FOLDER_LABEL = "devcontainer.local_folder"
-CONFIG_LABEL = "devcontainer.config_file"
-
 
 class DevcontainerCommand(DockerCommand):
     name = "docker devcontainer"
@@ -223,46 +219,18 @@ replaced with --force.
         return 0
 
     def retire_old_containers(self, image: str, config: Path) -> None:
-        """Removes this folder's stopped dev containers of another image than ``image``.
+        """Removes this folder's stopped dev containers of an older image, names its running
+        ones (``devcontainer.containers``)."""
+        from poetry_docker_plugin.devcontainer.containers import retire_old_containers
 
-        The Dev Containers CLI starts an existing container as it is, whatever its image; it
-        finds it by these labels after the initializeCommand has run. A stopped one holds
-        nothing of the user's (the working tree is mounted), so the next start gets a new
-        container of the fresh image. A running one is in use: it is named, not touched.
-        """
-        import subprocess
-
-        docker = self.engine.executable
-        listed = subprocess.run(
-            [
-                docker, "ps", "--all", "--quiet", "--no-trunc",
-                "--filter", f"label={FOLDER_LABEL}={self.project_root}",
-                "--filter", f"label={CONFIG_LABEL}={config}",
-            ],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        ids = listed.stdout.split()
-        current = self.engine.image_id(image)
-        if listed.returncode != 0 or not ids or current is None:
-            return
-        inspected = subprocess.run(
-            [docker, "inspect", "--format", "{{.Id}} {{.Image}} {{.State.Running}}", *ids],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        for line in inspected.stdout.splitlines():
-            container, container_image, running = line.split()
-            if container_image == current:
-                continue
-            if running == "true":
-                self.line_error(
-                    f"<warning>The dev container {container[:12]} runs an older {image}: "
-                    "rebuild it (VS Code: Dev Containers: Rebuild Container) to use the new "
-                    "one.</warning>"
-                )
-                continue
-            subprocess.run([docker, "rm", container], capture_output=True, check=False)
+        retired = retire_old_containers(self.engine, image, self.project_root, config)
+        for container in retired.running:
+            self.line_error(
+                f"<warning>The dev container {container[:12]} runs an older {image}: "
+                "rebuild it (VS Code: Dev Containers: Rebuild Container) to use the new "
+                "one.</warning>"
+            )
+        for container in retired.removed:
             self.line_error(f"Removed the stopped dev container {container[:12]} of an older image")
 
     def refuse_remote_engine(self) -> None:

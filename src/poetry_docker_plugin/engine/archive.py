@@ -9,7 +9,7 @@ import subprocess
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING
 
-from poetry_docker_plugin.engine.client import full_id
+from poetry_docker_plugin.engine.images import full_id
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from poetry_docker_plugin.util.json_cache import list_of_strings, read_json, wri
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from poetry_docker_plugin.engine.client import InspectedImage
+    from poetry_docker_plugin.engine.images import InspectedImage
 
 RECORDS = 4  # kept per project: a few sets of options
 

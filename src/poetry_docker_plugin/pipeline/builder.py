@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
     from poetry_docker_plugin.conda_lock.file import CondaLock
-    from poetry_docker_plugin.engine.client import Engine, InspectedImage, PendingInspect
+    from poetry_docker_plugin.engine.client import Engine
+    from poetry_docker_plugin.engine.images import InspectedImage, PendingInspect
     from poetry_docker_plugin.freshness.inputs import ImageInputs
     from poetry_docker_plugin.lock.model import Lock
     from poetry_docker_plugin.platforms import Platform

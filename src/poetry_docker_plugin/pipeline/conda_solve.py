@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.conda_lock.file import CondaLock, LockedBase, LockedPackage, checked
@@ -152,13 +151,10 @@ def solve(
         else:  # the CA bundle, under every name conda's requests may read
             for variable in ("CONDA_SSL_VERIFY", "REQUESTS_CA_BUNDLE"):
                 options += ["--env", f"{variable}={target}"]
-    command = [*options, environment.base.reference, "-c", RUN_WITH_CONDA_PYTHON, SOLVE_SCRIPT]
-    engine.show(["run", *command[:-1], "SCRIPT", json.dumps(arguments)])
-    result = subprocess.run(
-        [engine.executable, "run", *command, json.dumps(arguments)],
-        capture_output=True,
-        text=True,
-        check=False,
+    command = [*options, environment.base.reference, "-c", RUN_WITH_CONDA_PYTHON]
+    result = engine.capture(
+        ["run", *command, SOLVE_SCRIPT, json.dumps(arguments)],
+        shown=["run", *command, "SCRIPT", json.dumps(arguments)],
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("POETRY-DOCKER-LOCK ")]
     if result.returncode != 0 or not lines:
