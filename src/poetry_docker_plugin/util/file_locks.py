@@ -41,9 +41,7 @@ def project_lock(path: Path, say: Callable[[str], None]) -> Iterator[bool]:
 def held(path: Path, waiting: Callable[[], None] = lambda: None) -> Iterator[bool]:
     """Holds the lock file ``path`` (made when missing), calling ``waiting`` first when another
     process holds it; yields whether it had to wait."""
-    try:
-        import fcntl  # noqa: F401
-    except ImportError:
+    if not has_flock():
         with _file_lock(path, waiting) as waited:
             yield waited
         return
@@ -64,9 +62,7 @@ def held(path: Path, waiting: Callable[[], None] = lambda: None) -> Iterator[boo
 def prune(folder: Path, pattern: str) -> None:
     """Removes the lock files in ``folder`` that no process holds (their projects may no
     longer exist); never one that is held."""
-    try:
-        import fcntl  # noqa: F401
-    except ImportError:
+    if not has_flock():
         return
     with contextlib.suppress(OSError):
         for path in folder.glob(pattern):
@@ -77,26 +73,47 @@ def prune(folder: Path, pattern: str) -> None:
                     os.close(descriptor)
 
 
+def flocked(path: Path | str, *, blocking: bool = False, create: bool = False) -> int | None:
+    """A descriptor of ``path`` (a file, made when ``create``, or a folder) holding its
+    exclusive ``flock``; None when another process holds it and ``blocking`` is false. Only
+    where ``fcntl`` exists (``has_flock``). The one place the plugin takes a ``flock``: the
+    locks here, and the temporary folders' (``tempdirs``)."""
+    import fcntl
+
+    flags = os.O_RDWR | os.O_CREAT if create else os.O_RDONLY
+    descriptor = os.open(path, flags, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def has_flock() -> bool:
+    """Whether this host has ``flock`` (not Windows)."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _acquire(path: Path, *, blocking: bool, create: bool = True) -> int | None:
     """A descriptor of ``path`` holding its ``flock``; None when another holds it (or, with
     ``create`` false, when there is no such file)."""
-    import fcntl
-
     while True:
         try:
-            descriptor = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
+            descriptor = flocked(path, blocking=blocking, create=create)
         except FileNotFoundError:
             if create:
                 raise
             return None
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            os.close(descriptor)
+        if descriptor is None:
             return None
-        except BaseException:
-            os.close(descriptor)
-            raise
         try:
             current = path.stat()
         except FileNotFoundError:

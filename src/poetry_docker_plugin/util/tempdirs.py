@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.names import TEMP_PREFIX
+from poetry_docker_plugin.util.file_locks import flocked, has_flock
 from poetry_docker_plugin.util.oserrors import explained
 
 if TYPE_CHECKING:
@@ -113,30 +114,20 @@ def running(pid: int) -> bool:
 def _hold(directory: Path) -> int | None:
     """A descriptor of ``directory`` holding its ``flock`` (None without ``fcntl``). Not
     inherited by children (Python's default), so an orphaned ``docker`` does not keep it."""
-    try:
-        import fcntl
-    except ImportError:
+    if not has_flock():
         return None
-    descriptor = os.open(directory, os.O_RDONLY)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return flocked(directory)
     except OSError:
-        os.close(descriptor)
         return None
-    return descriptor
 
 
 def _unlocked(path: str) -> bool:
     """Whether no process holds the folder's ``flock`` (true without ``fcntl``)."""
-    try:
-        import fcntl
-    except ImportError:
+    if not has_flock():
         return True
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    descriptor = flocked(path)  # an error: not known to be free, kept (``remove_orphans``)
+    if descriptor is None:
         return False
-    finally:
-        os.close(descriptor)
+    os.close(descriptor)
     return True
