@@ -223,7 +223,7 @@ class DockerCommand(GroupCommand):
         values["tag"] = list(tags) if tags else None
         return GivenInputs.read(
             values,
-            self.project_directory(),
+            self.project_root,
             development=self.development,
             conda_lock=self.has_conda_lock(),
         )
@@ -232,46 +232,36 @@ class DockerCommand(GroupCommand):
         """The no-change record's key (``inputs.GivenInputs.record_key``)."""
         return self.given_inputs.record_key()
 
-    def project_directory(self) -> Path:
-        """The project's folder as Poetry would find it, without loading Poetry."""
+    @cached_property
+    def project_root(self) -> Path:
+        """The project's folder, resolved, as Poetry finds it (``project.facts.project_root``),
+        without loading Poetry."""
+        from poetry_docker_plugin.project.facts import project_root
+
         directory = getattr(self.get_application(), "project_directory", None) or Path.cwd()
-        try:
-            return project_root(Path(directory))
-        except RuntimeError:
-            return Path(directory)
+        return project_root(Path(directory))
 
     def has_conda_lock(self) -> bool:
         """Whether the project has a poetry-docker.lock (read without Poetry)."""
         from poetry_docker_plugin.conda_lock.file import CONDA_LOCK_FILE
 
-        return (self.project_directory() / CONDA_LOCK_FILE).exists()
+        return (self.project_root / CONDA_LOCK_FILE).exists()
 
     def known_image(self) -> KnownImage | None:
-        """The image the last call with these options left current, when no file it was made
-        from changed and the engine still has it: found without loading the project through
-        Poetry (whose start, with the lock's, is most of what such a call would cost).
-
-        None whenever that cannot be shown: the project is then read as always.
-        """
+        """The image the last call with these options left current, found without Poetry
+        (``freshness.current.current_known_image``); None when that cannot be shown."""
         from poetry_docker_plugin.engine.client import Engine
-        from poetry_docker_plugin.freshness.current import shortcut_of
+        from poetry_docker_plugin.freshness.current import current_known_image
 
-        application = self.get_application()
         try:
-            directory = getattr(application, "project_directory", None) or Path.cwd()
-            root = project_root(Path(directory))
-            if (root / "poetry.toml").exists():  # may move the cache: ask Poetry
-                return None
-            known = shortcut_of(self.cache_dir_of_user(), root.resolve()).known_image(
-                self.options_key()
+            return current_known_image(
+                self.cache_dir_of_user(),
+                self.project_root,
+                self.options_key(),
+                lambda: Engine.find(echo=self.io.is_very_verbose()),
             )
-            if known is None:
-                return None
-            engine = Engine.find(echo=self.io.is_very_verbose())
-            found = engine.inspect(*known.references)
-        except (RuntimeError, OSError, DockerPluginError):
+        except (OSError, DockerPluginError):  # the user's configuration, the options' key
             return None
-        return known if found is not None and known.is_current(found) else None
 
     @staticmethod
     def cache_dir_of_user() -> Path:
@@ -329,12 +319,3 @@ class DockerCommand(GroupCommand):
 
         raw = self.option(name)
         return None if raw is None else parse_option(name, convert, raw)
-
-
-def project_root(directory: Path) -> Path:
-    """The folder of the pyproject.toml that Poetry would take for ``directory``: the nearest
-    one in it or a parent (as ``Factory.locate``, without importing Poetry's factory)."""
-    for folder in (directory.resolve(), *directory.resolve().parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder
-    raise RuntimeError(f"no pyproject.toml in {directory} or a parent")

@@ -99,7 +99,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         from poetry_docker_plugin.util.output_files import output_file
 
         writes_files = self.option("print") or self.option("output")
-        root = self.project_directory().resolve()
+        root = self.project_root
         sbom, digest_file = (
             output_file(f"--{name}", value, example, root) if (value := self.option(name)) else None
             for name, example in (("sbom", "sbom.cdx.json"), ("digest-file", "image.digest"))
@@ -230,7 +230,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         from poetry_docker_plugin.util.oserrors import explained
         from poetry_docker_plugin.util.output_files import refuse_project_links
 
-        refuse_project_links("--output directory", target.absolute(), self.project.root.resolve())
+        refuse_project_links("--output directory", target.absolute(), self.project_root)
         target = target.resolve()
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise DockerPluginError(

@@ -100,10 +100,6 @@ replaced with --force.
             return self.check_file(target, current, text)
         return self.write_file(target, current, text)
 
-    @property
-    def project_root(self) -> Path:
-        return self.poetry.pyproject_path.parent.resolve()
-
     def devcontainer(self, plan: BuildPlan) -> DevContainer:
         """The file's values: the plan's, the options', and how to prepare the same image."""
         from poetry_docker_plugin.devcontainer.document import DevContainer, split_ports

@@ -65,7 +65,7 @@ the digest of each base image. Builds then install exactly those packages on tho
         builders = [self.builder_for(p) for p in self.target_platforms() or (None,)]
         plans = [builder.plan(locked=False) for builder in builders]
         first = builders[0]
-        existing, path = first.conda_lock, first.root / CONDA_LOCK_FILE
+        existing, path = first.conda_lock, first.project.root / CONDA_LOCK_FILE
         if self.option("check"):
             wanted = lock_inputs(plans[0], tuple(str(p.environment.platform) for p in plans))
             changes = existing.inputs.changes(wanted) if existing else ["there is none"]

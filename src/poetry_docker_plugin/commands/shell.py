@@ -71,7 +71,7 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it.
         options = self.run_options(plan.image)
         workdir = plan.runtime.workdir
         read_only = bool(self.option("read-only"))
-        options += [*tree_mounts(self.builder.root, workdir, read_only=read_only)]
+        options += [*tree_mounts(self.project_root, workdir, read_only=read_only)]
         options += ["--workdir", workdir]
         command = self.option("command")
         if command is None and sys.stdin.isatty() and sys.stdout.isatty():
@@ -95,7 +95,7 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it.
         if host is None:
             return
         raise DockerPluginError(
-            f"`poetry docker shell` mounts the working tree ({self.builder.root}) into its "
+            f"`poetry docker shell` mounts the working tree ({self.project_root}) into its "
             "container, but "
             f"the Docker engine is remote ({host}, from DOCKER_HOST or the current docker "
             "context): it cannot see this machine's files and would mount an empty folder "

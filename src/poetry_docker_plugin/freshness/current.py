@@ -18,14 +18,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.names import FINGERPRINT_LABEL
 from poetry_docker_plugin.util.hashing import RACY_NS, tree_signature
 from poetry_docker_plugin.util.json_cache import list_of_strings, read_json, write_json
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
-    from poetry_docker_plugin.engine.images import InspectedImage
+    from poetry_docker_plugin.engine.images import ImageCalls, InspectedImage
 
 RECORDS = 4  # kept per project: a few sets of options
 
@@ -180,6 +181,30 @@ def _known_image(value: object) -> KnownImage | None:
         ports=tuple(ports),
         emulation=emulation,
     )
+
+
+def current_known_image(
+    cache_dir: Path, root: Path, key: str, find_engine: Callable[[], ImageCalls]
+) -> KnownImage | None:
+    """The image the last call with the options ``key`` left current for the project in
+    ``root``, when no file it was made from changed and the engine still has it and its
+    bases as they were: found without loading the project through Poetry (whose start, with
+    the lock's, is most of what such a call would cost).
+
+    None whenever that cannot be shown (then the project is read as always): a poetry.toml
+    (its settings may move the cache), no record, a changed file, an engine that cannot be
+    found or asked, an image or base that moved.
+    """
+    if (root / "poetry.toml").exists():
+        return None
+    try:
+        known = shortcut_of(cache_dir, root).known_image(key)
+        if known is None:
+            return None
+        found = find_engine().inspect(*known.references)
+    except (OSError, DockerPluginError):
+        return None
+    return known if found is not None and known.is_current(found) else None
 
 
 def shortcut_of(cache_dir: Path, root: Path) -> Shortcut:

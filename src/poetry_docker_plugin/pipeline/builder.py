@@ -65,7 +65,7 @@ class Builder:
         self.request: BuildRequest = inputs.request
         self.io = io
         self.cache_dir = cache_dir
-        self.cache = ProjectCache(cache_dir / "projects" / f"{path_key(self.root)}.json")
+        self.cache = ProjectCache(cache_dir / "projects" / f"{path_key(self.project.root)}.json")
         # The ``image inspect`` of the images the last call asked about, started while the
         # plan is made (see ``prepare``); taken by the first ``check_current``.
         self.speculative_inspect: PendingInspect | None = None
@@ -84,11 +84,6 @@ class Builder:
         from poetry_docker_plugin.engine.client import Engine
 
         return Engine.find(echo=self.io.is_very_verbose())
-
-    @cached_property
-    def root(self) -> Path:
-        """The project's directory, resolved once."""
-        return self.project.root.resolve()
 
     @cached_property
     def lock(self) -> Lock:
@@ -165,7 +160,7 @@ class Builder:
         """poetry-docker.lock beside poetry.lock, read (and checked) once; None without one."""
         from poetry_docker_plugin.conda_lock.file import read_conda_lock
 
-        return read_conda_lock(self.root / CONDA_LOCK_FILE)
+        return read_conda_lock(self.project.root / CONDA_LOCK_FILE)
 
     def start_engine_platform(self, *, required: bool = True) -> None:
         """Asks the engine its platform (the target when --platform is not given), answered
@@ -377,7 +372,7 @@ class Builder:
         """Serialises builds of one project (``locking.project_lock``); whether it waited."""
         from poetry_docker_plugin.util.file_locks import project_lock
 
-        lock = self.lock_folder / f"build-{path_key(self.root)}.lock"
+        lock = self.lock_folder / f"build-{path_key(self.project.root)}.lock"
         with project_lock(lock, self.say) as waited:
             yield waited
 

@@ -33,7 +33,7 @@ def remember(builder: Builder, prepared: Prepared, key: str) -> None:
         emulation=builder.emulation(prepared),
     )
     # The conda lock, when there is one: editing it makes the record stale.
-    conda_lock = [builder.root / CONDA_LOCK_FILE] if builder.conda_lock else []
-    shortcut_of(builder.cache_dir, builder.root).record(
+    conda_lock = [builder.project.root / CONDA_LOCK_FILE] if builder.conda_lock else []
+    shortcut_of(builder.cache_dir, builder.project.root).record(
         key, image, roots, [*files, builder.lock.path, *conda_lock]
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
@@ -26,6 +27,21 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from poetry.poetry import Poetry
+
+
+def project_root(directory: Path) -> Path:
+    """The folder, resolved, of the pyproject.toml that Poetry would take for ``directory``:
+    the nearest one in it or a parent (as ``Factory.locate``, without importing Poetry's
+    factory); ``directory`` itself when there is none (Poetry then says so).
+
+    The one way to the project's folder: commands find it so before Poetry is loaded, and
+    ``ProjectFacts.root`` is the same folder once it is.
+    """
+    resolved = directory.resolve()
+    for folder in (resolved, *resolved.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return resolved
 
 
 @dataclass(frozen=True)
@@ -48,15 +64,16 @@ class ProjectFacts:
     # The raw [tool.poetry-docker] table, validated by settings.py.
     settings_table: object = None
 
-    @property
+    @cached_property
     def root(self) -> Path:
-        return self.pyproject_path.parent
+        """The project's folder, resolved: the one ``project_root`` finds without Poetry."""
+        return self.pyproject_path.parent.resolve()
 
     @property
     def image_name(self) -> str:
         """The project's name as an image repository name (lowercase, docker's separators);
         a project without a declared name is named after its directory."""
-        name = self.name or self.root.name
+        name = self.name or self.pyproject_path.parent.name
         name = re.sub(r"[^a-z0-9._-]+", "-", canonicalize_name(name)).strip("._-")
         return name or "app"
 
