@@ -149,23 +149,20 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         return 0
 
     def publish_platforms(self, digest_file: Path | None) -> int:
-        """One image per platform, each from the same lock, pushed under per-platform tags
-        (``1.0-arm64``, as multi-arch images are published by hand); then each tag pushed as
-        one list of them. The list's reference, by digest, goes to stdout."""
-        from poetry_docker_plugin.pipeline.publish import publish_platforms
-        from poetry_docker_plugin.plan.decide import default_tags
+        """One image per platform, pushed, then each tag as one list of them
+        (``pipeline.publish.publish``); the list's reference, by digest, to stdout."""
+        from poetry_docker_plugin.pipeline.publish import publish
 
-        project, settings = self.project, self.settings
-        tags = self.requested_tags() or default_tags(
-            settings, project.image_name, project.version or "latest", editable=False
+        published = publish(
+            self.project,
+            self.settings,
+            self.target_platforms(),
+            self.requested_tags(),
+            self.builder_for,
+            self.line_error,
+            rebuild=bool(self.option("no-cache")),
         )
-        builders = [
-            self.builder_for(platform, tuple(f"{t}-{platform.tag_suffix}" for t in tags))
-            for platform in self.target_platforms()
-        ]
-        rebuild = bool(self.option("no-cache"))
-        reference = publish_platforms(builders, tags, self.line_error, rebuild=rebuild)
-        return self.published(reference, tags, digest_file)
+        return self.published(published.reference, published.tags, digest_file)
 
     def target_platforms(self) -> tuple[Platform, ...]:
         """--platform, else with --push the `platforms` setting (what is published)."""

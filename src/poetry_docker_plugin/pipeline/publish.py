@@ -3,6 +3,7 @@ push fails (the registry the tag names, logging in, a registry that is not there
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from poetry_docker_plugin.engine.refs import ImageReference
@@ -13,6 +14,9 @@ if TYPE_CHECKING:
 
     from poetry_docker_plugin.engine.client import Engine
     from poetry_docker_plugin.freshness.request import Prepared
+    from poetry_docker_plugin.platforms import Platform
+    from poetry_docker_plugin.project.facts import ProjectFacts
+    from poetry_docker_plugin.project.settings import Settings
 
 
 class PlatformBuilder(Protocol):
@@ -28,6 +32,41 @@ class PlatformBuilder(Protocol):
     ) -> Prepared: ...
 
     def push(self, prepared: Prepared) -> str: ...
+
+
+@dataclass(frozen=True)
+class Published:
+    """A multi-platform publish: the first tag's list, by digest, and every tag pushed."""
+
+    reference: str
+    tags: tuple[str, ...]
+
+
+def publish(
+    project: ProjectFacts,
+    settings: Settings,
+    platforms: Sequence[Platform],
+    requested_tags: tuple[str, ...],
+    builder_for: Callable[[Platform, tuple[str, ...]], PlatformBuilder],
+    say: Callable[[str], None],
+    *,
+    rebuild: bool,
+) -> Published:
+    """``build --push`` for several platforms: the tags (``requested_tags``, else the
+    settings' or the project's, as for one image), one image per platform under per-platform
+    tags (``1.0-arm64``, as multi-arch images are published by hand), each made by the builder
+    that ``builder_for`` gives for its platform and tags; then each tag pushed as one list of
+    them (``publish_platforms``)."""
+    from poetry_docker_plugin.plan.decide import default_tags
+
+    tags = requested_tags or default_tags(
+        settings, project.image_name, project.version or "latest", editable=False
+    )
+    builders = [
+        builder_for(platform, tuple(f"{tag}-{platform.tag_suffix}" for tag in tags))
+        for platform in platforms
+    ]
+    return Published(publish_platforms(builders, tags, say, rebuild=rebuild), tags)
 
 
 def publish_platforms(
