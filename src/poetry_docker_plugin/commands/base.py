@@ -279,18 +279,14 @@ class DockerCommand(GroupCommand):
 
     def run_options(self, image: str) -> list[str]:
         """``docker run`` options shared by ``run`` and ``shell``."""
+        from poetry_docker_plugin.commands.options import env_assignments
         from poetry_docker_plugin.engine.options import absolute_volume
         from poetry_docker_plugin.names import CONTAINER_IMAGE_LABEL
 
         options = ["--rm", "--init", "--interactive"]
         options += ["--label", f"{CONTAINER_IMAGE_LABEL}={image}"]
-        for value in self.option("env"):
-            if not value or value.startswith("="):
-                raise DockerPluginError(
-                    f"Invalid value for option --env: {value!r} is not of the form KEY=VALUE "
-                    "or KEY."
-                )
-            options += ["--env", value]
+        for key, value in env_assignments(self.option("env")):
+            options += ["--env", key if value is None else f"{key}={value}"]
         for value in self.option("publish"):
             options += ["--publish", value]
         for value in self.option("volume"):

@@ -141,18 +141,12 @@ replaced with --force.
     def container_env(self) -> tuple[tuple[str, str], ...]:
         """``-e KEY=VALUE`` as given; ``-e KEY`` takes the host's value when the container is
         created, as ``docker run -e KEY`` does (``${localEnv:KEY}``)."""
-        from poetry_docker_plugin.project.settings import ENV_KEY_RE
+        from poetry_docker_plugin.commands.options import env_assignments
 
-        pairs = []
-        for item in self.option("env"):
-            key, sep, value = item.partition("=")
-            if not ENV_KEY_RE.fullmatch(key) or any(ord(c) < 32 for c in value):
-                raise DockerPluginError(
-                    f"Invalid value for option --env: {item!r} is not of the form KEY=VALUE or "
-                    "KEY, with a name of letters, digits and '_'."
-                )
-            pairs.append((key, value if sep else f"${{localEnv:{key}}}"))
-        return tuple(pairs)
+        return tuple(
+            (key, f"${{localEnv:{key}}}" if value is None else value)
+            for key, value in env_assignments(self.option("env"))
+        )
 
     def check_file(self, target: Path, current: str | None, text: str) -> int:
         if current == text:

@@ -13,7 +13,11 @@ from typing import TYPE_CHECKING
 
 from cleo.helpers import option
 
+from poetry_docker_plugin.errors import DockerPluginError
+
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from cleo.io.inputs.option import Option
 
 # What each kind of command builds its image from, for the groups' help.
@@ -174,3 +178,24 @@ def container_options() -> list[Option]:
         ),
         option("gpus", None, "GPUs to add, as docker run --gpus (e.g. all).", flag=False),
     ]
+
+
+def env_assignments(values: Iterable[str]) -> tuple[tuple[str, str | None], ...]:
+    """``--env`` of run, shell and devcontainer, checked by one rule: ``KEY=VALUE``, or
+    ``KEY`` alone for the value it has here (None), as ``docker run -e KEY``. A name as the
+    ``env`` setting's (letters, digits and ``_``, not a digit first), a value without control
+    characters (a newline would start another line of whatever it is written into)."""
+    from poetry_docker_plugin.project.settings import CONTROL_RE, ENV_KEY_RE
+
+    pairs = []
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not ENV_KEY_RE.fullmatch(key) or CONTROL_RE.search(value):
+            raise DockerPluginError(
+                f"Invalid value for option --env: {item!r}. Give KEY=VALUE, or KEY alone for "
+                "the value it has here, with a KEY of letters, digits and '_' that does not "
+                "start with a digit, and a VALUE without control characters (such as a "
+                "newline): e.g. --env DEBUG=1."
+            )
+        pairs.append((key, value if sep else None))
+    return tuple(pairs)

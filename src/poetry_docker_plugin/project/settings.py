@@ -54,7 +54,7 @@ PYTHON_RE = re.compile(r"3\.[0-9]{1,2}")
 PORT_RE = re.compile(r"([0-9]{1,5})(?:/(tcp|udp|sctp))?")
 GROUP_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}|[0-9]{1,10}(?::[0-9]{1,10})?")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class Settings:
 def _string(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {_describe(value)}")
-    if _CONTROL_RE.search(value):
+    if CONTROL_RE.search(value):
         raise ValueError("control characters such as newlines are not allowed")
     return value
 
@@ -333,7 +333,7 @@ def parse_assignments(
     pairs = []
     for item in raw:
         key, sep, value = item.partition("=")
-        if not sep or not key_pattern.fullmatch(key) or _CONTROL_RE.search(value):
+        if not sep or not key_pattern.fullmatch(key) or CONTROL_RE.search(value):
             raise DockerPluginError(
                 f"Invalid value for option --{option}: {item!r} is not of the form KEY=VALUE "
                 "with a name of letters, digits and '_'."

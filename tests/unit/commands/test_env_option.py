@@ -1,0 +1,29 @@
+"""``--env`` of run, shell and devcontainer: one rule, one message (``env_assignments``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from poetry_docker_plugin.commands.options import env_assignments
+from poetry_docker_plugin.errors import DockerPluginError
+
+
+def test_key_value_and_a_bare_key_for_the_hosts_value() -> None:
+    given = ["A=1", "_B", "C=", "D=x=y", "lower_9=ünïcode"]
+    assert env_assignments(given) == (
+        ("A", "1"),
+        ("_B", None),
+        ("C", ""),
+        ("D", "x=y"),
+        ("lower_9", "ünïcode"),
+    )
+
+
+@pytest.mark.parametrize("value", ["1A=x", "=x", "", "A-B=1", "A B", "A=line\nRUN x", "A=\x1b[2J"])
+def test_a_bad_value_is_refused_naming_the_option_and_the_fix(value: str) -> None:
+    with pytest.raises(DockerPluginError) as refused:
+        env_assignments(["OK=1", value])
+    message = str(refused.value)
+    assert message.startswith(f"Invalid value for option --env: {value!r}.")
+    assert "Give KEY=VALUE, or KEY alone for the value it has here" in message
+    assert "e.g. --env DEBUG=1" in message
