@@ -1,5 +1,5 @@
 """What ``build``, ``run`` and ``shell`` share: options and settings; the stages are the
-builder's (builder.py)."""
+builder's (pipeline/builder.py)."""
 
 from __future__ import annotations
 

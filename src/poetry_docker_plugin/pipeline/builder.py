@@ -200,7 +200,7 @@ class Builder:
             if pull:
                 raise
             return BaseImage(reference)
-        cache = self.cache_dir / "base-images-v4.json"  # a layout of its own (``probe``)
+        cache = self.cache_dir / "base-images-v4.json"  # a layout of its own (``base_probe``)
         return probe_base_image(
             engine, reference, manager, platform, cache, pull=pull, refresh=refresh
         )
@@ -373,7 +373,7 @@ class Builder:
 
     @contextlib.contextmanager
     def project_lock(self) -> Iterator[bool]:
-        """Serialises builds of one project (``locking.project_lock``); whether it waited."""
+        """Serialises builds of one project (``util/file_locks``); whether it waited."""
         from poetry_docker_plugin.util.file_locks import project_lock
 
         lock = self.lock_folder / f"build-{path_key(self.root)}.lock"

@@ -1,7 +1,7 @@
 """The record of a current image that lets the next call that changes nothing skip Poetry.
 
 Apart from the builder, which only needs to be asked for the values: what the record keeps
-(``freshness.KnownImage``) and which files it is valid for (poetry.lock, poetry-docker.lock,
+(``freshness/current.KnownImage``) and which files it is valid for (poetry.lock, poetry-docker.lock,
 the listed sources) are this module's one concern.
 """
 
