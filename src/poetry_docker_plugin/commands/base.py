@@ -289,7 +289,7 @@ class DockerCommand(GroupCommand):
 
     def run_options(self, image: str) -> list[str]:
         """``docker run`` options shared by ``run`` and ``shell``."""
-        from poetry_docker_plugin.engine.options import absolute_volume
+        from poetry_docker_plugin.engine.mounts import absolute_volume
         from poetry_docker_plugin.names import CONTAINER_IMAGE_LABEL
 
         options = ["--rm", "--init", "--interactive"]
