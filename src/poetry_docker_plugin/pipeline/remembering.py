@@ -35,5 +35,5 @@ def remember(builder: Builder, prepared: Prepared, key: str) -> None:
     # The conda lock, when there is one: editing it makes the record stale.
     conda_lock = [builder.root / CONDA_LOCK_FILE] if builder.conda_lock else []
     shortcut_of(builder.cache_dir, builder.root).record(
-        key, image, roots, [*files, builder.lock.path, *conda_lock]
+        key, image, roots, [*files, builder.poetry_lock.path, *conda_lock]
     )
