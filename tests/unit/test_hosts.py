@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from poetry_docker_plugin.engine.options import absolute_volume, bind_mount, csv_fields
+from poetry_docker_plugin.engine.mounts import absolute_volume, bind_mount, csv_fields
 from poetry_docker_plugin.engine.run import watched_signals
 from poetry_docker_plugin.pipeline.host_user import maps_host_user
 from tests.conftest import (

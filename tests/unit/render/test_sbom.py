@@ -26,7 +26,7 @@ from tests.conftest import (
     configure,
     copy_fixture,
     plan_from_poetry,
-    run_poetry,
+    poetry_in_process,
 )
 
 LOCKED_FILES = {
@@ -182,7 +182,7 @@ def test_the_inputs_hold_the_lock_hashes_and_no_url(tmp_path: Path) -> None:
 @pytest.mark.parametrize("options", [["--print"], ["--output", "out"]])
 def test_sbom_without_an_image_is_refused(tmp_path: Path, options: list[str]) -> None:
     project = copy_fixture("flat-script", tmp_path)
-    result = run_poetry(project, "docker", "build", *options, "--sbom", "sbom.json")
+    result = poetry_in_process(project, "docker", "build", *options, "--sbom", "sbom.json")
     assert result.returncode == 1
     assert "--sbom writes the SBOM of the built image" in result.stderr
     assert "Traceback" not in result.output
@@ -191,7 +191,7 @@ def test_sbom_without_an_image_is_refused(tmp_path: Path, options: list[str]) ->
 
 def build(project: Path, base: Base, tag: str, *options: str) -> None:
     configure(project, **base.settings)
-    result = run_poetry(project, "docker", "build", "--tag", tag, *options)
+    result = poetry_in_process(project, "docker", "build", "--tag", tag, *options)
     assert result.returncode == 0, result.output
 
 

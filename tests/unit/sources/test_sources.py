@@ -38,7 +38,7 @@ from tests.conftest import (
     copy_fixture,
     git_init,
     plan_from_poetry,
-    run_poetry,
+    poetry_in_process,
 )
 
 if TYPE_CHECKING:
@@ -286,7 +286,7 @@ def test_a_pattern_docker_refuses_is_a_clear_error(tmp_path: Path) -> None:
     (project / ".dockerignore").write_text("data\n!\n")
     with pytest.raises(DockerPluginError, match=r"\.dockerignore, line 2: '!'"):
         project_sources(Factory().create_poetry(project))
-    result = run_poetry(project, "docker", "build", "--print")
+    result = poetry_in_process(project, "docker", "build", "--print")
     assert result.returncode == 1
     assert ".dockerignore, line 2" in result.stderr
     assert "Traceback" not in result.output
