@@ -72,7 +72,12 @@ class DockerCommand(GroupCommand):
         raise NotImplementedError
 
     def check_option_combinations(self) -> None:
-        """Refuses what ``poetry install`` refuses, with its words."""
+        """Refuses what ``poetry install`` refuses, with its words; a bad ``--env`` before
+        anything is built."""
+        if self.io.input.has_option("env"):
+            from poetry_docker_plugin.commands.options import env_assignments
+
+            env_assignments(self.option("env"))
         if self.option("extras") and self.option("all-extras"):
             raise DockerPluginError(
                 "You cannot specify explicit --extras while installing using --all-extras. "
