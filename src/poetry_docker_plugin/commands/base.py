@@ -275,6 +275,22 @@ class DockerCommand(GroupCommand):
 
         return Path(Config.create().get("cache-dir")) / "docker-plugin"
 
+    def refuse_remote_engine(self, mounter: str, alternative: str = "") -> None:
+        """Refuses an engine on another machine before anything is built there: ``mounter``
+        (what bind-mounts the working tree: the shell, the dev container) would mount a
+        folder of that machine (an empty one, made for the purpose), not the working tree.
+        ``alternative``: another way to the same end, said last."""
+        host = self.engine.remote_host()
+        if host is None:
+            return
+        raise DockerPluginError(
+            f"{mounter} mounts the working tree ({self.project_root}) into its container, but "
+            f"the Docker engine is remote ({host}, from DOCKER_HOST or the current docker "
+            "context): it cannot see this machine's files and would mount an empty folder "
+            "instead. Use an engine of this machine (unset DOCKER_HOST, or `docker context "
+            f"use default`){', ' + alternative if alternative else ''}."
+        )
+
     def container_name(self, project_name: str) -> str:
         """The name given with --name, or a fresh one (to find the container after a signal)."""
         import secrets

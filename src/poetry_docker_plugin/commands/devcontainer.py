@@ -194,7 +194,7 @@ replaced with --force.
         """The initializeCommand: the development image, up to date, before the editor starts
         its container; a container of an older image is removed when it is stopped (the next
         start creates one from the new image) and named when it runs."""
-        self.refuse_remote_engine()
+        self.refuse_remote_engine("The dev container")
         prepared = self.builder.ensure_image(self.builder.prepare(), rebuild=False, no_build=False)
         plan = prepared.plan
         self.retire_old_containers(plan.image, target)
@@ -222,17 +222,6 @@ replaced with --force.
             )
         for container in retired.removed:
             self.line_error(f"Removed the stopped dev container {container[:12]} of an older image")
-
-    def refuse_remote_engine(self) -> None:
-        """As ``shell``: a remote engine cannot mount this machine's working tree."""
-        host = self.engine.remote_host()
-        if host is not None:
-            raise DockerPluginError(
-                f"The dev container mounts the working tree ({self.project_root}), but the "
-                f"Docker engine is remote ({host}, from DOCKER_HOST or the current docker "
-                "context): it cannot see this machine's files. Use an engine of this machine "
-                "(unset DOCKER_HOST, or `docker context use default`)."
-            )
 
     def options_text(self) -> str:
         """The options the file depends on, to repeat in a message."""

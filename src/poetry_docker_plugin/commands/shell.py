@@ -17,7 +17,6 @@ from poetry_docker_plugin.commands.options import (
     platform_option,
     selection_options,
 )
-from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,7 +62,9 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it.
     development = True
 
     def handle_docker(self) -> int:
-        self.refuse_remote_engine()
+        self.refuse_remote_engine(
+            "`poetry docker shell`", "or use `poetry docker run`, which mounts nothing"
+        )
         prepared = self.ensure_image()
         plan = prepared.plan
         from poetry_docker_plugin.engine.run import run_container
@@ -85,22 +86,6 @@ group (poetry add --group dev NAME): the next shell rebuilds the image with it.
         ]
         return run_container(
             self.engine, [*options, plan.image, *shell], self.container_name(plan.project.name)
-        )
-
-    def refuse_remote_engine(self) -> None:
-        """Refuses an engine on another machine, before anything is built there: it would
-        bind-mount a directory of its own machine (an empty one, made for the purpose), not
-        the working tree."""
-        host = self.engine.remote_host()
-        if host is None:
-            return
-        raise DockerPluginError(
-            f"`poetry docker shell` mounts the working tree ({self.project_root}) into its "
-            "container, but "
-            f"the Docker engine is remote ({host}, from DOCKER_HOST or the current docker "
-            "context): it cannot see this machine's files and would mount an empty folder "
-            "instead. Run the shell on an engine of this machine (unset DOCKER_HOST, or "
-            "`docker context use default`), or use `poetry docker run`, which mounts nothing."
         )
 
 
