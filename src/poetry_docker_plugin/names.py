@@ -10,6 +10,8 @@ from __future__ import annotations
 
 # The settings table of pyproject.toml.
 SETTINGS_TABLE = "tool.poetry-docker"
+# The environment managers: the env-manager setting's values, and poetry-docker.lock's.
+ENV_MANAGERS = ("conda", "micromamba", "venv")
 # The build backend whose wheels the plugin builds in-process (no isolated build needed).
 POETRY_CORE_BACKEND = "poetry.core.masonry.api"
 # ...and the name the `poetry` package gave it before poetry-core existed (old `poetry new`

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.names import ENV_MANAGERS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,7 +45,6 @@ REFERENCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@\-]{0,300}")
 PLATFORM_RE = re.compile(r"linux/[a-z0-9_]+(/v[0-9]+)?")
 HEX = {"sha256": re.compile(r"[0-9a-f]{64}"), "md5": re.compile(r"[0-9a-f]{32}")}
 IMAGE_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
-MANAGERS = ("conda", "micromamba", "venv")
 SPEC_RE = re.compile(r"[^\x00-\x1f\x7f]{1,300}")
 # A lock of the largest environments is a few hundred kilobytes; more is not this plugin's.
 MAX_LOCK_BYTES = 8 * 1024 * 1024
@@ -222,7 +222,7 @@ def parse_conda_lock(document: dict[str, Any]) -> CondaLock:
     if not isinstance(table, dict):
         raise ValueError("[inputs] is not a table")
     inputs = LockInputs(
-        env_manager=_text(table, "env-manager", re.compile("|".join(MANAGERS))),
+        env_manager=_text(table, "env-manager", re.compile("|".join(ENV_MANAGERS))),
         python=_text(table, "python", re.compile(r"3\.[0-9]{1,2}")),
         conda_packages=_texts(table, "conda-packages", SPEC_RE),
         conda_channels=tuple(_url({"c": c}, "c", CHANNEL_RE) for c in table["conda-channels"]),

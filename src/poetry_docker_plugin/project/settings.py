@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from poetry_docker_plugin.engine.refs import IMAGE_NAME_RE, IMAGE_REFERENCE_RE, TAG_RE
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.names import SETTINGS_TABLE
+from poetry_docker_plugin.names import ENV_MANAGERS, SETTINGS_TABLE
 from poetry_docker_plugin.platforms import Platform, parse_platforms
 
 if TYPE_CHECKING:
     from poetry_docker_plugin.project.facts import ProjectFacts
 
 TABLE = SETTINGS_TABLE
-ENV_MANAGERS = ("conda", "micromamba", "venv")
 
 ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LABEL_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
