@@ -71,13 +71,3 @@ def with_default_tag(text: str) -> str:
     if reference.tag is None and reference.digest is None:
         return f"{text}:latest"
     return text
-
-
-def repository_of(text: str) -> str:
-    """The repository of a reference: ``host:5000/team/app:1.0`` is ``host:5000/team/app``."""
-    return ImageReference.parse(text).repository
-
-
-def registry_of(text: str) -> str | None:
-    """The registry host a reference names, or None for Docker Hub's short form."""
-    return ImageReference.parse(text).registry

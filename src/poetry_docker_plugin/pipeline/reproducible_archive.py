@@ -27,7 +27,6 @@ import hashlib
 import json
 import re
 import tarfile
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, cast
 
@@ -42,14 +41,6 @@ if TYPE_CHECKING:
 CLOCK_RECORDS = frozenset({"atime", "ctime", "mtime", "LIBARCHIVE.creationtime"})
 CHUNK = 1 << 20
 HOLE = 4096  # the smallest run of zeros left as a hole: a page of most file systems
-
-
-@dataclass(frozen=True)
-class Rewritten:
-    """One layer written again: where, and the sha256 of its bytes (its new ``diff_id``)."""
-
-    path: Path
-    diff_id: str
 
 
 class _Hashing:

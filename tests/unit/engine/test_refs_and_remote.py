@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from poetry_docker_plugin.engine.refs import registry_of, repository_of
+from poetry_docker_plugin.engine.refs import ImageReference
 from poetry_docker_plugin.engine.remote import current_context, remote_host
 from poetry_docker_plugin.pipeline.publish import push_failure
 
@@ -57,8 +57,9 @@ def test_the_current_context_comes_from_the_client_config(tmp_path: Path) -> Non
 def test_repository_and_registry_of_a_reference(
     reference: str, repository: str, registry: str | None
 ) -> None:
-    assert repository_of(reference) == repository
-    assert registry_of(reference) == registry
+    parsed = ImageReference.parse(reference)
+    assert parsed.repository == repository
+    assert parsed.registry == registry
 
 
 def test_a_push_failure_says_what_to_do() -> None:
