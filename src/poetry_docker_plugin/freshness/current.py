@@ -163,9 +163,7 @@ def _known_image(value: object) -> KnownImage | None:
     tags, bases, ports = value.get("tags"), value.get("bases"), value.get("ports")
     fingerprint, name = value.get("fingerprint"), value.get("project_name")
     emulation = value.get("emulation", "")
-    if not (isinstance(tags, list) and tags and list_of_strings(tags) and list_of_strings(ports)):
-        return None
-    if not isinstance(bases, list) or not isinstance(ports, list):
+    if not (tags and list_of_strings(tags) and list_of_strings(ports) and isinstance(bases, list)):
         return None
     if not (isinstance(fingerprint, str) and fingerprint and isinstance(name, str) and name):
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from poetry_docker_plugin.util.tempdirs import running
 
@@ -55,8 +55,9 @@ def remove_scratch(folder: Path) -> None:
                 scratch.unlink()
 
 
-def list_of_strings(value: object) -> bool:
-    """Whether a value read from a cache is a list of strings."""
+def list_of_strings(value: object) -> TypeGuard[list[str]]:
+    """Whether a value read from a cache is a list of strings (and, for the type checker,
+    that it is one from here on)."""
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 

@@ -4,6 +4,7 @@ engine's images as they were; anything else answers nothing (the project is then
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import TYPE_CHECKING
@@ -76,4 +77,30 @@ def test_an_engine_that_cannot_be_found_or_asked_answers_nothing(tmp_path: Path)
 
     assert current_known_image(cache, root, KEY, missing) is None
     engine.fault("inspect", "fail")
+    assert current_known_image(cache, root, KEY, lambda: engine) is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"tags": []},
+        {"tags": "app:1.0"},
+        {"ports": "8000"},
+        {"ports": [8000]},
+        {"bases": "debian:bookworm"},
+        {"bases": [["debian:bookworm"]]},
+        {"fingerprint": ""},
+        {"project_name": None},
+        {"emulation": 1},
+    ],
+)
+def test_a_record_of_another_shape_answers_nothing(
+    damage: dict[str, object], tmp_path: Path
+) -> None:
+    """A damaged record, or another version's, is not trusted: the project is read."""
+    root, cache, _, engine = recorded(tmp_path)
+    path = shortcut_of(cache, root).path
+    records = json.loads(path.read_text())
+    records[KEY]["image"].update(damage)
+    path.write_text(json.dumps(records))
     assert current_known_image(cache, root, KEY, lambda: engine) is None
