@@ -1,4 +1,15 @@
-"""The one exception type that commands turn into a clear message and a non-zero exit."""
+"""The errors that commands turn into a clear message and a non-zero exit.
+
+Every failure meant for the user is a ``DockerPluginError`` (``commands.base`` prints its
+message without a traceback and exits with its ``exit_code``). Its subclasses are the same
+error with what a caller needs to say more: ``BuildFailed`` (the engine's output, from which
+the builder tells what is missing) and ``PushFailed`` (the tag and the engine's reason, to
+which publishing adds advice), here because the engine raises them and the pipeline reads
+them; ``TagTaken`` (pipeline/tagging.py) stays beside the tag moves it describes, as no other
+module catches it. Errors internal to a module (``dockerignore.PatternError``, the settings'
+``ValueError``s) become a ``DockerPluginError`` naming the file or option before they leave
+their package.
+"""
 
 from __future__ import annotations
 
