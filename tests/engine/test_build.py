@@ -155,11 +155,11 @@ def test_output_writes_a_context_users_can_build(
         "check_libraries.py",
         "dist",
         "entrypoint.sh",
-        "write_sbom.py",
         "library-check.json",
         "requirements-compiled.txt",
         "requirements.txt",
         "sbom-inputs.json",
+        "write_sbom.py",
     ]
     docker("build", "--tag", image_tag, str(target))
     assert docker("run", "--rm", image_tag).stdout.startswith("hello from hello-app")
