@@ -139,6 +139,7 @@ class Builder:
         """The plan from the project, its locks and settings; ``locked``: held to the conda
         lock (``plan.pinning``: refused when stale; its absence said once)."""
         from poetry_docker_plugin.host_user import current_host_user
+        from poetry_docker_plugin.lock.sizes import locked_sizes
         from poetry_docker_plugin.plan.pinning import held_to_lock
 
         lock, request = self.lock, self.request  # read while the engine answers
@@ -150,6 +151,7 @@ class Builder:
         plan = make_plan(
             self.project, lock, self.settings, platform=platform, tags=request.tags,
             probe_base=probe, editable=request.development, host_user=host,
+            wheel_sizes=locked_sizes(lock.requirements, self.cache_dir / "wheel-sizes-v1.json"),
         )  # fmt: skip
         if not locked:
             return plan

@@ -19,7 +19,6 @@ from poetry_docker_plugin.names import (
     BASHRC_LINE,
     BUILT_REQUIREMENTS_FILE,
     CA_BUNDLE_SECRET,
-    COMPILED_REQUIREMENTS_FILE,
     CONDA_AUTH_SECRET,
     CONDA_EXPLICIT_FILE,
     CONDA_MD5_FILE,
@@ -40,6 +39,8 @@ from poetry_docker_plugin.names import (
     VCS_REQUIREMENTS_FILE,
     WHEELS_DIR,
 )
+
+from poetry_docker_plugin.plan.layers import LAYER_ROOT
 
 if TYPE_CHECKING:
     from poetry_docker_plugin.plan.model import BuildPlan
@@ -86,7 +87,9 @@ class RenderedFiles:
     dockerfile: str
     entrypoint: str
     activate: str
-    compiled_requirements: str
+    # The requirements file of each group of wheels (``plan.layers``), as a JSON object by
+    # file name; ``requirements``: those of pip, setuptools, wheel (installed over the base's).
+    layer_requirements: str
     requirements: str
     built_requirements: str
     vcs_requirements: str
@@ -106,7 +109,7 @@ class RenderedFiles:
             "Dockerfile": self.dockerfile,
             "entrypoint.sh": self.entrypoint,
             "activate.sh": self.activate,
-            COMPILED_REQUIREMENTS_FILE: self.compiled_requirements,
+            **self.layer_files,
             REQUIREMENTS_FILE: self.requirements,
             BUILT_REQUIREMENTS_FILE: self.built_requirements,
             VCS_REQUIREMENTS_FILE: self.vcs_requirements,
@@ -119,6 +122,12 @@ class RenderedFiles:
             CONDA_MD5_FILE: self.conda_md5,
         }
         return {name: text for name, text in named.items() if text}
+
+    @property
+    def layer_files(self) -> dict[str, str]:
+        """The requirements files of the groups of wheels, by name."""
+        files: dict[str, str] = json.loads(self.layer_requirements or "{}")
+        return files
 
 
 def dockerfile_text(value: str) -> str:
@@ -217,9 +226,10 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         conda_mounts.append(f"--mount=type=secret,id={CONDA_AUTH_SECRET},target={conda_auth}")
         conda_env.append(f"CONDARC={conda_auth}")
     dependencies = plan.dependencies
+    layers = dependencies.layers
     requirements = {
-        COMPILED_REQUIREMENTS_FILE: requirements_text(dependencies.compiled, dependencies.indexes),
-        REQUIREMENTS_FILE: requirements_text(dependencies.pure, dependencies.indexes),
+        **{g.file: requirements_text(g.requirements, dependencies.indexes) for g in layers.groups},
+        REQUIREMENTS_FILE: requirements_text(layers.seeded, dependencies.indexes),
         BUILT_REQUIREMENTS_FILE: requirements_text(dependencies.built, dependencies.indexes),
         VCS_REQUIREMENTS_FILE: requirements_text(dependencies.vcs),
     }
@@ -247,6 +257,8 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "plan": plan,
         "environment": plan.environment,
         "dependencies": plan.dependencies,
+        "layers": layers,
+        "layer_root": LAYER_ROOT,
         "project": plan.project,
         "runtime": plan.runtime,
         "metadata": plan.metadata,
@@ -272,7 +284,6 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "entrypoint_path": ENTRYPOINT_PATH,
         "requirements_file": REQUIREMENTS_FILE,
         "wheels_dir": WHEELS_DIR,
-        "compiled_requirements_file": COMPILED_REQUIREMENTS_FILE,
         "built_requirements_file": BUILT_REQUIREMENTS_FILE,
         "vcs_requirements_file": VCS_REQUIREMENTS_FILE,
         "local_wheels_dir": LOCAL_WHEELS_DIR,
@@ -297,7 +308,9 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         dockerfile=templates.get_template("Dockerfile.j2").render(values),
         entrypoint=templates.get_template("entrypoint.sh.j2").render(values),
         activate=templates.get_template("activate.sh.j2").render(values),
-        compiled_requirements=requirements[COMPILED_REQUIREMENTS_FILE],
+        layer_requirements=json.dumps(
+            {g.file: requirements[g.file] for g in layers.groups}, sort_keys=True
+        ),
         requirements=requirements[REQUIREMENTS_FILE],
         built_requirements=requirements[BUILT_REQUIREMENTS_FILE],
         vcs_requirements=requirements[VCS_REQUIREMENTS_FILE],

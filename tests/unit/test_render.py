@@ -176,7 +176,7 @@ def test_layers_run_from_base_to_labels() -> None:
         "conda create",
         "apt-get install",
         "COPY entrypoint.sh",
-        "--require-hashes",
+        "COPY --from=layer-",
         "--find-links",
         "LABEL",
         "CMD",
@@ -201,7 +201,7 @@ def test_values_cannot_escape_their_instruction() -> None:
     instructions = [
         line.split()[0] for line in files.dockerfile.splitlines() if line and line[0].isupper()
     ]
-    # environment; in the runtime stage tini, user, compiled and pure-Python dependencies, the
+    # environment, two stages of groups of wheels; in the runtime stage tini, user, the
     # library check, SBOM, project
     assert instructions.count("RUN") == 8
 
