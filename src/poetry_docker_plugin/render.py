@@ -39,7 +39,6 @@ from poetry_docker_plugin.names import (
     VCS_REQUIREMENTS_FILE,
     WHEELS_DIR,
 )
-
 from poetry_docker_plugin.plan.layers import LAYER_ROOT
 
 if TYPE_CHECKING:

@@ -156,8 +156,8 @@ def test_output_writes_a_context_users_can_build(
         "entrypoint.sh",
         "image_sbom.py",
         "library-check.json",
-        "requirements-compiled.txt",
-        "requirements.txt",
+        "requirements-layer-bucket-01.txt",
+        "requirements-layer-bucket-02.txt",
         "sbom-inputs.json",
     ]
     docker("build", "--tag", image_tag, str(target))

@@ -29,14 +29,18 @@ def sizes_of(requirements: list[LockedRequirement], size: int) -> dict[str, int]
     return {r.files[0]: size for r in requirements}
 
 
-def groups_by_key(requirements: list[LockedRequirement], sizes: dict[str, int]) -> dict[str, set[str]]:
+def groups_by_key(
+    requirements: list[LockedRequirement], sizes: dict[str, int]
+) -> dict[str, set[str]]:
     plan = plan_layers(requirements, TARGET, sizes)
     return {g.key: {f"{r.name}=={r.version}" for r in g.requirements} for g in plan.groups}
 
 
 def test_large_packages_get_a_layer_each_and_the_rest_share_buckets() -> None:
     large = [wheel("numpy"), wheel("pandas")]
-    small = [wheel(f"small{i}") for i in range(12)] + [wheel(f"pure{i}", compiled=False) for i in range(12)]
+    small = [wheel(f"small{i}") for i in range(12)] + [
+        wheel(f"pure{i}", compiled=False) for i in range(12)
+    ]
     sizes = {**sizes_of(large, 20 * MB), **sizes_of(small, 200_000)}
     plan = plan_layers(large + small, TARGET, sizes)
     assert [g.key for g in plan.groups[:2]] == ["numpy", "pandas"]
@@ -53,7 +57,9 @@ def test_a_bump_changes_only_its_own_group() -> None:
     sizes = {**sizes_of(large, 20 * MB), **sizes_of(small, 100_000)}
     before = groups_by_key(large + small, sizes)
     bumped = [*large, *small[:7], wheel("dep7", "2.0"), *small[8:]]
-    after = groups_by_key(bumped, {**sizes, **sizes_of(bumped, 100_000), **sizes_of(large, 20 * MB)})
+    after = groups_by_key(
+        bumped, {**sizes, **sizes_of(bumped, 100_000), **sizes_of(large, 20 * MB)}
+    )
     changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
     assert len(changed) == 1 and "dep7==2.0" in after[changed.pop()]
     assert after["numpy"] == before["numpy"]

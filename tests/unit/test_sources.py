@@ -176,8 +176,8 @@ def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path
             "entrypoint.sh",
             "image_sbom.py",
             "library-check.json",
-            "requirements-compiled.txt",
-            "requirements.txt",
+            "requirements-layer-bucket-01.txt",
+            "requirements-layer-bucket-02.txt",
             "sbom-inputs.json",
         ]
         assert (context / "entrypoint.sh").stat().st_mode & 0o111

@@ -3,9 +3,9 @@ simple API (PEP 691, ``size`` per file by PEP 700) once per ``name==version`` an
 user's cache, so that later builds ask nothing.
 
 Only for packages locked from PyPI (no source of the project's): another index may need
-credentials, which never reach the host's side of the build. A size that cannot be had is simply not known, and the
-package is grouped as a small one (``plan.layers``): sizes decide layers, never what is
-installed.
+credentials, which never reach the host's side of the build. A size that cannot be had is
+simply not known, and the package is grouped as a small one (``plan.layers``): sizes decide
+layers, never what is installed.
 """
 
 from __future__ import annotations
@@ -50,23 +50,19 @@ def _fetch(requirement: LockedRequirement, index: str) -> dict[str, int] | None:
     url = f"{index}/{quote(canonicalize_name(requirement.name))}/"
     request = urllib.request.Request(url, headers={"Accept": SIMPLE_JSON})
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:
             page = json.loads(answer.read())
     except (OSError, ValueError):
         return None
     return index_sizes(page, requirement.files)
 
 
-def locked_sizes(
-    requirements: Iterable[LockedRequirement], cache: Path
-) -> dict[str, int]:
+def locked_sizes(requirements: Iterable[LockedRequirement], cache: Path) -> dict[str, int]:
     """The sizes of the locked files by file name, from the cache or PyPI (see the module)."""
     kept = read_json(cache)
     known: dict[str, dict[str, int]] = kept if isinstance(kept, dict) else {}
     asked = [r for r in requirements if r.kind == "index" and not r.source_url and r.files]
-    missing = [
-        r for r in asked if not isinstance(known.get(f"{r.name}=={r.version}"), dict)
-    ]
+    missing = [r for r in asked if not isinstance(known.get(f"{r.name}=={r.version}"), dict)]
     if missing:
         from concurrent.futures import ThreadPoolExecutor
 

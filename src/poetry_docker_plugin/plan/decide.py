@@ -23,6 +23,7 @@ from poetry_docker_plugin.names import (
     SBOM_PATH,
     VENV_PREFIX,
 )
+from poetry_docker_plugin.plan.layers import plan_layers
 from poetry_docker_plugin.plan.model import (
     BaseImage,
     BaseProbe,
@@ -36,7 +37,6 @@ from poetry_docker_plugin.plan.model import (
     RuntimePlan,
     RuntimeUser,
 )
-from poetry_docker_plugin.plan.layers import plan_layers
 from poetry_docker_plugin.plan.python import choose_python, venv_python
 from poetry_docker_plugin.settings import check_no_runtime_base, check_workdir
 from poetry_docker_plugin.system.packages import (

@@ -84,6 +84,9 @@ class LayersPlan:
     copy_link: bool = False
 
 
+NO_LAYERS = LayersPlan()
+
+
 def wheel_size(requirement: LockedRequirement, target: Target, sizes: Mapping[str, int]) -> int:
     """The size of the wheel pip installs on ``target`` (the largest of its locked wheels that
     fit, which differ little), 0 when the index gave none."""
@@ -138,8 +141,7 @@ def plan_layers(
     # Large packages first (by name), then the buckets: the order depends on names alone.
     order = sorted(by_key, key=lambda key: (key.startswith("bucket-"), key))
     groups = tuple(
-        LayerGroup(key, tuple(by_key[key]), sum(measured[r] for r in by_key[key]))
-        for key in order
+        LayerGroup(key, tuple(by_key[key]), sum(measured[r] for r in by_key[key])) for key in order
     )
     return LayersPlan(groups=groups, seeded=seeded, copy_link=copy_link)
 
