@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 
 from poetry_docker_plugin.names import SBOM_PATH
 from poetry_docker_plugin.plan.layers import bucket_of
-from poetry_docker_plugin.render import without_input_digests
+from poetry_docker_plugin.render.dockerfile import without_input_digests
 
 # What `docker history` lists without a layer of its own.
 METADATA = ("ENV ", "LABEL ", "USER ", "CMD ", "ENTRYPOINT ", "EXPOSE ")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from poetry_docker_plugin.cache_files import read_json, write_json
+from poetry_docker_plugin.util.json_cache import read_json, write_json
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -14,7 +14,7 @@ from poetry_docker_plugin.lock.wheels import GLIBC_MAX_MINOR, Target
 from poetry_docker_plugin.plan.layers import NO_LAYERS, LayersPlan
 
 if TYPE_CHECKING:
-    from poetry_docker_plugin.lock.conda import LockedPackage
+    from poetry_docker_plugin.conda_lock.file import LockedPackage
     from poetry_docker_plugin.lock.model import LockedRequirement
     from poetry_docker_plugin.platforms import Platform
 
