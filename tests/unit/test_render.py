@@ -236,3 +236,24 @@ def test_the_development_image_has_an_account_for_the_host_user(tmp_path: Path) 
         poetry, Settings(), ["main"], editable=True, host_user=HostUser(0, 0, "root")
     )
     assert render(root, SOURCES).dockerfile.splitlines()[-3] == "USER 0"
+
+
+def test_groups_are_copied_with_link_only_where_the_engine_takes_it() -> None:
+    """Docker 20.10's built-in frontend refuses ``COPY --link``: it is written only when the
+    plan says the engine has it, on every group's COPY and nowhere else."""
+    poetry = Factory().create_poetry(FIXTURES / "layers-bump")
+    plan = plan_from_poetry(poetry, Settings(), ["main"], platform="linux/amd64", probe_base=probe)
+    plain = render(plan, SOURCES).dockerfile
+    layers = dataclasses.replace(plan.dependencies.layers, copy_link=True)
+    linked_plan = dataclasses.replace(
+        plan, dependencies=dataclasses.replace(plan.dependencies, layers=layers)
+    )
+    linked = render(linked_plan, SOURCES).dockerfile
+    stages = [g.stage for g in plan.dependencies.layers.groups]
+    assert len(stages) == 4
+    assert "--link" not in plain
+    for stage in stages:
+        assert f"COPY --from={stage} /layer/ /\n" in plain
+        assert f"COPY --link --from={stage} /layer/ /\n" in linked
+        assert f"FROM environment AS {stage}\n" in plain
+    assert linked.count("COPY --link ") == len(stages)
