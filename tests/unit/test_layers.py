@@ -12,6 +12,7 @@ from poetry_docker_plugin.plan.layers import (
     LARGE_WHEEL_BYTES,
     MAX_OWN_LAYERS,
     copy_link_supported,
+    cross_install,
     plan_layers,
 )
 
@@ -123,3 +124,23 @@ def test_sizes_come_only_from_well_formed_entries_of_the_index_page() -> None:
     wanted = ["a-1.0-py3-none-any.whl", "b-1.0-py3-none-any.whl", "c-1.0-py3-none-any.whl"]
     assert index_sizes(page, wanted) == {"a-1.0-py3-none-any.whl": 1234}
     assert index_sizes(["not", "a", "page"], wanted) == {}
+
+
+def test_a_foreign_target_installs_natively_only_with_the_same_python_on_both() -> None:
+    arm64 = Target("3.11", "aarch64")
+    layers = plan_layers([wheel("numpy"), wheel("six", compiled=False)], arm64, {})
+    crossed, why = cross_install(layers, arm64, "/opt/venv", "linux/amd64", "3.11")
+    assert why == "" and crossed.cross is not None
+    assert crossed.cross.abi == "cp311" and crossed.cross.prefix == "/opt/venv"
+    tags = crossed.cross.platform_tags
+    assert tags[0] == "manylinux_2_36_aarch64" and tags[-1] == "linux_aarch64"
+    assert "manylinux2014_aarch64" in tags and not any("x86_64" in tag for tag in tags)
+    same, why = cross_install(layers, arm64, "/opt/venv", "linux/amd64", "3.12")
+    assert same.cross is None and "Python 3.11" in why and "3.12" in why
+    same, why = cross_install(layers, arm64, "/opt/venv", "linux/amd64", None)
+    assert same.cross is None and "found: none" in why
+    by_url = dataclasses.replace(wheel("yaml"), kind="url", source_url="https://example.org/y.whl")
+    url_layers = plan_layers([by_url], arm64, {})
+    assert cross_install(url_layers, arm64, "/opt/venv", "linux/amd64", "3.11")[1] == (
+        "a wheel is locked by URL"
+    )

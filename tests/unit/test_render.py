@@ -257,3 +257,38 @@ def test_groups_are_copied_with_link_only_where_the_engine_takes_it() -> None:
         assert f"COPY --link --from={stage} /layer/ /\n" in linked
         assert f"FROM environment AS {stage}\n" in plain
     assert linked.count("COPY --link ") == len(stages)
+
+
+def test_groups_for_another_platform_are_installed_on_the_build_platform() -> None:
+    """The groups' stages start FROM --platform=$BUILDPLATFORM, download the target's wheels
+    and unpack them with the installer script; no marker is left for the build's pip."""
+    from poetry_docker_plugin.plan.layers import cross_install
+
+    poetry = Factory().create_poetry(FIXTURES / "layers-bump")
+    plan = plan_from_poetry(poetry, Settings(), ["main"], platform="linux/arm64", probe_base=probe)
+    environment = plan.environment
+    layers, why = cross_install(
+        plan.dependencies.layers,
+        environment.target,
+        environment.prefix,
+        "linux/amd64",
+        environment.python,
+    )
+    assert why == ""
+    crossed = dataclasses.replace(
+        plan, dependencies=dataclasses.replace(plan.dependencies, layers=layers)
+    )
+    files = render(crossed, SOURCES)
+    dockerfile = files.dockerfile
+    assert dockerfile.count("FROM --platform=$BUILDPLATFORM ") == 1
+    for group in layers.groups:
+        assert f"FROM wheel-installer AS {group.stage}\n" in dockerfile
+        assert f"COPY --from={group.stage} /layer/ /\n" in dockerfile
+        assert " ; " not in files.files()[group.file]
+    assert "--platform manylinux_2_36_aarch64 " in dockerfile
+    python = environment.python
+    assert f"--python-version {python} --abi cp{python.replace('.', '')}" in dockerfile
+    assert f"install_wheels.py --prefix {environment.prefix} --python {python}" in dockerfile
+    assert {"install_wheels.py", "installer-requirements.txt"} <= set(files.files())
+    assert "FROM environment AS layer-" not in dockerfile
+    assert "--platform manylinux" not in render(plan, SOURCES).dockerfile

@@ -65,11 +65,9 @@ class Builder:
         self.io = io
         self.cache_dir = cache_dir
         self.cache = ProjectCache(cache_dir / "projects" / f"{path_key(self.root)}.json")
-        # The ``image inspect`` of the images the last call asked about, started while the
-        # plan is made (see ``prepare``); taken by the first ``check_current``.
+        # The ``image inspect`` of the last call's images, started while the plan is made.
         self.speculative_inspect: PendingInspect | None = None
-        # The engine's ``version``, asked while the lock is read (``start_engine_platform``);
-        # None before it is asked, then whether an answer is needed.
+        # The engine's ``version``, asked while the lock is read (None before it is asked).
         self.pending_platform: Callable[[], str] | None = None
         self.platform_required: bool | None = None
         self.said_unlocked = False  # that there is no conda lock: once per command
@@ -139,6 +137,7 @@ class Builder:
         """The plan from the project, its locks and settings; ``locked``: held to the conda
         lock (``plan.pinning``: refused when stale; its absence said once)."""
         from poetry_docker_plugin.lock.sizes import locked_sizes
+        from poetry_docker_plugin.pipeline.cross import planned_natively
         from poetry_docker_plugin.pipeline.host_user import current_host_user
         from poetry_docker_plugin.plan.pinning import held_to_lock
 
@@ -153,6 +152,7 @@ class Builder:
             probe_base=probe, editable=request.development, host_user=host,
             wheel_sizes=locked_sizes(lock.requirements, self.cache_dir / "wheel-sizes-v1.json"),
         )  # fmt: skip
+        plan = planned_natively(plan, request.platform and self.engine_platform, probe, self.say)
         if not locked:
             return plan
         plan, unlocked = held_to_lock(plan, self.conda_lock)

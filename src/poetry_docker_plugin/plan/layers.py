@@ -23,6 +23,7 @@ image, whatever the size of the lock.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -73,6 +74,22 @@ class LayerGroup:
 
 
 @dataclass(frozen=True)
+class CrossInstall:
+    """The groups' stages run on the build platform for a target of another (``--platform``):
+    pip there downloads the target's locked wheels (hashes checked) and PyPA's installer
+    unpacks them into the target's venv layout; nothing of the target runs."""
+
+    build_platform: str  # "linux/amd64": the engine's own
+    python: str  # X.Y, the same on both platforms' bases (checked when the plan is made)
+    prefix: str  # the venv's path, the same in both
+    platform_tags: tuple[str, ...]  # pip download --platform: the target's, most specific first
+
+    @property
+    def abi(self) -> str:
+        return "cp" + self.python.replace(".", "")
+
+
+@dataclass(frozen=True)
 class LayersPlan:
     """The groups, in the order the final stage copies them, and how it copies them."""
 
@@ -82,6 +99,7 @@ class LayersPlan:
     # ``COPY --link``: each layer independent of those below it (BuildKit's Dockerfile
     # frontend 1.4 and later; Docker 20.10's built-in one refuses the flag).
     copy_link: bool = False
+    cross: CrossInstall | None = None
 
 
 NO_LAYERS = LayersPlan()
@@ -153,3 +171,31 @@ def copy_link_supported(engine: str, server_version: str) -> bool:
         return False
     major = server_version.split(".")[0]
     return major.isdigit() and int(major) >= 23
+
+
+def cross_install(
+    layers: LayersPlan, target: Target, prefix: str, build_platform: str, build_python: str | None
+) -> tuple[LayersPlan, str]:
+    """``layers`` with their stages on the build platform when that can give the same files,
+    and why not when it cannot (said with ``-v``).
+
+    It can for a venv whose base has the target's Python on the build platform too (a
+    multi-platform base image), and wheels from indexes (one locked by URL would need its
+    direct_url.json, which only pip writes)."""
+    if build_python != target.python:
+        return layers, (
+            f"the base image has no {build_platform} variant with Python {target.python} "
+            f"(found: {build_python or 'none'})"
+        )
+    if any(r.kind != "index" for g in layers.groups for r in g.requirements):
+        return layers, "a wheel is locked by URL"
+    platforms = {str(t.platform) for t in target.tags} - {"any"}
+    cross = CrossInstall(build_platform, target.python, prefix, tuple(sorted(platforms, key=_rank)))
+    return dataclasses.replace(layers, cross=cross), ""
+
+
+def _rank(platform: str) -> tuple[int, int, str]:
+    """pip's preference: the newest manylinux_2_N first, then the legacy names, linux_ last."""
+    if platform.startswith("manylinux_2_"):
+        return 0, -int(platform.split("_")[2]), platform
+    return (2 if platform.startswith("linux_") else 1), 0, platform

@@ -41,6 +41,11 @@ from poetry_docker_plugin.names import (
     ZIP_EPOCH,
 )
 from poetry_docker_plugin.plan.layers import LAYER_ROOT
+from poetry_docker_plugin.render.layers import (
+    INSTALL_WHEELS_FILE,
+    INSTALLER_REQUIREMENTS_FILE,
+    layer_files,
+)
 
 if TYPE_CHECKING:
     from poetry_docker_plugin.plan.model import BuildPlan
@@ -203,8 +208,9 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         conda_env.append(f"CONDARC={conda_auth}")
     dependencies = plan.dependencies
     layers = dependencies.layers
+    group_files = layer_files(plan)
     requirements = {
-        **{g.file: requirements_text(g.requirements, dependencies.indexes) for g in layers.groups},
+        **group_files,
         REQUIREMENTS_FILE: requirements_text(layers.seeded, dependencies.indexes),
         BUILT_REQUIREMENTS_FILE: requirements_text(dependencies.built, dependencies.indexes),
         VCS_REQUIREMENTS_FILE: requirements_text(dependencies.vcs),
@@ -235,6 +241,8 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "dependencies": plan.dependencies,
         "layers": layers,
         "layer_root": LAYER_ROOT,
+        "install_wheels_file": INSTALL_WHEELS_FILE,
+        "installer_requirements_file": INSTALLER_REQUIREMENTS_FILE,
         "project": plan.project,
         "runtime": plan.runtime,
         "metadata": plan.metadata,
@@ -284,9 +292,7 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         dockerfile=templates.get_template("Dockerfile.j2").render(values),
         entrypoint=templates.get_template("entrypoint.sh.j2").render(values),
         activate=templates.get_template("activate.sh.j2").render(values),
-        layer_requirements=json.dumps(
-            {g.file: requirements[g.file] for g in layers.groups}, sort_keys=True
-        ),
+        layer_requirements=json.dumps(group_files, sort_keys=True),
         requirements=requirements[REQUIREMENTS_FILE],
         built_requirements=requirements[BUILT_REQUIREMENTS_FILE],
         vcs_requirements=requirements[VCS_REQUIREMENTS_FILE],
