@@ -70,7 +70,7 @@ class Builder:
         # The engine's ``version``, asked while the lock is read (None before it is asked).
         self.pending_platform: Callable[[], str] | None = None
         self.platform_required: bool | None = None
-        self.said_unlocked = False  # that there is no conda lock: once per command
+        self.said: set[str] = set()  # what is said once per command (no conda lock, emulation)
         self.tagged: tuple[str, ...] = ()  # the tags moved to a new image, then its id
         if engine is not None:  # given (a test's fake engine): else found when first needed
             self.__dict__["engine"] = engine
@@ -152,12 +152,12 @@ class Builder:
             probe_base=probe, editable=request.development, host_user=host,
             wheel_sizes=locked_sizes(lock.requirements, self.cache_dir / "wheel-sizes-v1.json"),
         )  # fmt: skip
-        plan = planned_natively(plan, request.platform and self.engine_platform, probe, self.say)
+        plan = planned_natively(plan, probe, self)
         if not locked:
             return plan
         plan, unlocked = held_to_lock(plan, self.conda_lock)
-        if unlocked and not self.said_unlocked:
-            self.said_unlocked = True
+        if unlocked and unlocked not in self.said:
+            self.said.add(unlocked)
             self.say(f"<comment>{unlocked}</comment>")
         return plan
 

@@ -9,7 +9,7 @@ like the target's base. Everything else runs emulated, and ``-v`` says so, with 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cleo.io.outputs.output import Verbosity
 
@@ -19,20 +19,38 @@ from poetry_docker_plugin.plan.layers import cross_install
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from poetry_docker_plugin.freshness.request import BuildRequest
     from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
     from poetry_docker_plugin.platforms import Platform
 
 
+class Speaker(Protocol):
+    """The builder, as far as this needs it: the request, the engine's platform, and what it
+    said once already, and how it says."""
+
+    said: set[str]
+    request: BuildRequest
+
+    @property
+    def engine_platform(self) -> Platform: ...
+
+    def say(self, message: str, verbosity: Verbosity = Verbosity.NORMAL) -> None: ...
+
+
 def planned_natively(
-    plan: BuildPlan,
-    build_platform: Platform | None,
-    probe: Callable[..., BaseImage],
-    say: Callable[[str, Verbosity], None],
+    plan: BuildPlan, probe: Callable[..., BaseImage], speaker: Speaker
 ) -> BuildPlan:
-    """``plan`` with its file-only stages on ``build_platform`` where they can run there; what
-    runs emulated is said with ``-v``. ``probe`` looks at a base image for a ``platform``."""
+    """``plan`` with its file-only stages on the engine's platform where they can run there,
+    for a ``--platform`` of another; what runs emulated is said with ``-v``, once per
+    command. ``probe`` looks at a base image for a ``platform``."""
     environment = plan.environment
-    if build_platform is None or build_platform == environment.platform:
+    if speaker.request.platform is None:
+        return plan
+    try:
+        build_platform = speaker.engine_platform
+    except (DockerPluginError, OSError):  # an engine that cannot say: its build says why
+        return plan
+    if build_platform == environment.platform:
         return plan
     layers = plan.dependencies.layers
     why = ""
@@ -51,7 +69,10 @@ def planned_natively(
         plan = dataclasses.replace(
             plan, dependencies=dataclasses.replace(plan.dependencies, layers=layers)
         )
-    say(emulation_report(plan, str(build_platform), why), Verbosity.VERBOSE)
+    report = emulation_report(plan, str(build_platform), why)
+    if report not in speaker.said:
+        speaker.said.add(report)
+        speaker.say(report, Verbosity.VERBOSE)
     return plan
 
 
