@@ -168,7 +168,8 @@ def test_two_platforms_are_pushed_as_one_reference(
     assert re.search(f"  natively on {engine}: the [0-9]+ groups of locked wheels", built.stderr)
     assert f"  emulated ({foreign}): creating the venv environment" in built.stderr
     assert built.stderr.count("Building for ") == 1
-    reference = built.stdout.strip()
+    # (-v: Poetry's wheel builder writes "- Building wheel" to stdout; the reference is last.)
+    reference = built.stdout.strip().splitlines()[-1]
     assert reference.startswith(f"{repository}@sha256:"), built.output
     check_arm64_image(project, f"{repository}:1.2.0-arm64")
     code = "import platform, numpy; print(platform.machine())"

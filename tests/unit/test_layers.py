@@ -144,3 +144,30 @@ def test_a_foreign_target_installs_natively_only_with_the_same_python_on_both() 
     assert cross_install(url_layers, arm64, "/opt/venv", "linux/amd64", "3.11")[1] == (
         "a wheel is locked by URL"
     )
+
+
+def test_the_report_names_what_runs_emulated_and_why() -> None:
+    """-v's report for another platform: the groups natively when they can be, and every
+    step that runs the target's code (an sdist's build among them), each with its reason."""
+    from conftest import FIXTURES, plan_from_poetry
+    from poetry.factory import Factory
+
+    from poetry_docker_plugin.pipeline.cross import emulation_report
+    from poetry_docker_plugin.project.settings import Settings
+
+    poetry = Factory().create_poetry(FIXTURES / "sdist-only")
+    settings = Settings().override(env_manager="venv", base_image="debian:bookworm", python="3.11")
+    plan = plan_from_poetry(poetry, settings, ["main"], platform="linux/arm64")
+    assert plan.needs_builder
+    report = emulation_report(plan, "linux/amd64", "a wheel is locked by URL")
+    lines = report.splitlines()
+    assert lines[0] == "Building for linux/arm64 on linux/amd64:"
+    assert (
+        "  emulated (linux/arm64): building sdists, git and path dependencies "
+        "(compilers of the target)"
+    ) in lines
+    assert (
+        "  emulated (linux/arm64): creating the venv environment (runs linux/arm64 Python)" in lines
+    )
+    if plan.dependencies.layers.groups:
+        assert any("groups of locked wheels (a wheel is locked by URL)" in line for line in lines)
