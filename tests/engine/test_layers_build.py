@@ -11,12 +11,12 @@ import shutil
 from pathlib import Path
 
 import tomllib
-from conftest import configure, copy_fixture, docker, run_poetry
 from packaging.utils import canonicalize_name
 
 from poetry_docker_plugin.names import SBOM_PATH
 from poetry_docker_plugin.plan.layers import bucket_of
 from poetry_docker_plugin.render.dockerfile import without_input_digests
+from tests.conftest import configure, copy_fixture, docker, run_poetry
 
 # What `docker history` lists without a layer of its own.
 METADATA = ("ENV ", "LABEL ", "USER ", "CMD ", "ENTRYPOINT ", "EXPOSE ")

@@ -147,12 +147,11 @@ class Builder:
             self.probe_base, platform=platform, pull=pull, refresh=refresh_base
         )
         host = current_host_user() if request.development else None
-        plan = make_plan(
+        plan = planned_natively(make_plan(
             self.project, lock, self.settings, platform=platform, tags=request.tags,
             probe_base=probe, editable=request.development, host_user=host,
             wheel_sizes=locked_sizes(lock.requirements, self.cache_dir / "wheel-sizes-v1.json"),
-        )  # fmt: skip
-        plan = planned_natively(plan, probe, self)
+        ), probe, self)  # fmt: skip
         if not locked:
             return plan
         plan, unlocked = held_to_lock(plan, self.conda_lock)

@@ -149,11 +149,11 @@ def test_a_foreign_target_installs_natively_only_with_the_same_python_on_both() 
 def test_the_report_names_what_runs_emulated_and_why() -> None:
     """-v's report for another platform: the groups natively when they can be, and every
     step that runs the target's code (an sdist's build among them), each with its reason."""
-    from conftest import FIXTURES, plan_from_poetry
     from poetry.factory import Factory
 
     from poetry_docker_plugin.pipeline.cross import emulation_report
     from poetry_docker_plugin.project.settings import Settings
+    from tests.conftest import FIXTURES, plan_from_poetry
 
     poetry = Factory().create_poetry(FIXTURES / "sdist-only")
     settings = Settings().override(env_manager="venv", base_image="debian:bookworm", python="3.11")
