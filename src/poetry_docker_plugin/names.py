@@ -49,7 +49,6 @@ BASHRC_LINE = f"if [ -r {ACTIVATE_PATH} ]; then . {ACTIVATE_PATH}; fi  # poetry-
 
 # Files and folders of the staged build context.
 REQUIREMENTS_FILE = "requirements.txt"
-COMPILED_REQUIREMENTS_FILE = "requirements-compiled.txt"
 BUILT_REQUIREMENTS_FILE = "requirements-build.txt"
 VCS_REQUIREMENTS_FILE = "requirements-vcs.txt"
 SBOM_SCRIPT_FILE = "write_sbom.py"  # render/resources/ module of that name, copied as it is

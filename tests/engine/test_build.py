@@ -156,8 +156,8 @@ def test_output_writes_a_context_users_can_build(
         "dist",
         "entrypoint.sh",
         "library-check.json",
-        "requirements-compiled.txt",
-        "requirements.txt",
+        "requirements-layer-bucket-01.txt",
+        "requirements-layer-bucket-02.txt",
         "sbom-inputs.json",
         "write_sbom.py",
     ]

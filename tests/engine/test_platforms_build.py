@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -158,9 +159,18 @@ def test_two_platforms_are_pushed_as_one_reference(
     platforms = ("--platform", "linux/amd64,linux/arm64")
     refused = run_poetry(project, "docker", "build", *platforms)
     assert refused.returncode == 1 and "Add --push" in refused.stderr, refused.output
-    built = run_poetry(project, "docker", "build", *platforms, "--push")
+    built = run_poetry(project, "docker", "build", *platforms, "--push", "-v")
     assert built.returncode == 0, built.output
-    reference = built.stdout.strip()
+    # The foreign platform's groups of wheels were installed natively (issue 32), and -v says
+    # which steps ran emulated; the engine's own platform has no such report.
+    engine = docker("version", "--format", "{{.Server.Os}}/{{.Server.Arch}}").stdout.strip()
+    (foreign,) = {"linux/amd64", "linux/arm64"} - {engine}
+    assert f"Building for {foreign} on {engine}:" in built.stderr, built.stderr
+    assert re.search(f"  natively on {engine}: the [0-9]+ groups of locked wheels", built.stderr)
+    assert f"  emulated ({foreign}): creating the venv environment" in built.stderr
+    assert built.stderr.count("Building for ") == 1
+    # (-v: Poetry's wheel builder writes "- Building wheel" to stdout; the reference is last.)
+    reference = built.stdout.strip().splitlines()[-1]
     assert reference.startswith(f"{repository}@sha256:"), built.output
     check_arm64_image(project, f"{repository}:1.2.0-arm64")
     code = "import platform, numpy; print(platform.machine())"

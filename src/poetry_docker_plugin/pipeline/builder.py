@@ -66,14 +66,12 @@ class Builder:
         self.io = io
         self.cache_dir = cache_dir
         self.cache = ProjectCache(cache_dir / "projects" / f"{path_key(self.project.root)}.json")
-        # The ``image inspect`` of the images the last call asked about, started while the
-        # plan is made (see ``prepare``); taken by the first ``check_current``.
+        # The ``image inspect`` of the last call's images, started while the plan is made.
         self.speculative_inspect: PendingInspect | None = None
-        # The engine's ``version``, asked while the lock is read (``start_engine_platform``);
-        # None before it is asked, then whether an answer is needed.
+        # The engine's ``version``, asked while the lock is read (None before it is asked).
         self.pending_platform: Callable[[], str] | None = None
         self.platform_required: bool | None = None
-        self.said_unlocked = False  # that there is no conda lock: once per command
+        self.said: set[str] = set()  # what is said once per command (no conda lock, emulation)
         self.tagged: tuple[str, ...] = ()  # the tags moved to a new image, then its id
         if engine is not None:  # given (a test's fake engine): else found when first needed
             self.__dict__["engine"] = engine
@@ -134,6 +132,8 @@ class Builder:
     ) -> BuildPlan:
         """The plan from the project, its locks and settings; ``locked``: held to the conda
         lock (``plan.pinning``: refused when stale; its absence said once)."""
+        from poetry_docker_plugin.lock.sizes import locked_sizes
+        from poetry_docker_plugin.pipeline.cross import planned_natively
         from poetry_docker_plugin.pipeline.host_user import current_host_user
         from poetry_docker_plugin.plan.pinning import held_to_lock
 
@@ -143,15 +143,16 @@ class Builder:
             self.probe_base, platform=platform, pull=pull, refresh=refresh_base
         )
         host = current_host_user() if request.development else None
-        plan = make_plan(
+        plan = planned_natively(make_plan(
             self.project, lock, self.settings, platform=platform, tags=request.tags,
             probe_base=probe, editable=request.development, host_user=host,
-        )  # fmt: skip
+            wheel_sizes=locked_sizes(lock.requirements, self.cache_dir / "wheel-sizes-v1.json"),
+        ), probe, self)  # fmt: skip
         if not locked:
             return plan
         plan, unlocked = held_to_lock(plan, self.conda_lock)
-        if unlocked and not self.said_unlocked:
-            self.said_unlocked = True
+        if unlocked and unlocked not in self.said:
+            self.said.add(unlocked)
             self.say(f"<comment>{unlocked}</comment>")
         return plan
 

@@ -23,6 +23,7 @@ from poetry_docker_plugin.names import (
     SBOM_PATH,
     VENV_PREFIX,
 )
+from poetry_docker_plugin.plan.layers import plan_layers
 from poetry_docker_plugin.plan.model import (
     BaseImage,
     BaseProbe,
@@ -45,6 +46,8 @@ from poetry_docker_plugin.system.packages import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from poetry_docker_plugin.lock.model import Lock
     from poetry_docker_plugin.lock.wheels import Target
     from poetry_docker_plugin.platforms import Platform
@@ -75,6 +78,7 @@ def make_plan(
     probe_base: BaseProbe | None = None,
     editable: bool = False,
     host_user: HostUser | None = None,
+    wheel_sizes: Mapping[str, int] | None = None,
 ) -> BuildPlan:
     """Decides everything about the image from the project, its lock and the settings.
 
@@ -138,6 +142,7 @@ def make_plan(
             python_headers=has_python_headers(manager, base),
             build_apt_packages=settings.build_apt_packages,
             ignore_libraries=DEFAULT_HOST_LIBRARIES + settings.ignore_libraries,
+            wheel_sizes=wheel_sizes,
         ),
         project=ProjectPlan(
             name=name,
@@ -171,6 +176,7 @@ def plan_dependencies(
     python_headers: bool = True,
     build_apt_packages: tuple[str, ...] = (),
     ignore_libraries: tuple[str, ...] = DEFAULT_HOST_LIBRARIES,
+    wheel_sizes: Mapping[str, int] | None = None,
 ) -> DependenciesPlan:
     """Sorts the locked packages by how the image gets them.
 
@@ -208,9 +214,10 @@ def plan_dependencies(
     tools += [*build_packages(from_sources), *build_apt_packages]
     hashed = [r for r in requirements if not r.is_local and r.kind != "git" and r not in built]
     compiled = tuple(r for r in hashed if r in applying and r.is_compiled(target))
+    pure = tuple(r for r in hashed if r not in compiled)
     return DependenciesPlan(
         compiled=compiled,
-        pure=tuple(r for r in hashed if r not in compiled),
+        pure=pure,
         built=built,
         vcs=vcs,
         local_wheels=wheels,
@@ -222,6 +229,7 @@ def plan_dependencies(
         private_indexes=bool(lock.indexes),
         ca_bundle=ca_bundle,
         ignore_libraries=ignore_libraries,
+        layers=plan_layers(compiled + pure, target, wheel_sizes or {}),
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from poetry_docker_plugin.lock.wheels import GLIBC_MAX_MINOR, Target
+from poetry_docker_plugin.plan.layers import NO_LAYERS, LayersPlan
 
 if TYPE_CHECKING:
     from poetry_docker_plugin.conda_lock.file import LockedPackage
@@ -176,6 +177,8 @@ class DependenciesPlan:
     ca_bundle: bool
     # Sonames the in-image library check does not look for (the host provides them).
     ignore_libraries: tuple[str, ...] = ()
+    # The hashed wheels (``compiled`` and ``pure`` that apply), grouped into layers.
+    layers: LayersPlan = NO_LAYERS
 
     @property
     def wheels_stage_builds(self) -> tuple[LockedRequirement, ...]:

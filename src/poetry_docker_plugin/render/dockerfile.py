@@ -19,7 +19,6 @@ from poetry_docker_plugin.names import (
     BASHRC_LINE,
     BUILT_REQUIREMENTS_FILE,
     CA_BUNDLE_SECRET,
-    COMPILED_REQUIREMENTS_FILE,
     CONDA_AUTH_SECRET,
     CONDA_EXPLICIT_FILE,
     CONDA_MD5_FILE,
@@ -40,6 +39,12 @@ from poetry_docker_plugin.names import (
     VCS_REQUIREMENTS_FILE,
     WHEELS_DIR,
     ZIP_EPOCH,
+)
+from poetry_docker_plugin.plan.layers import LAYER_ROOT
+from poetry_docker_plugin.render.layers import (
+    INSTALL_WHEELS_FILE,
+    INSTALLER_REQUIREMENTS_FILE,
+    layer_files,
 )
 
 if TYPE_CHECKING:
@@ -86,7 +91,9 @@ class RenderedFiles:
     dockerfile: str
     entrypoint: str
     activate: str
-    compiled_requirements: str
+    # The requirements file of each group of wheels (``plan.layers``), as a JSON object by
+    # file name; ``requirements``: those of pip, setuptools, wheel (installed over the base's).
+    layer_requirements: str
     requirements: str
     built_requirements: str
     vcs_requirements: str
@@ -106,7 +113,7 @@ class RenderedFiles:
             "Dockerfile": self.dockerfile,
             "entrypoint.sh": self.entrypoint,
             "activate.sh": self.activate,
-            COMPILED_REQUIREMENTS_FILE: self.compiled_requirements,
+            **self.layer_files,
             REQUIREMENTS_FILE: self.requirements,
             BUILT_REQUIREMENTS_FILE: self.built_requirements,
             VCS_REQUIREMENTS_FILE: self.vcs_requirements,
@@ -119,6 +126,12 @@ class RenderedFiles:
             CONDA_MD5_FILE: self.conda_md5,
         }
         return {name: text for name, text in named.items() if text}
+
+    @property
+    def layer_files(self) -> dict[str, str]:
+        """The requirements files of the groups of wheels, by name."""
+        files: dict[str, str] = json.loads(self.layer_requirements or "{}")
+        return files
 
 
 def dockerfile_text(value: str) -> str:
@@ -194,9 +207,11 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         conda_mounts.append(f"--mount=type=secret,id={CONDA_AUTH_SECRET},target={conda_auth}")
         conda_env.append(f"CONDARC={conda_auth}")
     dependencies = plan.dependencies
+    layers = dependencies.layers
+    group_files = layer_files(plan)
     requirements = {
-        COMPILED_REQUIREMENTS_FILE: requirements_text(dependencies.compiled, dependencies.indexes),
-        REQUIREMENTS_FILE: requirements_text(dependencies.pure, dependencies.indexes),
+        **group_files,
+        REQUIREMENTS_FILE: requirements_text(layers.seeded, dependencies.indexes),
         BUILT_REQUIREMENTS_FILE: requirements_text(dependencies.built, dependencies.indexes),
         VCS_REQUIREMENTS_FILE: requirements_text(dependencies.vcs),
     }
@@ -224,6 +239,10 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "plan": plan,
         "environment": plan.environment,
         "dependencies": plan.dependencies,
+        "layers": layers,
+        "layer_root": LAYER_ROOT,
+        "install_wheels_file": INSTALL_WHEELS_FILE,
+        "installer_requirements_file": INSTALLER_REQUIREMENTS_FILE,
         "project": plan.project,
         "runtime": plan.runtime,
         "metadata": plan.metadata,
@@ -249,7 +268,6 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "entrypoint_path": ENTRYPOINT_PATH,
         "requirements_file": REQUIREMENTS_FILE,
         "wheels_dir": WHEELS_DIR,
-        "compiled_requirements_file": COMPILED_REQUIREMENTS_FILE,
         "built_requirements_file": BUILT_REQUIREMENTS_FILE,
         "vcs_requirements_file": VCS_REQUIREMENTS_FILE,
         "local_wheels_dir": LOCAL_WHEELS_DIR,
@@ -274,7 +292,7 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         dockerfile=templates.get_template("Dockerfile.j2").render(values),
         entrypoint=templates.get_template("entrypoint.sh.j2").render(values),
         activate=templates.get_template("activate.sh.j2").render(values),
-        compiled_requirements=requirements[COMPILED_REQUIREMENTS_FILE],
+        layer_requirements=json.dumps(group_files, sort_keys=True),
         requirements=requirements[REQUIREMENTS_FILE],
         built_requirements=requirements[BUILT_REQUIREMENTS_FILE],
         vcs_requirements=requirements[VCS_REQUIREMENTS_FILE],

@@ -181,7 +181,7 @@ def test_layers_run_from_base_to_labels() -> None:
         "conda create",
         "apt-get install",
         "COPY entrypoint.sh",
-        "--require-hashes",
+        "COPY --from=layer-",
         "--find-links",
         "LABEL",
         "CMD",
@@ -206,7 +206,7 @@ def test_values_cannot_escape_their_instruction() -> None:
     instructions = [
         line.split()[0] for line in files.dockerfile.splitlines() if line and line[0].isupper()
     ]
-    # environment; in the runtime stage tini, user, compiled and pure-Python dependencies, the
+    # environment, two stages of groups of wheels; in the runtime stage tini, user, the
     # library check, SBOM, project
     assert instructions.count("RUN") == 8
 
@@ -236,3 +236,59 @@ def test_the_development_image_has_an_account_for_the_host_user(tmp_path: Path) 
         poetry, Settings(), ["main"], editable=True, host_user=HostUser(0, 0, "root")
     )
     assert render(root, SOURCES).dockerfile.splitlines()[-3] == "USER 0"
+
+
+def test_groups_are_copied_with_link_only_where_the_engine_takes_it() -> None:
+    """Docker 20.10's built-in frontend refuses ``COPY --link``: it is written only when the
+    plan says the engine has it, on every group's COPY and nowhere else."""
+    poetry = Factory().create_poetry(FIXTURES / "layers-bump")
+    plan = plan_from_poetry(poetry, Settings(), ["main"], platform="linux/amd64", probe_base=probe)
+    plain = render(plan, SOURCES).dockerfile
+    layers = dataclasses.replace(plan.dependencies.layers, copy_link=True)
+    linked_plan = dataclasses.replace(
+        plan, dependencies=dataclasses.replace(plan.dependencies, layers=layers)
+    )
+    linked = render(linked_plan, SOURCES).dockerfile
+    stages = [g.stage for g in plan.dependencies.layers.groups]
+    assert len(stages) == 4
+    assert "--link" not in plain
+    for stage in stages:
+        assert f"COPY --from={stage} /layer/ /\n" in plain
+        assert f"COPY --link --from={stage} /layer/ /\n" in linked
+        assert f"FROM environment AS {stage}\n" in plain
+    assert linked.count("COPY --link ") == len(stages)
+
+
+def test_groups_for_another_platform_are_installed_on_the_build_platform() -> None:
+    """The groups' stages start FROM --platform=$BUILDPLATFORM, download the target's wheels
+    and unpack them with the installer script; no marker is left for the build's pip."""
+    from poetry_docker_plugin.plan.layers import cross_install
+
+    poetry = Factory().create_poetry(FIXTURES / "layers-bump")
+    plan = plan_from_poetry(poetry, Settings(), ["main"], platform="linux/arm64", probe_base=probe)
+    environment = plan.environment
+    layers, why = cross_install(
+        plan.dependencies.layers,
+        environment.target,
+        environment.prefix,
+        "linux/amd64",
+        environment.python,
+    )
+    assert why == ""
+    crossed = dataclasses.replace(
+        plan, dependencies=dataclasses.replace(plan.dependencies, layers=layers)
+    )
+    files = render(crossed, SOURCES)
+    dockerfile = files.dockerfile
+    assert dockerfile.count("FROM --platform=$BUILDPLATFORM ") == 1
+    for group in layers.groups:
+        assert f"FROM wheel-installer AS {group.stage}\n" in dockerfile
+        assert f"COPY --from={group.stage} /layer/ /\n" in dockerfile
+        assert " ; " not in files.files()[group.file]
+    assert "--platform manylinux_2_36_aarch64 " in dockerfile
+    python = environment.python
+    assert f"--python-version {python} --abi cp{python.replace('.', '')}" in dockerfile
+    assert f"install_wheels.py --prefix {environment.prefix} --python {python}" in dockerfile
+    assert {"install_wheels.py", "installer-requirements.txt"} <= set(files.files())
+    assert "FROM environment AS layer-" not in dockerfile
+    assert "--platform manylinux" not in render(plan, SOURCES).dockerfile

@@ -176,8 +176,8 @@ def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path
             "dist/hello_app-0.3.1-py3-none-any.whl",
             "entrypoint.sh",
             "library-check.json",
-            "requirements-compiled.txt",
-            "requirements.txt",
+            "requirements-layer-bucket-01.txt",
+            "requirements-layer-bucket-02.txt",
             "sbom-inputs.json",
             "write_sbom.py",
         ]
