@@ -25,6 +25,10 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 TIMEOUT_SECONDS = 5.0
 WORKERS = 8
+# An index that did not answer is not asked again for this long (kept in the cache file), so
+# that a machine without PyPI waits for it once, not on every call.
+UNREACHABLE_KEY = "unreachable-until"
+RETRY_AFTER_SECONDS = 600
 
 
 def index_sizes(page: object, files: Iterable[str]) -> dict[str, int]:
@@ -58,16 +62,28 @@ def _fetch(requirement: LockedRequirement, index: str) -> dict[str, int] | None:
 
 
 def locked_sizes(requirements: Iterable[LockedRequirement], cache: Path) -> dict[str, int]:
-    """The sizes of the locked files by file name, from the cache or PyPI (see the module)."""
+    """The sizes of the locked files by file name, from the cache or PyPI (see the module).
+
+    The first missing package is asked alone: when the index does not answer, no other is
+    asked, and none is until ``RETRY_AFTER_SECONDS`` have passed."""
+    import time
+
     kept = read_json(cache)
-    known: dict[str, dict[str, int]] = kept if isinstance(kept, dict) else {}
+    known: dict[str, object] = kept if isinstance(kept, dict) else {}
     asked = [r for r in requirements if r.kind == "index" and not r.source_url and r.files]
     missing = [r for r in asked if not isinstance(known.get(f"{r.name}=={r.version}"), dict)]
-    if missing:
-        from concurrent.futures import ThreadPoolExecutor
+    until = known.get(UNREACHABLE_KEY)
+    if missing and not (isinstance(until, int | float) and time.time() < until):
+        first = _fetch(missing[0], PYPI_SIMPLE)
+        answers: list[dict[str, int] | None] = [first]
+        if first is None:
+            known[UNREACHABLE_KEY] = time.time() + RETRY_AFTER_SECONDS
+            missing = missing[:1]
+        elif len(missing) > 1:
+            from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(WORKERS) as pool:
-            answers = list(pool.map(lambda r: _fetch(r, PYPI_SIMPLE), missing))
+            with ThreadPoolExecutor(WORKERS) as pool:
+                answers += pool.map(lambda r: _fetch(r, PYPI_SIMPLE), missing[1:])
         for requirement, answer in zip(missing, answers, strict=True):
             if answer is not None:
                 known[f"{requirement.name}=={requirement.version}"] = answer
