@@ -121,3 +121,19 @@ VENV_ARM64 = Manager("venv-arm64", "venv", ARM64_BASE_IMAGE, f"{IMAGE}-arm64", "
 LARGE_FILES = 20_000
 LARGE = Manager("large", "venv", BASE_IMAGE, f"{IMAGE}-large", "-m venv")
 SMALL = Manager("small", "venv", BASE_IMAGE, f"{IMAGE}-small", "-m venv")
+# The foreign platform's rows (issue 32): the venv copy above built for linux/arm64, and the
+# example pushed for both platforms as one index, on the two test bases pushed as one reference
+# to the benchmark's registry (no registry outside serves a base for both).
+TWO_PLATFORMS = "linux/amd64,linux/arm64"
+TWO_PLATFORM_BASE = "poetry-docker-bench/base:bookworm"  # in the benchmark's registry
+# The bytes a push sends per change (issue 33): a project of its own, bench/projects/layers-app,
+# whose lock holds one large package, a dozen small compiled ones and a dozen pure ones; pushed
+# to a registry of the benchmark's own (bench/registry.py). Its image name is given the
+# registry's host when the registry runs. The bumps change the lock alone, each package to its
+# previous release: the small one first, then the large one on top of it.
+LAYERS_PROJECT = ROOT / "bench" / "projects" / "layers-app"
+LAYERS = Manager("layers", "venv", BASE_IMAGE, "poetry-docker-bench/layers-app", "-m venv")
+LAYERS_EDITED = "layers_app/report.py"
+SMALL_BUMP = "pyyaml"
+LARGE_BUMP = "numpy"
+DOCKERIZE_LAYERS_IMAGE = "poetry-docker-bench/dockerize-layers-app"
