@@ -117,10 +117,17 @@ TIMED_ROWS = (
 
 
 def fmt(value: float | None, unit: Unit) -> str:
-    """A figure as the table shows it: seconds to the hundredth, sizes in MB."""
+    """A figure as the table shows it: seconds to the hundredth, sizes in MB (the small ones,
+    bytes pushed, in kB or to the hundredth of a MB)."""
     if value is None:
         return "n/a"
-    return f"{value / 1e6:.0f} MB" if unit is Unit.BYTES else f"{value:.2f} s"
+    if unit is Unit.SECONDS:
+        return f"{value:.2f} s"
+    if value == 0:
+        return "0 B"
+    if abs(value) < 1e6:
+        return f"{value / 1e3:.1f} kB"
+    return f"{value / 1e6:.2f} MB" if abs(value) < 10e6 else f"{value / 1e6:.0f} MB"
 
 
 def rows(measured: Measurements) -> list[Row]:
