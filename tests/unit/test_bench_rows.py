@@ -18,7 +18,7 @@ if str(REPO) not in sys.path:
 from bench.bumps import PreparedBumps, bump_chain
 from bench.config import LARGE_BUMP, LAYERS_EDITED, SMALL_BUMP, VENV_ARM64
 from bench.push_rows import LAYERS_LABEL, foreign_rows, layer_rows
-from bench.pushes import CHANGES, change
+from bench.pushes import CHANGES, push_sequence
 from bench.registry import LocalRegistry
 from bench.report import fmt, table_lines
 from bench.results import BuildChecks, BuildTimes, ForeignTimes, LayerPushes, PushBytes, Row, Unit
@@ -173,9 +173,9 @@ def test_each_bump_changes_its_package_alone(tmp_path: Path) -> None:
         bump_chain(tmp_path / "scratch2", project, into, careless)
 
 
-def test_the_changes_in_turn(tmp_path: Path) -> None:
+def test_the_changes_in_turn_each_pushed(tmp_path: Path) -> None:
     """Cold and no change touch nothing; the edit appends to the source; each bump puts its
-    prepared lock in place."""
+    prepared lock in place; each change is pushed once, with its seconds and bytes received."""
     project = tmp_path / "project"
     (project / LAYERS_EDITED).parent.mkdir(parents=True)
     (project / LAYERS_EDITED).write_text("x = 1\n")
@@ -184,15 +184,19 @@ def test_the_changes_in_turn(tmp_path: Path) -> None:
     for package in (SMALL_BUMP, LARGE_BUMP):
         bumps.lock("ours", package).parent.mkdir(parents=True, exist_ok=True)
         bumps.lock("ours", package).write_text(f"bumped {package}")
+    storage = tmp_path / "storage"
+    storage.mkdir()
     seen = []
-    for step in CHANGES:
-        change(project, step, bumps, "ours", rep=0)
-        seen.append(
-            (
-                (project / LAYERS_EDITED).read_text().count("\n"),
-                (project / "poetry.lock").read_text(),
-            )
-        )
+
+    def push() -> float:
+        """A push that stores as many bytes as the pushes before it, and sees the project."""
+        lines = (project / LAYERS_EDITED).read_text().count("\n")
+        seen.append((lines, (project / "poetry.lock").read_text()))
+        (storage / str(len(seen))).write_bytes(b"x" * 100 * (len(seen) - 1))
+        return float(len(seen))
+
+    registry = LocalRegistry("127.0.0.1:5000", storage)
+    pushed = push_sequence(registry, push, project, bumps, "ours", 0)
     assert seen == [
         (1, "original"),
         (1, "original"),
@@ -200,3 +204,5 @@ def test_the_changes_in_turn(tmp_path: Path) -> None:
         (2, f"bumped {SMALL_BUMP}"),
         (2, f"bumped {LARGE_BUMP}"),
     ]
+    assert list(pushed) == list(CHANGES)
+    assert list(pushed.values()) == [(1.0, 0), (2.0, 100), (3.0, 200), (4.0, 300), (5.0, 400)]
