@@ -125,8 +125,8 @@ def toml_value(value: object) -> str:
 
 def settings_page() -> str:
     """Every key of ``[tool.poetry-docker]``: its kind, default, meaning and an example."""
-    from poetry_docker_plugin.settings import CONVERTERS, Settings
-    from poetry_docker_plugin.settings_help import SETTINGS_HELP
+    from poetry_docker_plugin.project.settings import CONVERTERS, Settings
+    from poetry_docker_plugin.project.settings_help import SETTINGS_HELP
 
     missing = sorted(set(CONVERTERS) - set(SETTINGS_HELP))
     if missing:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
     from poetry_docker_plugin.plan.model import BaseProbe, BuildPlan, HostUser
-    from poetry_docker_plugin.settings import Settings
+    from poetry_docker_plugin.project.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -499,7 +499,7 @@ def plan_from_poetry(
     from poetry_docker_plugin.lock.read import read_lock
     from poetry_docker_plugin.plan.decide import make_plan
     from poetry_docker_plugin.platforms import Platform, host_platform
-    from poetry_docker_plugin.project import ProjectFacts
+    from poetry_docker_plugin.project.facts import ProjectFacts
 
     return make_plan(
         ProjectFacts.read(poetry),

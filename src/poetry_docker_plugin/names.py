@@ -50,7 +50,7 @@ REQUIREMENTS_FILE = "requirements.txt"
 COMPILED_REQUIREMENTS_FILE = "requirements-compiled.txt"
 BUILT_REQUIREMENTS_FILE = "requirements-build.txt"
 VCS_REQUIREMENTS_FILE = "requirements-vcs.txt"
-SBOM_SCRIPT_FILE = "image_sbom.py"  # the package's module of that name, copied as it is
+SBOM_SCRIPT_FILE = "write_sbom.py"  # render/resources/ module of that name, copied as it is
 SBOM_INPUTS_FILE = "sbom-inputs.json"
 # The shared-library check (resources/check_libraries.py, copied as it is) and its settings.
 LIBRARY_CHECK_FILE = "check_libraries.py"
@@ -72,3 +72,7 @@ CONDA_AUTH_SECRET = "conda-auth"
 
 # Temporary folders of the plugin carry this prefix.
 TEMP_PREFIX = "poetry-docker-"
+
+# 1980-01-01T00:00:00Z, the earliest time a zip file (so a wheel) can hold: the epoch of an
+# image without another, and the time of every file the plugin writes into a build context.
+ZIP_EPOCH = 315532800

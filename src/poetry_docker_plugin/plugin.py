@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from poetry.plugins.application_plugin import ApplicationPlugin
 
-from poetry_docker_plugin.poetry_compat import command_for_this_poetry
+from poetry_docker_plugin.project.poetry_compat import command_for_this_poetry
 
 if TYPE_CHECKING:
     from collections.abc import Callable

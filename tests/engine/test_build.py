@@ -154,7 +154,7 @@ def test_output_writes_a_context_users_can_build(
         "check_libraries.py",
         "dist",
         "entrypoint.sh",
-        "image_sbom.py",
+        "write_sbom.py",
         "library-check.json",
         "requirements-compiled.txt",
         "requirements.txt",

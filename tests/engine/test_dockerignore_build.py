@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import DOCKER
 
-from poetry_docker_plugin.sources.dockerignore import DockerIgnore
+from poetry_docker_plugin.project.dockerignore import DockerIgnore
 
 
 def kept(ignore: str, *paths: str) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from conftest import DOCKER
 
 from poetry_docker_plugin.engine.client import Engine
-from poetry_docker_plugin.engine.probe import probe_base_image
+from poetry_docker_plugin.pipeline.base_probe import probe_base_image
 
 if TYPE_CHECKING:
     from pathlib import Path

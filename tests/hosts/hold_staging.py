@@ -11,7 +11,7 @@ import os
 import signal
 from typing import Any
 
-from poetry_docker_plugin.sources import staging
+from poetry_docker_plugin.pipeline import staging
 
 _write_context = staging.write_context
 

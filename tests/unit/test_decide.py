@@ -12,8 +12,8 @@ from poetry_docker_plugin.lock.model import Lock, LockedRequirement
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
 from poetry_docker_plugin.platforms import Platform
-from poetry_docker_plugin.project import ProjectFacts
-from poetry_docker_plugin.settings import Settings
+from poetry_docker_plugin.project.facts import ProjectFacts
+from poetry_docker_plugin.project.settings import Settings
 
 PROJECT = ProjectFacts(
     pyproject_path=Path("/work/hello/pyproject.toml"),

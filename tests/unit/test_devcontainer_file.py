@@ -10,7 +10,7 @@ from conftest import (
     REPO,
 )
 
-from poetry_docker_plugin.devcontainer import (
+from poetry_docker_plugin.devcontainer.document import (
     MARKER_KEY,
     PREPARE_COMMAND,
     DevContainer,

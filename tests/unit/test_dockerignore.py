@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.sources.dockerignore import DockerIgnore
+from poetry_docker_plugin.project.dockerignore import DockerIgnore
 
 
 def kept(ignore: str, *paths: str) -> list[str]:

@@ -44,8 +44,8 @@ def test_the_generated_pages_are_current() -> None:
 
 
 def test_every_setting_and_every_option_is_in_the_reference() -> None:
-    from poetry_docker_plugin.settings import CONVERTERS
-    from poetry_docker_plugin.settings_help import SETTINGS_HELP
+    from poetry_docker_plugin.project.settings import CONVERTERS
+    from poetry_docker_plugin.project.settings_help import SETTINGS_HELP
 
     assert set(SETTINGS_HELP) == set(CONVERTERS), "settings_help.py describes exactly the keys"
     pages = docs_pages.pages()

@@ -8,7 +8,7 @@ import pytest
 
 from poetry_docker_plugin.engine.refs import registry_of, repository_of
 from poetry_docker_plugin.engine.remote import current_context, remote_host
-from poetry_docker_plugin.publish import push_failure
+from poetry_docker_plugin.pipeline.publish import push_failure
 
 if TYPE_CHECKING:
     from pathlib import Path

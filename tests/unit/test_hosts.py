@@ -27,7 +27,7 @@ from conftest import (
 
 from poetry_docker_plugin.engine.options import absolute_volume, bind_mount, csv_fields
 from poetry_docker_plugin.engine.run import watched_signals
-from poetry_docker_plugin.host_user import maps_host_user
+from poetry_docker_plugin.pipeline.host_user import maps_host_user
 
 
 def windows_like(project: Path, *arguments: str) -> Result:

@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING
 import pytest
 from test_render import rendered
 
-from poetry_docker_plugin.image_archive import (
+from poetry_docker_plugin.freshness.epoch import source_epoch
+from poetry_docker_plugin.names import ZIP_EPOCH
+from poetry_docker_plugin.pipeline.reproducible_archive import (
     normalise_config,
     normalise_layer,
     normalise_saved,
     rfc3339,
     write_archive,
 )
-from poetry_docker_plugin.reproducible import ZIP_EPOCH, source_epoch
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -183,7 +184,7 @@ def test_a_sparse_file_takes_no_disk_while_its_layer_is_rewritten(tmp_path: Path
     import io
     import tarfile
 
-    from poetry_docker_plugin.image_archive import normalise_layer
+    from poetry_docker_plugin.pipeline.reproducible_archive import normalise_layer
 
     source = tmp_path / "layer.tar"
     size = 32 * 1024 * 1024

@@ -13,16 +13,16 @@ import pytest
 from poetry_docker_plugin.commands.build import BuildCommand
 from poetry_docker_plugin.commands.run import RunCommand
 from poetry_docker_plugin.commands.shell import ShellCommand
-from poetry_docker_plugin.inputs import (
+from poetry_docker_plugin.freshness.inputs import (
     NOT_IMAGE_OPTIONS,
     NOT_IMAGE_REQUEST,
     NOT_IMAGE_SETTINGS,
     GivenInputs,
     ImageInputs,
 )
+from poetry_docker_plugin.freshness.request import BuildRequest
 from poetry_docker_plugin.platforms import Platform
-from poetry_docker_plugin.request import BuildRequest
-from poetry_docker_plugin.settings import Settings
+from poetry_docker_plugin.project.settings import Settings
 
 if TYPE_CHECKING:
     from pathlib import Path

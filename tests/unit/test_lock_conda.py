@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from poetry_docker_plugin.lock.conda import (
+from poetry_docker_plugin.conda_lock.file import (
     CondaLock,
     LockedBase,
     LockedPackage,

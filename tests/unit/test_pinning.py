@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from poetry_docker_plugin.conda_lock.file import CondaLock, LockedBase, LockedPackage
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.lock.conda import CondaLock, LockedBase, LockedPackage
 from poetry_docker_plugin.lock.model import Lock
 from poetry_docker_plugin.names import CONDA_LOCK_LABEL
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
 from poetry_docker_plugin.plan.pinning import lock_inputs, pin
 from poetry_docker_plugin.platforms import Platform
-from poetry_docker_plugin.project import ProjectFacts
-from poetry_docker_plugin.settings import Settings
+from poetry_docker_plugin.project.facts import ProjectFacts
+from poetry_docker_plugin.project.settings import Settings
 
 PROJECT = ProjectFacts(
     pyproject_path=Path("/work/hello/pyproject.toml"),

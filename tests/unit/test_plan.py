@@ -14,7 +14,7 @@ from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.lock.model import Lock, LockedRequirement
 from poetry_docker_plugin.lock.wheels import Target
 from poetry_docker_plugin.plan.model import BaseImage
-from poetry_docker_plugin.settings import Settings
+from poetry_docker_plugin.project.settings import Settings
 
 if TYPE_CHECKING:
     from poetry.poetry import Poetry

@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, Result, copy_fixture, run_poetry
 from packaging.markers import Marker
 
-from poetry_docker_plugin.poetry_compat import unsupported_poetry_message
+from poetry_docker_plugin.project.poetry_compat import unsupported_poetry_message
 
 # No engine is asked: the Python is given, so the base image is never probed.
 OFFLINE = ("--python", "3.11", "--base-image", "nowhere/base:1", "--env-manager", "venv")
@@ -98,7 +98,7 @@ def test_the_supported_range_is_poetry_2(version: str, refused: bool) -> None:
 
 def test_the_refusal_names_the_declared_range() -> None:
     """The range in the refusal is the one pyproject.toml declares for `poetry`."""
-    from poetry_docker_plugin.poetry_compat import SUPPORTED_RANGE
+    from poetry_docker_plugin.project.poetry_compat import SUPPORTED_RANGE
 
     pyproject = (REPO / "pyproject.toml").read_text()
     declared = re.search(r'"poetry \(([^)]*)\)"', pyproject)

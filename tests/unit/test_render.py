@@ -16,8 +16,13 @@ from conftest import FIXTURES, plan_from_poetry
 from poetry.factory import Factory
 
 from poetry_docker_plugin.plan.model import BaseImage, HostUser
-from poetry_docker_plugin.render import INPUTS_MARKER, RenderedFiles, dockerfile_word, render
-from poetry_docker_plugin.settings import Settings, load_settings
+from poetry_docker_plugin.project.settings import Settings, load_settings
+from poetry_docker_plugin.render.dockerfile import (
+    INPUTS_MARKER,
+    RenderedFiles,
+    dockerfile_word,
+    render,
+)
 from poetry_docker_plugin.sources.digests import SourceDigests
 
 GOLDEN = Path(__file__).parent / "golden"

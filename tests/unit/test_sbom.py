@@ -23,11 +23,11 @@ from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 from poetry.factory import Factory
 
-from poetry_docker_plugin import image_sbom
 from poetry_docker_plugin.names import SBOM_INPUTS_FILE as INPUTS_FILE
 from poetry_docker_plugin.names import SBOM_PATH
-from poetry_docker_plugin.sbom import inputs_text
-from poetry_docker_plugin.settings import Settings
+from poetry_docker_plugin.project.settings import Settings
+from poetry_docker_plugin.render.resources import write_sbom as image_sbom
+from poetry_docker_plugin.render.sbom_inputs import inputs_text
 
 LOCKED_FILES = {
     "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl": "sha256:" + "a" * 64,

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 import pytest
 from fake_engine import FakeEngine, conda_answers, venv_answers
 
-from poetry_docker_plugin.engine.probe import probe_base_image
 from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.pipeline.base_probe import probe_base_image
 from poetry_docker_plugin.platforms import Platform
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from poetry_docker_plugin.builder import Builder
+    from poetry_docker_plugin.pipeline.builder import Builder
 
 AMD64 = Platform("linux", "amd64")
 
@@ -67,8 +67,8 @@ def test_values_read_from_a_base_image_are_checked(
 
 def moved_tags(engine: FakeEngine, tmp_path: Path, *tags: str) -> str:
     """The tags of a new image moved as the builder moves them, inside ``signals_raise``."""
-    from poetry_docker_plugin.interrupts import signals_raise
-    from poetry_docker_plugin.tagging import move_tags, tags_now
+    from poetry_docker_plugin.pipeline.tagging import move_tags, tags_now
+    from poetry_docker_plugin.util.interrupts import signals_raise
 
     built = engine.build(tmp_path, (), {"fingerprint": "new"})
     with signals_raise():
@@ -82,7 +82,7 @@ TAGS = ("app:0.3.1", "app:latest")
 def test_tags_move_together_under_sigint(tmp_path: Path) -> None:
     """Item 3: Ctrl-C between two ``docker tag`` calls left 0.3.1 on the new image and
     latest on the old one, and said that nothing was tagged."""
-    from poetry_docker_plugin.interrupts import interrupted
+    from poetry_docker_plugin.util.interrupts import interrupted
 
     engine = FakeEngine()
     old = engine.add(TAGS[0], "old").id
@@ -98,7 +98,7 @@ def test_tags_move_together_under_sigint(tmp_path: Path) -> None:
 
 
 def test_a_refused_tag_puts_back_those_moved_before_it(tmp_path: Path) -> None:
-    from poetry_docker_plugin.interrupts import interrupted
+    from poetry_docker_plugin.util.interrupts import interrupted
 
     engine = FakeEngine()
     old = engine.add(TAGS[0], "old").id  # app:latest names nothing yet
@@ -128,11 +128,11 @@ def builders_for(
     from conftest import copy_fixture
     from poetry.factory import Factory
 
-    from poetry_docker_plugin.builder import Builder
-    from poetry_docker_plugin.inputs import GivenInputs, ImageInputs
-    from poetry_docker_plugin.project import ProjectFacts
-    from poetry_docker_plugin.request import BuildRequest
-    from poetry_docker_plugin.settings import Settings
+    from poetry_docker_plugin.freshness.inputs import GivenInputs, ImageInputs
+    from poetry_docker_plugin.freshness.request import BuildRequest
+    from poetry_docker_plugin.pipeline.builder import Builder
+    from poetry_docker_plugin.project.facts import ProjectFacts
+    from poetry_docker_plugin.project.settings import Settings
 
     root = tmp_path / "work"
     root.mkdir(exist_ok=True)
@@ -192,7 +192,7 @@ def fake_manifests(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def publish(builders: list[Builder]) -> str:
-    from poetry_docker_plugin.publish import publish_platforms
+    from poetry_docker_plugin.pipeline.publish import publish_platforms
 
     return publish_platforms(builders, LIST_TAGS, lambda _: None, rebuild=False)
 
@@ -244,7 +244,7 @@ def test_a_hand_edited_conda_lock_version_is_refused(old: str, new: str, tmp_pat
     and the SBOM stated the edited version."""
     from test_lock_conda import LOCK
 
-    from poetry_docker_plugin.lock.conda import conda_lock_text, read_conda_lock
+    from poetry_docker_plugin.conda_lock.file import conda_lock_text, read_conda_lock
 
     path = tmp_path / "poetry-docker.lock"
     text = conda_lock_text(LOCK)
@@ -262,7 +262,7 @@ def test_a_hand_edited_conda_lock_version_is_refused(old: str, new: str, tmp_pat
 def test_a_nested_or_huge_conda_lock_is_one_paragraph(shape: str, tmp_path: Path) -> None:
     """Item 13: a deeply nested lock ended in RecursionError naming no file; a 100 MB lock
     was read whole."""
-    from poetry_docker_plugin.lock.conda import MAX_LOCK_BYTES, read_conda_lock
+    from poetry_docker_plugin.conda_lock.file import MAX_LOCK_BYTES, read_conda_lock
 
     path = tmp_path / "poetry-docker.lock"
     if shape == "nested":
@@ -407,8 +407,8 @@ def test_a_full_tmpdir_during_the_rewrite_names_the_step_and_folder(
     file of the project or of the plugin's cache)`, naming no path."""
     import errno
 
-    from poetry_docker_plugin import image_archive
-    from poetry_docker_plugin.reproducible import normalise_image
+    from poetry_docker_plugin.pipeline import reproducible_archive as image_archive
+    from poetry_docker_plugin.pipeline.reproducible import normalise_image
 
     def full(*_: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -447,8 +447,8 @@ def test_an_immutable_file_is_not_called_a_folder_to_make_writable(tmp_path: Pat
     import errno
     import subprocess
 
-    from poetry_docker_plugin.files import write_atomically
-    from poetry_docker_plugin.oserrors import describe
+    from poetry_docker_plugin.util.oserrors import describe
+    from poetry_docker_plugin.util.output_files import write_atomically
 
     target = tmp_path / "poetry-docker.lock"
     target.write_text("version = 1\n")
@@ -496,8 +496,8 @@ def test_each_step_failed_or_interrupted_leaves_a_true_state(
 ) -> None:
     """After each fault: no tag names a half-made image (each names the old image, or every
     one the new), the message is true, and no temporary folder is left."""
-    from poetry_docker_plugin.interrupts import interrupted, signals_raise
-    from poetry_docker_plugin.publish import publish_platforms
+    from poetry_docker_plugin.pipeline.publish import publish_platforms
+    from poetry_docker_plugin.util.interrupts import interrupted, signals_raise
 
     engine = FakeEngine()
     conda_bases(engine, AMD64, ARM64)
@@ -538,7 +538,7 @@ def test_a_package_file_that_fails_its_check_names_both_causes() -> None:
     from test_pinning import lock_of, plan_of
 
     from poetry_docker_plugin.plan.pinning import pin
-    from poetry_docker_plugin.render import render
+    from poetry_docker_plugin.render.dockerfile import render
     from poetry_docker_plugin.sources.digests import SourceDigests
 
     plan = plan_of()
@@ -599,7 +599,7 @@ def test_lock_under_faults_changes_nothing(
     from conftest import configure, copy_fixture, run_poetry
     from test_lock_conda import LOCK
 
-    from poetry_docker_plugin.lock.conda import conda_lock_text
+    from poetry_docker_plugin.conda_lock.file import conda_lock_text
 
     project = copy_fixture("flat-script", tmp_path)
     configure(project, base_image="acme/conda:1", runtime_base="base", python="3.11")

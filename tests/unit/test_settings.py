@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.settings import ENV_KEY_RE, Settings, load_settings, parse_assignments
+from poetry_docker_plugin.project.settings import (
+    ENV_KEY_RE,
+    Settings,
+    load_settings,
+    parse_assignments,
+)
 
 PYPROJECT = Path("/project/pyproject.toml")
 

@@ -30,15 +30,16 @@ from conftest import (
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.fingerprint import fingerprint
+from poetry_docker_plugin.freshness.fingerprint import fingerprint
+from poetry_docker_plugin.freshness.kept_rendering import render_key
 from poetry_docker_plugin.names import LOCAL_SOURCES_DIR, SOURCES_DIR
-from poetry_docker_plugin.project_cache import ProjectCache
-from poetry_docker_plugin.render import RenderedFiles, render, render_key
-from poetry_docker_plugin.settings import Settings
+from poetry_docker_plugin.pipeline.staging import staged_context
+from poetry_docker_plugin.project.cache import ProjectCache
+from poetry_docker_plugin.project.never_copied import NEVER_COPIED
+from poetry_docker_plugin.project.settings import Settings
+from poetry_docker_plugin.render.dockerfile import RenderedFiles, render
 from poetry_docker_plugin.sources.digests import source_digests
 from poetry_docker_plugin.sources.listing import package_files, project_sources
-from poetry_docker_plugin.sources.never_copied import NEVER_COPIED
-from poetry_docker_plugin.sources.staging import staged_context
 
 if TYPE_CHECKING:
     from poetry.poetry import Poetry
@@ -174,11 +175,11 @@ def test_package_context_holds_only_generated_files_and_the_wheel(tmp_path: Path
             "check_libraries.py",
             "dist/hello_app-0.3.1-py3-none-any.whl",
             "entrypoint.sh",
-            "image_sbom.py",
             "library-check.json",
             "requirements-compiled.txt",
             "requirements.txt",
             "sbom-inputs.json",
+            "write_sbom.py",
         ]
         assert (context / "entrypoint.sh").stat().st_mode & 0o111
     assert not context.exists()

@@ -48,6 +48,41 @@ def test_the_import_check_sees_a_cycle(tmp_path: Path, monkeypatch: pytest.Monke
     assert any("names imports" in problem for problem in found), found
 
 
+def test_the_import_check_sees_an_upward_import_a_stray_package_and_a_crowded_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The layering can fail too: the engine importing the plan (a higher layer), a
+    sub-package in no layer, and a root of more than ten modules."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "import_graph", REPO / "scripts" / "import_graph.py"
+    )
+    assert spec and spec.loader
+    import_graph = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(import_graph)
+    package = tmp_path / "poetry_docker_plugin"
+    for folder in ("engine", "plan", "helpers"):
+        (package / folder).mkdir(parents=True)
+        (package / folder / "__init__.py").write_text("")
+    (package / "plan" / "model.py").write_text("X = 1\n")
+    (package / "engine" / "client.py").write_text("from poetry_docker_plugin.plan.model import X\n")
+    (package / "helpers" / "misc.py").write_text("")
+    for index in range(11):
+        (package / f"module{index}.py").write_text("")
+    (package / "names.py").write_text("")
+    (package / "errors.py").write_text("")
+    monkeypatch.setattr(import_graph, "SOURCE", package)
+    found = import_graph.problems()
+    assert (
+        "poetry_docker_plugin.engine.client imports poetry_docker_plugin.plan.model, "
+        "a higher layer (plan)"
+    ) in found, found
+    assert any("helpers.misc is in no layer" in problem for problem in found), found
+    assert any("the package root holds 13 modules" in problem for problem in found), found
+    assert import_graph.upward_imports(import_graph.graph()) != []
+
+
 @pytest.mark.parametrize("arguments", [("build", "--print"), ("build", "--output", "out")])
 def test_the_lock_and_the_project_are_read_once_per_command(
     arguments: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -59,7 +94,7 @@ def test_the_lock_and_the_project_are_read_once_per_command(
     from poetry.console.application import Application
 
     from poetry_docker_plugin.lock import read
-    from poetry_docker_plugin.project import ProjectFacts
+    from poetry_docker_plugin.project.facts import ProjectFacts
 
     project = tmp_path / "app"
     shutil.copytree(FIXTURES / "flat-script", project)

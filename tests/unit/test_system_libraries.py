@@ -16,9 +16,9 @@ from poetry_docker_plugin.lock.model import Lock, LockedRequirement
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
 from poetry_docker_plugin.platforms import Platform
-from poetry_docker_plugin.project import ProjectFacts
-from poetry_docker_plugin.resources import check_libraries
-from poetry_docker_plugin.settings import Settings, load_settings
+from poetry_docker_plugin.project.facts import ProjectFacts
+from poetry_docker_plugin.project.settings import Settings, load_settings
+from poetry_docker_plugin.render.resources import check_libraries
 
 PROJECT = ProjectFacts(
     pyproject_path=Path("/work/shop/pyproject.toml"),
@@ -270,7 +270,7 @@ def test_the_debian_package_of_a_soname(soname: str, package: str) -> None:
 
 def test_the_check_is_told_the_prefix_and_what_not_to_look_for() -> None:
     """The host's GPU libraries always, then the user's `ignore-libraries`."""
-    from poetry_docker_plugin.render import library_settings
+    from poetry_docker_plugin.render.dockerfile import library_settings
 
     settings = load_settings(
         {"ignore-libraries": ["libfoo.so.1", "libbar-*.so*"]}, PROJECT.pyproject_path

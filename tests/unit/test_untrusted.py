@@ -169,8 +169,8 @@ def test_a_ca_bundle_without_certificates_is_refused(tmp_path: Path, bundle: str
 def test_only_the_certificates_of_a_ca_bundle_reach_the_build(tmp_path: Path) -> None:
     from poetry.factory import Factory
 
-    from poetry_docker_plugin.credentials import build_secrets
     from poetry_docker_plugin.names import CA_BUNDLE_SECRET
+    from poetry_docker_plugin.project.credentials import build_secrets
 
     bundle = tmp_path / "bundle.pem"
     bundle.write_text(f"# the proxy\n{KEY}{CERTIFICATE}trailing words\n{CERTIFICATE}")

@@ -14,14 +14,14 @@ from poetry.core.packages.dependency_group import MAIN_GROUP
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
-    from poetry_docker_plugin.builder import Builder
     from poetry_docker_plugin.engine.client import Engine
-    from poetry_docker_plugin.freshness import KnownImage
-    from poetry_docker_plugin.inputs import GivenInputs
+    from poetry_docker_plugin.freshness.current import KnownImage
+    from poetry_docker_plugin.freshness.inputs import GivenInputs
+    from poetry_docker_plugin.freshness.request import Prepared
+    from poetry_docker_plugin.pipeline.builder import Builder
     from poetry_docker_plugin.platforms import Platform
-    from poetry_docker_plugin.project import ProjectFacts
-    from poetry_docker_plugin.request import Prepared
-    from poetry_docker_plugin.settings import Settings
+    from poetry_docker_plugin.project.facts import ProjectFacts
+    from poetry_docker_plugin.project.settings import Settings
 
 
 class DockerCommand(GroupCommand):
@@ -34,14 +34,14 @@ class DockerCommand(GroupCommand):
     def handle(self) -> int:
         from poetry.console.exceptions import GroupNotFoundError
 
-        from poetry_docker_plugin.tempdirs import sweep
+        from poetry_docker_plugin.util.tempdirs import sweep
 
         try:
             sweep()  # what killed calls left, whatever this call does
             self.check_option_combinations()
             return self.handle_docker()
         except KeyboardInterrupt as interrupt:
-            from poetry_docker_plugin.interrupts import interrupted
+            from poetry_docker_plugin.util.interrupts import interrupted
 
             tagged = [b.tagged for b in self.builders if b.tagged]
             self.error(interrupted(interrupt, tagged, *self.unchanged_when_interrupted()))
@@ -50,7 +50,7 @@ class DockerCommand(GroupCommand):
             self.error(str(error))
             return error.exit_code
         except OSError as error:  # one no place above explained: still say where
-            from poetry_docker_plugin.oserrors import describe
+            from poetry_docker_plugin.util.oserrors import describe
 
             where = error.filename or "a file of the project or of the plugin's cache"
             self.error(describe(error, f"run `poetry {self.name}`", where))
@@ -87,15 +87,15 @@ class DockerCommand(GroupCommand):
     @cached_property
     def project(self) -> ProjectFacts:
         """The project's own facts, read from Poetry once."""
-        from poetry_docker_plugin.project import ProjectFacts
+        from poetry_docker_plugin.project.facts import ProjectFacts
 
         return ProjectFacts.read(self.poetry)
 
     @cached_property
     def settings(self) -> Settings:
         """``[tool.poetry-docker]`` with the command-line options applied over it."""
-        from poetry_docker_plugin import settings as settings_module
-        from poetry_docker_plugin.settings import load_settings, parse_option
+        from poetry_docker_plugin.project import settings as settings_module
+        from poetry_docker_plugin.project.settings import load_settings, parse_option
 
         loaded = load_settings(self.project.settings_table, self.project.pyproject_path)
         overrides: dict[str, Any] = {
@@ -121,7 +121,7 @@ class DockerCommand(GroupCommand):
     def default_groups(self) -> set[str]:
         """The main group (or, for development, every non-optional one) plus the setting's
         ``with``, minus its ``without``."""
-        from poetry_docker_plugin.settings import check_declared_groups
+        from poetry_docker_plugin.project.settings import check_declared_groups
 
         settings = self.settings
         check_declared_groups(settings, self.project)
@@ -132,7 +132,7 @@ class DockerCommand(GroupCommand):
     def requested_platforms(self) -> tuple[Platform, ...]:
         """The --platform option's platforms (comma-separated), none when not given."""
         from poetry_docker_plugin.platforms import parse_platforms
-        from poetry_docker_plugin.settings import parse_option
+        from poetry_docker_plugin.project.settings import parse_option
 
         raw = self.option("platform")
         return () if raw is None else tuple(parse_option("platform", parse_platforms, raw))
@@ -155,10 +155,10 @@ class DockerCommand(GroupCommand):
 
     def builder_for(self, platform: Platform | None, tags: tuple[str, ...] = ()) -> Builder:
         """The stages for one platform (None: the engine's), with ``tags`` (or the plan's)."""
-        from poetry_docker_plugin.builder import Builder
-        from poetry_docker_plugin.inputs import ImageInputs
-        from poetry_docker_plugin.request import BuildRequest
-        from poetry_docker_plugin.settings import ENV_KEY_RE, parse_assignments
+        from poetry_docker_plugin.freshness.inputs import ImageInputs
+        from poetry_docker_plugin.freshness.request import BuildRequest
+        from poetry_docker_plugin.pipeline.builder import Builder
+        from poetry_docker_plugin.project.settings import ENV_KEY_RE, parse_assignments
 
         given, settings = self.given_inputs, self.settings
         request = BuildRequest(
@@ -195,7 +195,7 @@ class DockerCommand(GroupCommand):
             no_build=bool(self.option("no-build")),
         )
         if not self.development:
-            from poetry_docker_plugin.remembering import remember
+            from poetry_docker_plugin.pipeline.remembering import remember
 
             remember(self.builder, prepared, self.options_key())
         self.say_emulation(prepared.plan.image, self.builder.emulation(prepared))
@@ -215,7 +215,7 @@ class DockerCommand(GroupCommand):
     def given_inputs(self) -> GivenInputs:
         """What the command line and the environment give the image (``inputs``): read
         without Poetry, once, for the record's key and the builder alike."""
-        from poetry_docker_plugin.inputs import GivenInputs
+        from poetry_docker_plugin.freshness.inputs import GivenInputs
 
         values = {option.name: self.option(option.name) for option in self.options}
         # --tag is build's alone; a run without it shares the record of a build without it.
@@ -242,7 +242,7 @@ class DockerCommand(GroupCommand):
 
     def has_conda_lock(self) -> bool:
         """Whether the project has a poetry-docker.lock (read without Poetry)."""
-        from poetry_docker_plugin.lock.conda import CONDA_LOCK_FILE
+        from poetry_docker_plugin.conda_lock.file import CONDA_LOCK_FILE
 
         return (self.project_directory() / CONDA_LOCK_FILE).exists()
 
@@ -254,7 +254,7 @@ class DockerCommand(GroupCommand):
         None whenever that cannot be shown: the project is then read as always.
         """
         from poetry_docker_plugin.engine.client import Engine
-        from poetry_docker_plugin.freshness import shortcut_of
+        from poetry_docker_plugin.freshness.current import shortcut_of
 
         application = self.get_application()
         try:
@@ -325,7 +325,7 @@ class DockerCommand(GroupCommand):
         return self.option(name) if self.io.input.has_option(name) else None
 
     def _option(self, name: str, convert: Any) -> Any:
-        from poetry_docker_plugin.settings import parse_option
+        from poetry_docker_plugin.project.settings import parse_option
 
         raw = self.option(name)
         return None if raw is None else parse_option(name, convert, raw)

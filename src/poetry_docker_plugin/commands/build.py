@@ -23,8 +23,8 @@ from poetry_docker_plugin.errors import DockerPluginError
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
 
+    from poetry_docker_plugin.freshness.request import Prepared
     from poetry_docker_plugin.platforms import Platform
-    from poetry_docker_plugin.request import Prepared
 
 
 class BuildCommand(DockerCommand):
@@ -94,9 +94,9 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
     )
 
     def handle_docker(self) -> int:
-        from poetry_docker_plugin.files import output_file
-        from poetry_docker_plugin.remembering import remember
-        from poetry_docker_plugin.sbom import write_sbom
+        from poetry_docker_plugin.pipeline.remembering import remember
+        from poetry_docker_plugin.pipeline.sbom import write_sbom
+        from poetry_docker_plugin.util.output_files import output_file
 
         writes_files = self.option("print") or self.option("output")
         root = self.project_directory().resolve()
@@ -136,7 +136,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
     def published(self, reference: str, tags: tuple[str, ...], digest_file: Path | None) -> int:
         """The reference alone on stdout, even with -q (``IMAGE=$(poetry docker build -q)``),
         and in --digest-file when pushed."""
-        from poetry_docker_plugin.files import write_atomically
+        from poetry_docker_plugin.util.output_files import write_atomically
 
         if digest_file is not None:
             write_atomically(
@@ -152,8 +152,8 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
         """One image per platform, each from the same lock, pushed under per-platform tags
         (``1.0-arm64``, as multi-arch images are published by hand); then each tag pushed as
         one list of them. The list's reference, by digest, goes to stdout."""
+        from poetry_docker_plugin.pipeline.publish import publish_platforms
         from poetry_docker_plugin.plan.decide import default_tags
-        from poetry_docker_plugin.publish import publish_platforms
 
         project, settings = self.project, self.settings
         tags = self.requested_tags() or default_tags(
@@ -226,9 +226,9 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 
     def write_output(self, prepared: Prepared, target: Path) -> None:
         """Writes the context to ``target`` whole, or not at all."""
-        from poetry_docker_plugin.files import refuse_project_links
-        from poetry_docker_plugin.oserrors import explained
-        from poetry_docker_plugin.sources.staging import write_context
+        from poetry_docker_plugin.pipeline.staging import write_context
+        from poetry_docker_plugin.util.oserrors import explained
+        from poetry_docker_plugin.util.output_files import refuse_project_links
 
         refuse_project_links("--output directory", target.absolute(), self.project.root.resolve())
         target = target.resolve()
@@ -253,7 +253,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 def parse_tag(reference: str) -> str:
     """A ``--tag`` value as a full reference; a bare name gets ``:latest`` as docker does."""
     from poetry_docker_plugin.engine.refs import with_default_tag
-    from poetry_docker_plugin.settings import image_reference, parse_option
+    from poetry_docker_plugin.project.settings import image_reference, parse_option
 
     reference = parse_option("tag", image_reference, reference)
     return with_default_tag(reference)

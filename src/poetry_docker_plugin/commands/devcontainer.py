@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from cleo.io.inputs.option import Option
 
-    from poetry_docker_plugin.devcontainer import DevContainer
+    from poetry_docker_plugin.devcontainer.document import DevContainer
     from poetry_docker_plugin.plan.model import BuildPlan
 
 # The labels the Dev Containers CLI (and VS Code) put on the containers it creates.
@@ -89,8 +89,8 @@ replaced with --force.
         return (".devcontainer/devcontainer.json was not changed (it is written whole)",)
 
     def handle_docker(self) -> int:
-        from poetry_docker_plugin.devcontainer import CONFIG_PATH
-        from poetry_docker_plugin.files import refuse_project_links
+        from poetry_docker_plugin.devcontainer.document import CONFIG_PATH
+        from poetry_docker_plugin.util.output_files import refuse_project_links
 
         target = self.project_root / CONFIG_PATH
         refuse_project_links("file", target, self.project_root)  # read, replaced, or checked
@@ -110,7 +110,7 @@ replaced with --force.
 
     def devcontainer(self, plan: BuildPlan) -> DevContainer:
         """The file's values: the plan's, the options', and how to prepare the same image."""
-        from poetry_docker_plugin.devcontainer import DevContainer, split_ports
+        from poetry_docker_plugin.devcontainer.document import DevContainer, split_ports
 
         forwarded, published = split_ports(plan.runtime.ports)
         if self.option("publish"):  # -p replaces the setting's ports, as with `run`
@@ -149,7 +149,7 @@ replaced with --force.
     def container_env(self) -> tuple[tuple[str, str], ...]:
         """``-e KEY=VALUE`` as given; ``-e KEY`` takes the host's value when the container is
         created, as ``docker run -e KEY`` does (``${localEnv:KEY}``)."""
-        from poetry_docker_plugin.settings import ENV_KEY_RE
+        from poetry_docker_plugin.project.settings import ENV_KEY_RE
 
         pairs = []
         for item in self.option("env"):
@@ -181,8 +181,8 @@ replaced with --force.
         return 1
 
     def write_file(self, target: Path, current: str | None, text: str) -> int:
-        from poetry_docker_plugin.devcontainer import file_state
-        from poetry_docker_plugin.files import write_atomically
+        from poetry_docker_plugin.devcontainer.document import file_state
+        from poetry_docker_plugin.util.output_files import write_atomically
 
         if current == text:
             self.line_error(f"{target} is up to date.")
@@ -298,7 +298,7 @@ def recorded_options(text: str | None) -> str | None:
     import json
     import shlex
 
-    from poetry_docker_plugin.devcontainer import PREPARE_COMMAND
+    from poetry_docker_plugin.devcontainer.document import PREPARE_COMMAND
 
     try:
         command = json.loads(text or "").get("initializeCommand")

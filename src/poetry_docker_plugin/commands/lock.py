@@ -55,12 +55,12 @@ the digest of each base image. Builds then install exactly those packages on tho
         return ("poetry-docker.lock was not changed (it is written whole, at the end)",)
 
     def handle_docker(self) -> int:
-        from poetry_docker_plugin.credentials import build_secrets
-        from poetry_docker_plugin.files import write_atomically
-        from poetry_docker_plugin.lock.conda import CONDA_LOCK_FILE, conda_lock_text
-        from poetry_docker_plugin.lock_solve import lock_project
+        from poetry_docker_plugin.conda_lock.file import CONDA_LOCK_FILE, conda_lock_text
+        from poetry_docker_plugin.pipeline.conda_solve import lock_project
         from poetry_docker_plugin.plan.pinning import lock_inputs
-        from poetry_docker_plugin.settings import ca_bundle_path
+        from poetry_docker_plugin.project.credentials import build_secrets
+        from poetry_docker_plugin.project.settings import ca_bundle_path
+        from poetry_docker_plugin.util.output_files import write_atomically
 
         builders = [self.builder_for(p) for p in self.target_platforms() or (None,)]
         plans = [builder.plan(locked=False) for builder in builders]

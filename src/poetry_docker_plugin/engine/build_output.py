@@ -49,7 +49,7 @@ def run_build(
         kept = _pass_through(reading)
         process.wait()
     except BaseException:
-        from poetry_docker_plugin.interrupts import stop
+        from poetry_docker_plugin.util.interrupts import stop
 
         stop(process)
         raise

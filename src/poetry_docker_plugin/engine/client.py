@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from poetry_docker_plugin.engine.options import csv_fields
 from poetry_docker_plugin.engine.remote import current_context, docker_config_dir, remote_host
 from poetry_docker_plugin.errors import BuildFailed, DockerPluginError, PushFailed
-from poetry_docker_plugin.oserrors import explained
+from poetry_docker_plugin.util.oserrors import explained
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -166,7 +166,7 @@ class Engine:
         ``on_output`` is given the end of the engine's output after a build that succeeded (a
         failed one raises ``BuildFailed`` with it).
         """
-        from poetry_docker_plugin.tempdirs import temp_dir
+        from poetry_docker_plugin.util.tempdirs import temp_dir
 
         with temp_dir("iid", "the built image's id") as scratch:
             iidfile = scratch / "iid"

@@ -61,7 +61,7 @@ def push_manifest_list(engine: Engine, reference: str, images: Sequence[str]) ->
 
 
 def _podman_list(engine: Engine, reference: str, images: Sequence[str], insecure: bool) -> str:
-    from poetry_docker_plugin.tempdirs import temp_dir
+    from poetry_docker_plugin.util.tempdirs import temp_dir
 
     engine.capture(["manifest", "rm", reference])  # a leftover of an earlier call
     _run(engine, ["manifest", "create", reference])

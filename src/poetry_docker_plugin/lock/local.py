@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.poetry_compat import locked_files
+from poetry_docker_plugin.project.poetry_compat import locked_files
 
 if TYPE_CHECKING:
     from poetry.core.packages.package import Package
@@ -81,7 +81,7 @@ def _check_file(poetry: Poetry, package: Package, path: Path, fix: str) -> None:
     """A file dependency: a file the plugin may copy, whose content the lock's hash names."""
     import hashlib
 
-    from poetry_docker_plugin.sources.never_copied import never_copied
+    from poetry_docker_plugin.project.never_copied import never_copied
 
     lock = poetry.locker.lock
     name = package.pretty_name

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from poetry_docker_plugin.credentials import public_url
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.lock.model import KINDS, Lock, LockedRequirement
 from poetry_docker_plugin.lock.wheels import is_marker
 from poetry_docker_plugin.names import POETRY_CORE_BACKENDS
-from poetry_docker_plugin.poetry_compat import locked_files, without_chosen_extras
+from poetry_docker_plugin.project.credentials import public_url
+from poetry_docker_plugin.project.poetry_compat import locked_files, without_chosen_extras
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -37,7 +37,7 @@ from poetry_docker_plugin.plan.model import (
     RuntimeUser,
 )
 from poetry_docker_plugin.plan.python import choose_python, venv_python
-from poetry_docker_plugin.settings import check_no_runtime_base, check_workdir
+from poetry_docker_plugin.project.settings import check_no_runtime_base, check_workdir
 from poetry_docker_plugin.system.packages import (
     DEFAULT_HOST_LIBRARIES,
     build_packages,
@@ -48,8 +48,8 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.lock.model import Lock
     from poetry_docker_plugin.lock.wheels import Target
     from poetry_docker_plugin.platforms import Platform
-    from poetry_docker_plugin.project import ProjectFacts
-    from poetry_docker_plugin.settings import Settings
+    from poetry_docker_plugin.project.facts import ProjectFacts
+    from poetry_docker_plugin.project.settings import Settings
 
 DEFAULT_BASE_IMAGES = {
     "conda": "condaforge/miniforge3:25.3.1-0",

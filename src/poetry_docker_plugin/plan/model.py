@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from poetry_docker_plugin.lock.wheels import GLIBC_MAX_MINOR, Target
 
 if TYPE_CHECKING:
-    from poetry_docker_plugin.lock.conda import LockedPackage
+    from poetry_docker_plugin.conda_lock.file import LockedPackage
     from poetry_docker_plugin.lock.model import LockedRequirement
     from poetry_docker_plugin.platforms import Platform
 

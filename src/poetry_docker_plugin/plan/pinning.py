@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from poetry_docker_plugin.conda_lock.file import CONDA_LOCK_FILE, LockInputs
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.lock.conda import CONDA_LOCK_FILE, LockInputs
 from poetry_docker_plugin.names import CONDA_LOCK_LABEL
 
 if TYPE_CHECKING:
-    from poetry_docker_plugin.lock.conda import CondaLock
+    from poetry_docker_plugin.conda_lock.file import CondaLock
     from poetry_docker_plugin.plan.model import BuildPlan
 
 # What every refusal ends with: the one command that makes the lock current.

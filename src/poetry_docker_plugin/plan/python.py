@@ -13,7 +13,7 @@ from poetry_docker_plugin.lock.wheels import Target, python_allows
 if TYPE_CHECKING:
     from poetry_docker_plugin.lock.model import Lock
     from poetry_docker_plugin.plan.model import BaseImage
-    from poetry_docker_plugin.project import ProjectFacts
+    from poetry_docker_plugin.project.facts import ProjectFacts
 
 # Minor versions that both conda-forge and the python.org images carry, newest first.
 PYTHONS = ("3.14", "3.13", "3.12", "3.11", "3.10", "3.9", "3.8")

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from poetry_docker_plugin.sources.hashing import digest_files
 from poetry_docker_plugin.sources.listing import included_files, package_files, project_sources
+from poetry_docker_plugin.util.hashing import digest_files
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from poetry_docker_plugin.lock.model import LockedRequirement
     from poetry_docker_plugin.plan.model import BuildPlan
-    from poetry_docker_plugin.project_cache import ProjectCache
+    from poetry_docker_plugin.project.cache import ProjectCache
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.names import POETRY_CORE_BACKENDS
-from poetry_docker_plugin.sources.dockerignore import DockerIgnore
-from poetry_docker_plugin.sources.never_copied import never_copied, never_copied_path
+from poetry_docker_plugin.project.dockerignore import DockerIgnore
+from poetry_docker_plugin.project.never_copied import never_copied, never_copied_path
 from poetry_docker_plugin.sources.wheel import not_a_package
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from poetry_docker_plugin.lock.model import LockedRequirement
     from poetry_docker_plugin.plan.model import BuildPlan
-    from poetry_docker_plugin.project_cache import ProjectCache
+    from poetry_docker_plugin.project.cache import ProjectCache
 
 
 def project_sources(poetry: Poetry, cache: ProjectCache | None = None) -> list[Path]:

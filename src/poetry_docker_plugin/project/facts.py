@@ -114,7 +114,7 @@ BIDI_CONTROLS = frozenset(
 def _metadata(poetry: Poetry) -> tuple[tuple[str, str], ...]:
     """The OCI labels that the project's metadata gives values for."""
     package = poetry.package
-    from poetry_docker_plugin.poetry_compat import license_of
+    from poetry_docker_plugin.project.poetry_compat import license_of
 
     candidates = {
         "title": package.pretty_name,

@@ -10,12 +10,12 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.names import SBOM_INPUTS_FILE
-from poetry_docker_plugin.render import without_input_digests
+from poetry_docker_plugin.render.dockerfile import without_input_digests
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from poetry_docker_plugin.render import RenderedFiles
+    from poetry_docker_plugin.render.dockerfile import RenderedFiles
     from poetry_docker_plugin.sources.digests import SourceDigests
 
 

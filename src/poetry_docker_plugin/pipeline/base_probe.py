@@ -8,10 +8,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from poetry_docker_plugin.cache_files import read_json, write_json
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan.model import BaseImage
 from poetry_docker_plugin.platforms import Platform
+from poetry_docker_plugin.util.json_cache import read_json, write_json
 
 if TYPE_CHECKING:
     from pathlib import Path

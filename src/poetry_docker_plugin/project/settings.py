@@ -22,7 +22,7 @@ from poetry_docker_plugin.names import SETTINGS_TABLE
 from poetry_docker_plugin.platforms import Platform, parse_platforms
 
 if TYPE_CHECKING:
-    from poetry_docker_plugin.project import ProjectFacts
+    from poetry_docker_plugin.project.facts import ProjectFacts
 
 TABLE = SETTINGS_TABLE
 ENV_MANAGERS = ("conda", "micromamba", "venv")
@@ -173,7 +173,7 @@ def _workdir(value: object) -> str:
 
 def _include_pattern(value: object) -> str:
     """A pattern of files beside the package, with .dockerignore's syntax, inside the project."""
-    from poetry_docker_plugin.sources.dockerignore import Pattern, PatternError
+    from poetry_docker_plugin.project.dockerignore import Pattern, PatternError
 
     text = _string(value)
     try:
@@ -365,7 +365,7 @@ def ca_bundle_path(settings: Settings, project: ProjectFacts) -> Path | None:
             f"{path} is not a file. Point it at the PEM bundle of your proxy's certificate "
             "authority, or remove the key."
         )
-    from poetry_docker_plugin.credentials import certificates
+    from poetry_docker_plugin.project.credentials import certificates
 
     certificates(path, "ca-bundle")  # refused now if it holds none, before anything is staged
     return path

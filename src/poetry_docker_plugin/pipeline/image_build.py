@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from poetry_docker_plugin.errors import BuildFailed, DockerPluginError
 from poetry_docker_plugin.names import FINGERPRINT_LABEL, INLINE_CACHE_LABEL, INPUTS_LABEL
-from poetry_docker_plugin.reproducible import EngineWay, engine_way, normalise_image
+from poetry_docker_plugin.pipeline.reproducible import EngineWay, engine_way, normalise_image
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
     from poetry_docker_plugin.engine.client import Engine
-    from poetry_docker_plugin.request import BuildRequest, Prepared
+    from poetry_docker_plugin.freshness.request import BuildRequest, Prepared
 
 
 def build_untagged(

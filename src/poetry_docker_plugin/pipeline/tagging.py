@@ -48,7 +48,7 @@ def move_tags(
     All or nothing: SIGINT and SIGTERM wait until every tag is moved (``signals_deferred``),
     and a tag the engine refuses puts back those moved before it.
     """
-    from poetry_docker_plugin.interrupts import signals_deferred
+    from poetry_docker_plugin.util.interrupts import signals_deferred
 
     with _tags_locked(lock_folder, sorted(before)), signals_deferred() as done:
         now = tags_now(engine, list(before))
@@ -101,7 +101,7 @@ class TagTaken(DockerPluginError):
 @contextlib.contextmanager
 def _tags_locked(folder: Path, tags: Sequence[str]) -> Iterator[None]:
     """Holds a lock per tag, in sorted order (two builds sharing some tags never deadlock)."""
-    from poetry_docker_plugin.locking import held, prune
+    from poetry_docker_plugin.util.file_locks import held, prune
 
     prune(folder, "tag-*.lock")
     with contextlib.ExitStack() as stack:

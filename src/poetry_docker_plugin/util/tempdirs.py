@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.names import TEMP_PREFIX
-from poetry_docker_plugin.oserrors import explained
+from poetry_docker_plugin.util.oserrors import explained
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

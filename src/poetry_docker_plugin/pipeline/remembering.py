@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from poetry_docker_plugin.freshness import KnownImage, shortcut_of
-from poetry_docker_plugin.lock.conda import CONDA_LOCK_FILE
+from poetry_docker_plugin.conda_lock.file import CONDA_LOCK_FILE
+from poetry_docker_plugin.freshness.current import KnownImage, shortcut_of
 
 if TYPE_CHECKING:
-    from poetry_docker_plugin.builder import Builder
-    from poetry_docker_plugin.request import Prepared
+    from poetry_docker_plugin.freshness.request import Prepared
+    from poetry_docker_plugin.pipeline.builder import Builder
 
 
 def remember(builder: Builder, prepared: Prepared, key: str) -> None:

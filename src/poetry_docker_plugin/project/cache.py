@@ -16,18 +16,18 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from poetry_docker_plugin.cache_files import (
+from poetry_docker_plugin.util.hashing import (
+    RACY_NS,
+    digest_files,
+    file_digest,
+    tree_signature,
+)
+from poetry_docker_plugin.util.json_cache import (
     list_of_strings,
     read_json,
     remove_scratch,
     shaped,
     write_json,
-)
-from poetry_docker_plugin.sources.hashing import (
-    RACY_NS,
-    digest_files,
-    file_digest,
-    tree_signature,
 )
 
 if TYPE_CHECKING:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from poetry_docker_plugin.fingerprint import Fingerprint
+    from poetry_docker_plugin.freshness.fingerprint import Fingerprint
     from poetry_docker_plugin.plan.model import BuildPlan
     from poetry_docker_plugin.platforms import Platform
-    from poetry_docker_plugin.render import RenderedFiles
+    from poetry_docker_plugin.render.dockerfile import RenderedFiles
 
 
 @dataclass(frozen=True)

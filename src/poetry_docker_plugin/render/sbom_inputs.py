@@ -1,11 +1,12 @@
-"""The software bill of materials (SBOM) every image carries, and ``build --sbom PATH``.
+"""The software bill of materials (SBOM) every image carries: the in-image generator and its
+inputs.
 
 The document is made inside the image, by its environment's own Python, in a build step after
-the locked dependencies are installed and before the project's own layer (``image_sbom.py``,
-copied into the context under its own name): only there is it known what the environment
-holds (pip itself, conda's packages), and a source edit does not run it again (the project,
-the document's subject, is known from the plan). The host adds what the plan knows and the
-image cannot (the lock's file hashes, the project's name and version) as
+the locked dependencies are installed and before the project's own layer
+(``resources/write_sbom.py``, copied into the context under its own name): only there is
+it known what the environment holds (pip itself, conda's packages), and a source edit does not
+run it again (the project, the document's subject, is known from the plan). The host adds what
+the plan knows and the image cannot (the lock's file hashes, the project's name and version) as
 ``sbom-inputs.json``. Both files are rendered like the Dockerfile, so they are inputs of the
 fingerprint, and the same inputs give the same document.
 
@@ -20,13 +21,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.names import SBOM_PATH
-
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from poetry_docker_plugin.engine.client import Engine
     from poetry_docker_plugin.plan.model import BuildPlan
 
 TOOL_NAME = "poetry-docker-plugin"
@@ -36,7 +31,11 @@ def script_text() -> str:
     """The in-image generator, as shipped in the package."""
     from importlib.resources import files
 
-    return files("poetry_docker_plugin").joinpath("image_sbom.py").read_text(encoding="utf-8")
+    return (
+        files("poetry_docker_plugin.render.resources")
+        .joinpath("write_sbom.py")
+        .read_text(encoding="utf-8")
+    )
 
 
 def inputs_text(plan: BuildPlan) -> str:
@@ -76,20 +75,3 @@ def inputs_text(plan: BuildPlan) -> str:
     if conda_locked:  # poetry-docker.lock's hashes of the conda packages (none unlocked)
         inputs["conda_locked"] = conda_locked
     return json.dumps(inputs, indent=1, sort_keys=True) + "\n"
-
-
-def write_sbom(engine: Engine, image: str, target: Path) -> None:
-    """Copies the image's SBOM to ``target`` on the host, whole or not at all.
-
-    The file is read from a created (never started) container, so an image without a shell
-    or ``cat`` serves as well; it is written beside ``target`` and renamed over it.
-    """
-    from poetry_docker_plugin.files import write_atomically
-
-    content = engine.read_file(image, SBOM_PATH)
-    if content is None:
-        raise DockerPluginError(
-            f"The image {image} has no SBOM at {SBOM_PATH}: it was not built by this version "
-            "of the plugin. Rebuild it with `poetry docker build --no-cache --sbom PATH`."
-        )
-    write_atomically("--sbom", target, content)

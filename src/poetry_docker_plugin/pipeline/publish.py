@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from poetry_docker_plugin.engine.client import Engine
-    from poetry_docker_plugin.request import Prepared
+    from poetry_docker_plugin.freshness.request import Prepared
 
 
 class PlatformBuilder(Protocol):

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from poetry_docker_plugin.request import BuildRequest
-    from poetry_docker_plugin.settings import Settings
+    from poetry_docker_plugin.freshness.request import BuildRequest
+    from poetry_docker_plugin.project.settings import Settings
 
 # Options of the commands that do not change the image, and why (reviewed: keep it short).
 NOT_IMAGE_OPTIONS: dict[str, str] = {
@@ -89,7 +89,7 @@ class GivenInputs:
         environ: Mapping[str, str] | None = None,
     ) -> GivenInputs:
         """The inputs of a command whose option values are ``options`` (name: value)."""
-        from poetry_docker_plugin.reproducible import source_epoch
+        from poetry_docker_plugin.freshness.epoch import source_epoch
 
         environ = os.environ if environ is None else environ
         kept = sorted(
@@ -113,7 +113,7 @@ class GivenInputs:
 
         from poetry.__version__ import __version__ as poetry_version
 
-        from poetry_docker_plugin.freshness import package_stamp
+        from poetry_docker_plugin.freshness.current import package_stamp
 
         text = json.dumps(dataclasses.asdict(self), sort_keys=True)
         digest = hashlib.sha256(text.encode())

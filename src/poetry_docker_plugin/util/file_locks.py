@@ -149,7 +149,7 @@ def lock_folder(cache_dir: Path, warn: Callable[[str], None]) -> Path:
             f"its locks are in {fallback}. Make {cache_dir} writable, or point Poetry's "
             "cache-dir (POETRY_CACHE_DIR) at a folder you may write to."
         )
-    from poetry_docker_plugin.oserrors import explained
+    from poetry_docker_plugin.util.oserrors import explained
 
     with explained("make the folder for the plugin's locks", fallback):
         fallback.mkdir(mode=0o700, exist_ok=True)

@@ -20,10 +20,11 @@ from poetry_docker_plugin.names import (
     LOCAL_WHEELS_DIR,
     SOURCES_DIR,
     WHEELS_DIR,
+    ZIP_EPOCH,
 )
 from poetry_docker_plugin.sources.listing import included_files, project_sources, source_tree
 from poetry_docker_plugin.sources.wheel import build_wheel, stage_local_wheel
-from poetry_docker_plugin.tempdirs import temp_dir
+from poetry_docker_plugin.util.tempdirs import temp_dir
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,10 +32,10 @@ if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
     from poetry_docker_plugin.plan.model import BuildPlan
-    from poetry_docker_plugin.render import RenderedFiles
+    from poetry_docker_plugin.render.dockerfile import RenderedFiles
 
-# 1980-01-01, the earliest time a zip (and so a wheel) can hold: for files the plugin writes.
-GENERATED_MTIME = 315532800
+# The time of the files the plugin writes (1980-01-01, the earliest a zip can hold).
+GENERATED_MTIME = ZIP_EPOCH
 
 
 @contextlib.contextmanager

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from poetry_docker_plugin.cache_files import list_of_strings, read_json, write_json
 from poetry_docker_plugin.names import FINGERPRINT_LABEL
-from poetry_docker_plugin.sources.hashing import RACY_NS, tree_signature
+from poetry_docker_plugin.util.hashing import RACY_NS, tree_signature
+from poetry_docker_plugin.util.json_cache import list_of_strings, read_json, write_json
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -69,9 +69,10 @@ class KnownImage:
 
 
 def package_stamp() -> str:
-    """The plugin's own files by name, size and time: other code, other answers."""
+    """The plugin's own files (the whole package) by name, size and time: other code, other
+    answers."""
     digest = hashlib.sha256()
-    for folder, subfolders, files in os.walk(os.path.dirname(__file__)):  # noqa: PTH120
+    for folder, subfolders, files in os.walk(os.path.dirname(os.path.dirname(__file__))):  # noqa: PTH120
         subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
         for name in sorted(files):
             status = os.stat(os.path.join(folder, name))  # noqa: PTH116, PTH118

@@ -19,8 +19,8 @@ import re
 import subprocess
 from typing import TYPE_CHECKING
 
+from poetry_docker_plugin.conda_lock.file import CondaLock, LockedBase, LockedPackage, checked
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.lock.conda import CondaLock, LockedBase, LockedPackage, checked
 from poetry_docker_plugin.plan.pinning import lock_inputs
 
 if TYPE_CHECKING:
@@ -130,8 +130,8 @@ def solve(
     network: str | None = None,
 ) -> list[LockedPackage]:
     """The environment's packages, as conda in the base image solves them."""
-    from poetry_docker_plugin.credentials import public_url
     from poetry_docker_plugin.names import CONDA_AUTH_SECRET, SECRETS_DIR
+    from poetry_docker_plugin.project.credentials import public_url
 
     environment = plan.environment
     subdir = environment.platform.conda_subdir

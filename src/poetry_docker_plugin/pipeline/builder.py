@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING
 
 from cleo.io.outputs.output import Verbosity
 
+from poetry_docker_plugin.conda_lock.file import CONDA_LOCK_FILE
 from poetry_docker_plugin.errors import DockerPluginError
-from poetry_docker_plugin.fingerprint import fingerprint
-from poetry_docker_plugin.freshness import bases_moved, path_key, stale_images
-from poetry_docker_plugin.lock.conda import CONDA_LOCK_FILE
+from poetry_docker_plugin.freshness.current import bases_moved, path_key, stale_images
+from poetry_docker_plugin.freshness.fingerprint import fingerprint
+from poetry_docker_plugin.freshness.kept_rendering import render_kept
+from poetry_docker_plugin.freshness.request import BuildRequest, Prepared
 from poetry_docker_plugin.names import INLINE_CACHE_LABEL
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
-from poetry_docker_plugin.project_cache import ProjectCache
-from poetry_docker_plugin.render import render_kept
-from poetry_docker_plugin.request import BuildRequest, Prepared
+from poetry_docker_plugin.project.cache import ProjectCache
 from poetry_docker_plugin.sources.digests import source_digests
 
 if TYPE_CHECKING:
@@ -36,13 +36,13 @@ if TYPE_CHECKING:
     from cleo.io.io import IO
     from poetry.poetry import Poetry
 
+    from poetry_docker_plugin.conda_lock.file import CondaLock
     from poetry_docker_plugin.engine.client import Engine, InspectedImage, PendingInspect
-    from poetry_docker_plugin.inputs import ImageInputs
-    from poetry_docker_plugin.lock.conda import CondaLock
+    from poetry_docker_plugin.freshness.inputs import ImageInputs
     from poetry_docker_plugin.lock.model import Lock
     from poetry_docker_plugin.platforms import Platform
-    from poetry_docker_plugin.project import ProjectFacts
-    from poetry_docker_plugin.settings import Settings
+    from poetry_docker_plugin.project.facts import ProjectFacts
+    from poetry_docker_plugin.project.settings import Settings
 
 
 class Builder:
@@ -102,7 +102,7 @@ class Builder:
         The base image is looked at (and pulled when ``pull`` and missing) once per image id;
         ``refresh_base`` looks again, for a base rebuilt under the same name.
         """
-        from poetry_docker_plugin.settings import ca_bundle_path
+        from poetry_docker_plugin.project.settings import ca_bundle_path
 
         ca_bundle_path(self.settings, self.project)  # a bundle without certificates: refused
         self.lock_folder  # noqa: B018  (a cache folder that cannot be written: said once, here)
@@ -138,7 +138,7 @@ class Builder:
     ) -> BuildPlan:
         """The plan from the project, its locks and settings; ``locked``: held to the conda
         lock (``plan.pinning``: refused when stale; its absence said once)."""
-        from poetry_docker_plugin.host_user import current_host_user
+        from poetry_docker_plugin.pipeline.host_user import current_host_user
         from poetry_docker_plugin.plan.pinning import held_to_lock
 
         lock, request = self.lock, self.request  # read while the engine answers
@@ -162,7 +162,7 @@ class Builder:
     @cached_property
     def conda_lock(self) -> CondaLock | None:
         """poetry-docker.lock beside poetry.lock, read (and checked) once; None without one."""
-        from poetry_docker_plugin.lock.conda import read_conda_lock
+        from poetry_docker_plugin.conda_lock.file import read_conda_lock
 
         return read_conda_lock(self.root / CONDA_LOCK_FILE)
 
@@ -170,7 +170,7 @@ class Builder:
         """Asks the engine its platform (the target when --platform is not given), answered
         by ``engine_platform``; when not ``required`` (only files are written), this
         machine's stands in for an engine that cannot be asked."""
-        from poetry_docker_plugin.engine.server import start_server_platform
+        from poetry_docker_plugin.engine.native_platform import start_server_platform
 
         self.platform_required = required
         try:
@@ -181,7 +181,7 @@ class Builder:
 
     @cached_property
     def engine_platform(self) -> Platform:
-        from poetry_docker_plugin.engine.server import platform_answered
+        from poetry_docker_plugin.engine.native_platform import platform_answered
 
         if self.platform_required is None:
             self.start_engine_platform()
@@ -192,7 +192,7 @@ class Builder:
     ) -> BaseImage:
         """The engine's look at a base image; without an engine, when only files are
         written (``pull`` false), the conventions of the published images."""
-        from poetry_docker_plugin.engine.probe import probe_base_image
+        from poetry_docker_plugin.pipeline.base_probe import probe_base_image
 
         try:
             engine = self.engine
@@ -310,13 +310,13 @@ class Builder:
         (``tagging``). A build that waited for another of the project first asks whether that
         one made this very image (unless ``forced``): concurrent calls after an edit build once.
         """
-        from poetry_docker_plugin.credentials import build_secrets, check_ssh_agent
-        from poetry_docker_plugin.engine_build import build_untagged
-        from poetry_docker_plugin.interrupts import signals_raise
-        from poetry_docker_plugin.oserrors import explained
-        from poetry_docker_plugin.settings import ca_bundle_path
-        from poetry_docker_plugin.sources.staging import staged_context
-        from poetry_docker_plugin.tagging import move_tags, tags_now
+        from poetry_docker_plugin.pipeline.image_build import build_untagged
+        from poetry_docker_plugin.pipeline.staging import staged_context
+        from poetry_docker_plugin.pipeline.tagging import move_tags, tags_now
+        from poetry_docker_plugin.project.credentials import build_secrets, check_ssh_agent
+        from poetry_docker_plugin.project.settings import ca_bundle_path
+        from poetry_docker_plugin.util.interrupts import signals_raise
+        from poetry_docker_plugin.util.oserrors import explained
 
         plan = prepared.plan
         engine = self.engine
@@ -365,7 +365,7 @@ class Builder:
 
     def push(self, prepared: Prepared) -> str:
         """Pushes every tag of the image; the pushed reference of the first, by its digest."""
-        from poetry_docker_plugin.publish import push_tags
+        from poetry_docker_plugin.pipeline.publish import push_tags
 
         return push_tags(
             self.engine, prepared.plan.metadata.tags, self.say, quiet=self.io.output.is_quiet()
@@ -374,7 +374,7 @@ class Builder:
     @contextlib.contextmanager
     def project_lock(self) -> Iterator[bool]:
         """Serialises builds of one project (``locking.project_lock``); whether it waited."""
-        from poetry_docker_plugin.locking import project_lock
+        from poetry_docker_plugin.util.file_locks import project_lock
 
         lock = self.lock_folder / f"build-{path_key(self.root)}.lock"
         with project_lock(lock, self.say) as waited:
@@ -383,7 +383,7 @@ class Builder:
     @cached_property
     def lock_folder(self) -> Path:
         """The cache folder, or where locks go when it cannot be written (said once)."""
-        from poetry_docker_plugin.locking import lock_folder
+        from poetry_docker_plugin.util.file_locks import lock_folder
 
         return lock_folder(self.cache_dir, lambda warning: self.say(warning, Verbosity.QUIET))
 

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import urllib.parse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.names import (
@@ -21,7 +21,7 @@ from poetry_docker_plugin.names import (
     CONDA_AUTH_SECRET,
     PIP_AUTH_SECRET,
 )
-from poetry_docker_plugin.tempdirs import temp_dir
+from poetry_docker_plugin.util.tempdirs import temp_dir
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -29,7 +29,16 @@ if TYPE_CHECKING:
 
     from poetry.poetry import Poetry
 
-    from poetry_docker_plugin.plan.model import CondaChannel
+
+class ChannelWithCredentials(Protocol):
+    """A conda channel as the plan holds it (``plan.model.CondaChannel``): its name or URL
+    without credentials, and the credentials kept out of it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def credentials(self) -> str: ...
 
 
 # Query parameters that carry a credential (an index or channel URL's ``?token=...``).
@@ -104,7 +113,7 @@ def pip_auth_config(poetry: Poetry, indexes: Iterable[tuple[str, str]]) -> str |
     return "[global]\nextra-index-url =\n" + "".join(f"    {url}\n" for url in urls)
 
 
-def conda_auth_config(channels: Iterable[CondaChannel]) -> str | None:
+def conda_auth_config(channels: Iterable[ChannelWithCredentials]) -> str | None:
     """A condarc giving conda the credentials of the channels; None when none has any.
 
     Each channel is declared under ``custom_channels`` with its credentials; conda then
@@ -131,7 +140,7 @@ def build_secrets(
     poetry: Poetry,
     indexes: Iterable[tuple[str, str]],
     ca_bundle: Path | None,
-    conda_channels: Iterable[CondaChannel] = (),
+    conda_channels: Iterable[ChannelWithCredentials] = (),
 ) -> Iterator[dict[str, Path]]:
     """The secrets for ``docker build --secret``, in a private directory removed afterwards."""
     secrets: dict[str, Path] = {}

@@ -39,11 +39,11 @@ from poetry_docker_plugin.names import (
     SOURCES_DIR,
     VCS_REQUIREMENTS_FILE,
     WHEELS_DIR,
+    ZIP_EPOCH,
 )
 
 if TYPE_CHECKING:
     from poetry_docker_plugin.plan.model import BuildPlan
-    from poetry_docker_plugin.project_cache import ProjectCache
     from poetry_docker_plugin.sources.digests import SourceDigests
 
 # The no-op that starts every RUN step which bind-mounts files from the build context, naming
@@ -58,7 +58,7 @@ INPUTS_MARKER = re.compile(r": inputs=[0-9a-f]{12} && ")
 # imports a module hold the source's time (conda's relocated _sysconfigdata, seen differing),
 # so steps write none (PYTHONDONTWRITEBYTECODE does not stop compileall: pip's are written).
 # conda orders a set by str hashes in conda-meta/history: PYTHONHASHSEED fixes the order.
-PYC_EPOCH = "SOURCE_DATE_EPOCH=315532800 PYTHONDONTWRITEBYTECODE=1 "
+PYC_EPOCH = f"SOURCE_DATE_EPOCH={ZIP_EPOCH} PYTHONDONTWRITEBYTECODE=1 "
 # Files that apt, dpkg and ldconfig write with the clock in them, removed in the step that
 # wrote them (found by comparing two builds of the same inputs).
 APT_CLOCK_FILES = (
@@ -145,29 +145,6 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def render_key(plan: BuildPlan, sources: SourceDigests) -> str:
-    """What the rendered files are a function of: the plan, the digests it names, and the
-    renderer itself (this package's modules and templates, by size and time), so that a kept
-    rendering is never one of other code. Rendering is most of what a call that changes
-    nothing would spend after Poetry's own start-up; a key costs a few stats."""
-    from poetry_docker_plugin.freshness import package_stamp
-
-    digest = hashlib.sha256(f"{plan!r}\0{sources!r}\0{package_stamp()}".encode())
-    return digest.hexdigest()
-
-
-def render_kept(plan: BuildPlan, sources: SourceDigests, cache: ProjectCache) -> RenderedFiles:
-    """``render``, or the files it gave for the same key at an earlier call (kept in the
-    project's cache): a call that changes nothing neither imports Jinja2 nor renders."""
-    import dataclasses
-
-    size = len(dataclasses.fields(RenderedFiles))
-    texts = cache.kept_texts(
-        render_key(plan, sources), size, lambda: list(dataclasses.astuple(render(plan, sources)))
-    )
-    return RenderedFiles(*texts)
-
-
 def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
     """Renders the Dockerfile, the entrypoint and the requirements files of ``plan``.
 
@@ -176,10 +153,10 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     from poetry_docker_plugin.lock.export import requirements_text
-    from poetry_docker_plugin.sbom import inputs_text, script_text
+    from poetry_docker_plugin.render.sbom_inputs import inputs_text, script_text
 
     templates = Environment(
-        loader=PackageLoader("poetry_docker_plugin", "templates"),
+        loader=PackageLoader("poetry_docker_plugin.render", "templates"),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -315,7 +292,7 @@ def resource_text(name: str) -> str:
     """A file of ``resources/`` (what runs inside the image), as shipped in the package."""
     from importlib.resources import files
 
-    return files("poetry_docker_plugin.resources").joinpath(name).read_text(encoding="utf-8")
+    return files("poetry_docker_plugin.render.resources").joinpath(name).read_text(encoding="utf-8")
 
 
 def library_settings(plan: BuildPlan) -> str:

@@ -57,7 +57,7 @@ def write_atomically(option: str, target: Path, content: bytes, *, done: str = "
     """
     import tempfile
 
-    from poetry_docker_plugin.oserrors import describe
+    from poetry_docker_plugin.util.oserrors import describe
 
     scratch: Path | None = None
     try:

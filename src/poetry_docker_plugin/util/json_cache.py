@@ -14,7 +14,7 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-from poetry_docker_plugin.tempdirs import running
+from poetry_docker_plugin.util.tempdirs import running
 
 if TYPE_CHECKING:
     from pathlib import Path

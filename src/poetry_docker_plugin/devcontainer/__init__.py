@@ -1,0 +1,1 @@
+"""Dev containers: ``.devcontainer/devcontainer.json`` from the plan of ``poetry docker shell``."""
