@@ -22,11 +22,11 @@ PYTHON = "3.11"  # the Python of the test base image (Debian bookworm)
 # pip and actdemo only (actdemo's activate.d script exports ACTDEMO=1).
 CONDA_BASE_IMAGE = os.environ.get("CONDA_TEST_BASE_IMAGE") or "miniforge-standin:25.3.1"
 # The test base for linux/arm64 (scripts/test-base-image.sh IMAGE arm64), whose programs run
-# under QEMU user emulation here: the emulated cold build's base.
+# under QEMU user emulation here: the base of the foreign platform's builds (the engine is amd64).
 ARM64_BASE_IMAGE = (
     os.environ.get("ARM64_TEST_BASE_IMAGE") or "poetry-docker-test-base:bookworm-arm64"
 )
-EMULATED_PLATFORM = "linux/arm64"
+FOREIGN_PLATFORM = "linux/arm64"
 # Our images get names of their own, so that the benchmark never replaces anyone's sample-app.
 IMAGE = "poetry-docker-bench/sample-app"
 BASELINE_IMAGE = "poetry-docker-bench/docker-build"
@@ -113,8 +113,8 @@ CONDA_SINGLE = Manager(
     cold_only=True,
 )
 MANAGERS = (VENV, CONDA, CONDA_SINGLE)
-# The venv copy built with --platform linux/arm64 on the arm64 test base, under emulation: its
-# cold build only, beside the native one (not one of MANAGERS: no other row, no sizes).
+# The venv copy built with --platform linux/arm64 on the arm64 test base: its cold build,
+# no-change build and source edit, beside the native ones (not one of MANAGERS: no sizes).
 VENV_ARM64 = Manager("venv-arm64", "venv", ARM64_BASE_IMAGE, f"{IMAGE}-arm64", "-m venv")
 # The no-change run must cost what changed, not what exists: the example with this many more
 # small modules in its package, against the example itself, both on venv, under names of their own.

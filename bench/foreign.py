@@ -17,7 +17,7 @@ from bench.config import (
     ARM64_BASE_IMAGE,
     BASE_IMAGE,
     DOCKER,
-    EMULATED_PLATFORM,
+    FOREIGN_PLATFORM,
     POETRY,
     TWO_PLATFORM_BASE,
     TWO_PLATFORMS,
@@ -40,17 +40,17 @@ def measure_foreign(reps: int, built: set[str], two_platforms: bool) -> ForeignT
     checks: set[str] = set()
     for rep in range(reps):
         print(
-            f"  the foreign platform's builds ({EMULATED_PLATFORM}), {rep + 1}/{reps}", flush=True
+            f"  the foreign platform's builds ({FOREIGN_PLATFORM}), {rep + 1}/{reps}", flush=True
         )
         project = copy_sample(WORK / "run" / VENV_ARM64.key, VENV_ARM64)
         sh(DOCKER, "builder", "prune", "--all", "--force")
-        build = (POETRY, "docker", "build", "--platform", EMULATED_PLATFORM)
+        build = (POETRY, "docker", "build", "--platform", FOREIGN_PLATFORM)
         tag = f"{VENV_ARM64.image}:cold-{rep}"
         times.setdefault("cold", []).append(timed(*build, "--tag", tag, cwd=project)[0])
         built.add(image_id(tag))
         made = sh(DOCKER, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", tag)
-        if made.stdout.strip() != EMULATED_PLATFORM:
-            raise RuntimeError(f"{tag} is {made.stdout.strip()}, not {EMULATED_PLATFORM}")
+        if made.stdout.strip() != FOREIGN_PLATFORM:
+            raise RuntimeError(f"{tag} is {made.stdout.strip()}, not {FOREIGN_PLATFORM}")
         sh(*build, cwd=project)  # under the default tags, which the no-change build checks
         built.add(image_id(f"{VENV_ARM64.image}:latest"))
         seconds, log = timed(*build, cwd=project)

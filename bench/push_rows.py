@@ -5,7 +5,7 @@ results built in memory."""
 from __future__ import annotations
 
 from bench.config import (
-    EMULATED_PLATFORM,
+    FOREIGN_PLATFORM,
     LARGE_BUMP,
     LAYERS,
     TWO_PLATFORM_BASE,
@@ -32,12 +32,12 @@ def foreign_rows(native: BuildTimes, foreign: ForeignTimes) -> list[Row]:
     push (n/a when not measured) beside one native cold build."""
     two_platform_label = f"{VENV.name}, {TWO_PLATFORM_BASE} ({TWO_PLATFORMS}, in the registry)"
     return [
-        Row(f"cold build, {EMULATED_PLATFORM}", foreign.cold, native.cold, "native cold build",
+        Row(f"cold build, {FOREIGN_PLATFORM}", foreign.cold, native.cold, "native cold build",
             FOREIGN_TARGET, manager=VENV_ARM64.label),
-        Row(f"no-change build, {EMULATED_PLATFORM}", foreign.no_change, native.no_change,
+        Row(f"no-change build, {FOREIGN_PLATFORM}", foreign.no_change, native.no_change,
             "native no-change build", FOREIGN_TARGET, check=foreign.no_change_check,
             manager=VENV_ARM64.label),
-        Row(f"source edit, {EMULATED_PLATFORM}", foreign.edit, native.edit,
+        Row(f"source edit, {FOREIGN_PLATFORM}", foreign.edit, native.edit,
             "native source edit", FOREIGN_TARGET, manager=VENV_ARM64.label),
         Row("two-platform push", foreign.two_platform_push, native.cold, "native cold build",
             TWO_PLATFORM_TARGET, manager=two_platform_label),
