@@ -39,9 +39,7 @@ def measure_foreign(reps: int, built: set[str], two_platforms: bool) -> ForeignT
     times: dict[str, list[float]] = {}
     checks: set[str] = set()
     for rep in range(reps):
-        print(
-            f"  the foreign platform's builds ({FOREIGN_PLATFORM}), {rep + 1}/{reps}", flush=True
-        )
+        print(f"  the foreign platform's builds ({FOREIGN_PLATFORM}), {rep + 1}/{reps}", flush=True)
         project = copy_sample(WORK / "run" / VENV_ARM64.key, VENV_ARM64)
         sh(DOCKER, "builder", "prune", "--all", "--force")
         build = (POETRY, "docker", "build", "--platform", FOREIGN_PLATFORM)
