@@ -103,6 +103,9 @@ def measure(reps: int, heavy: bool) -> Measurements:
             sh(POETRY, "docker", "build", "--output", outputs[manager.key], cwd=project)
     changed, dockerize_template = prepare(pins_for_image(outputs[VENV.key]))
     bumps = prepare_bumps()
+    # A run that crashed (an engine that went down) left its tags: a "cold" build under such a
+    # tag would be skipped as up to date. Cleared before measuring, as after.
+    clean_ours(set())
 
     samples = SAMPLES_PER_REP * reps
     print(f"measuring: {reps} repetition(s), {samples} samples of the sub-second rows", flush=True)

@@ -68,7 +68,8 @@ def layer_rows(pushes: LayerPushes) -> list[Row]:
     ]  # fmt: skip
     table = [
         Row(name, measured, baseline, baseline_name, target, unit=Unit.BYTES,
-            dockerize=dockerize, manager=LAYERS_LABEL)
+            dockerize=dockerize, manager=LAYERS_LABEL,
+            check=pushes.edit_check if name == "push bytes, source edit" else "")
         for name, measured, baseline, baseline_name, target, dockerize in rows
     ]  # fmt: skip
     table.append(

@@ -9,6 +9,7 @@ the whole image (its base included) and every later push only what the registry 
 
 from __future__ import annotations
 
+import re
 import shutil
 import statistics
 import time
@@ -27,6 +28,7 @@ from bench.config import (
     LAYERS_EDITED,
     LAYERS_PROJECT,
     POETRY,
+    ROOT,
     SMALL_BUMP,
     WORK,
     Manager,
@@ -76,6 +78,7 @@ def measure_layers(
     the targets are counted from (read from the cold image), and poetry-dockerize's pushes when
     ``dockerize``."""
     sent: dict[str, list[float]] = {}
+    problems: set[str] = set()
     for rep in range(reps):
         print(f"  the pushes of layers-app (ours), repetition {rep + 1}/{reps}", flush=True)
         with local_registry(WORK / "run" / "registry-layers") as registry:
@@ -84,14 +87,18 @@ def measure_layers(
             sh(DOCKER, "builder", "prune", "--all", "--force")
             image = f"{manager.image}:latest"
 
-            def push(project: Path = project, image: str = image) -> float:
-                seconds = timed(POETRY, "docker", "build", "--push", cwd=project)[0]
+            logs: list[str] = []
+
+            def push(project: Path = project, image: str = image, logs: list[str] = logs) -> float:
+                seconds, log = timed(POETRY, "docker", "build", "--push", cwd=project)
                 built.add(image_id(image))
+                logs.append(log)
                 return seconds
 
             pushed = push_sequence(registry, push, project, bumps, "ours", rep, CHANGES[:1])
             weigh(image, project, sent)  # the cold image: what the targets are counted from
             pushed |= push_sequence(registry, push, project, bumps, "ours", rep, CHANGES[1:])
+            problems.update(edit_problems(logs[CHANGES.index("edit")], rep))
             for step, (seconds, received) in pushed.items():
                 sent.setdefault(step, []).append(received)
                 sent.setdefault(f"{step} seconds", []).append(seconds)
@@ -106,7 +113,26 @@ def measure_layers(
         large_package=median["large package"],
         dockerize=measure_dockerize_layers(reps, bumps) if dockerize else None,
         bumps=bumps.describe(),
+        edit_check="; ".join(sorted(problems)),
     )
+
+
+def edit_problems(log: str, rep: int) -> set[str]:
+    """Why the source edit's figures are not what the row says: a locked-dependencies step
+    (pip's ``--require-hashes``) that ran again, e.g. because something else emptied the
+    engine's build cache meanwhile. The build's output is kept under bench/work/run/logs."""
+    steps = [
+        match[1]
+        for match in re.finditer(r"^#(\d+) \[[^\]]*\] RUN (.*)$", log, re.MULTILINE)
+        if "--require-hashes" in match[2]
+    ]
+    ran = [n for n in steps if not re.search(rf"^#{n} CACHED$", log, re.MULTILINE)]
+    if not ran:
+        return set()
+    path = WORK / "run" / "logs" / LAYERS.key / f"source-edit-{rep}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(log)
+    return {f"locked dependencies re-installed by the edit, see {path.relative_to(ROOT)}"}
 
 
 def copy_layers(target: Path, manager: Manager) -> Path:

@@ -182,6 +182,7 @@ class LayerPushes:
     large_package: float  # the large package as installed: its folders and dist-info
     dockerize: PushBytes | None = None  # None: not measured (--quick without --heavy)
     bumps: str = ""  # what the bumps changed, e.g. "pyyaml 6.0.4 -> 6.0.3, numpy ..."
+    edit_check: str = ""  # why the source edit's figures are not an edit's, if they are not
 
 
 @dataclass(frozen=True)

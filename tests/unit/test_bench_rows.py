@@ -15,6 +15,7 @@ from conftest import REPO
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench import pushes
 from bench.bumps import PreparedBumps, bump_chain
 from bench.config import LARGE_BUMP, LAYERS_EDITED, SMALL_BUMP, VENV_ARM64
 from bench.push_rows import LAYERS_LABEL, foreign_rows, layer_rows
@@ -98,6 +99,29 @@ def test_the_bytes_pushed_against_the_issues_allowances() -> None:
     rebuild = named(table, "rebuild, small compiled bump")
     assert rebuild.ratio == pytest.approx(0.5) and rebuild.result == "MISS"
     assert rebuild.unit is Unit.SECONDS and rebuild.target == 0.3
+
+
+def test_an_edit_that_reinstalled_the_dependencies_is_a_miss() -> None:
+    """A source edit whose locked-dependencies step ran again (the build cache emptied by
+    someone else meanwhile) measured no edit: a MISS with the reason."""
+    reason = "locked dependencies re-installed by the edit"
+    table = layer_rows(replace(PUSHES, edit_check=reason))
+    edit = named(table, "push bytes, source edit")
+    assert edit.ratio == pytest.approx(63e3 / 1.003e6) and edit.result == "MISS"
+    assert edit.check == reason
+    assert named(table, "push bytes, small compiled bump").check == ""
+
+
+def test_the_edits_log_says_whether_the_dependencies_were_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pushes, "WORK", tmp_path / "work")
+    monkeypatch.setattr(pushes, "ROOT", tmp_path)
+    step = "#9 [5/8] RUN pip install --no-deps --require-hashes -r requirements.txt\n"
+    assert pushes.edit_problems(step + "#9 CACHED\n#10 [6/8] RUN pip install x.whl\n", 0) == set()
+    (problem,) = pushes.edit_problems(step + "#9 0.3 Collecting numpy\n", 0)
+    assert problem.startswith("locked dependencies re-installed by the edit, see work/run/logs/")
+    assert pushes.edit_problems("#3 [2/3] RUN true\n", 0) == set()  # no such step: no claim
 
 
 def test_poetry_dockerizes_bytes_stand_beside_ours_when_measured() -> None:
