@@ -7,7 +7,7 @@ Builds the site (``mkdocs build --strict``) unless SITE_DIR holds one, serves it
 drives Chromium through its DevTools protocol (a WebSocket: the search runs in a Web Worker,
 which ``--dump-dom`` does not wait for), and saves a screenshot of the search's results
 (default: docs/assets/search-apt-packages.png, the one the documentation keeps). Exits 1,
-saying what is missing, when a check fails. tests/unit/test_docs_browser.py runs it
+saying what is missing, when a check fails. tests/unit/docs/test_browser.py runs it
 (scripts/dev test installs Debian's chromium).
 """
 

@@ -4,7 +4,7 @@ the settings reference from the settings' own definitions.
     python scripts/docs_pages.py           write docs/reference/cli/*.md and settings.md
     python scripts/docs_pages.py --check   exit 1, naming each page that is not up to date
 
-tests/unit/test_docs.py runs the check, so a new option or setting, or a changed help text,
+tests/unit/docs/test_pages.py runs the check, so a new option or setting, or a changed help text,
 fails the tests until the pages are written again. Nothing here is hand-edited in docs/.
 """
 

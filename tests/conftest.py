@@ -98,6 +98,28 @@ def run_poetry(
     return Result(completed.returncode, completed.stdout, completed.stderr)
 
 
+def poetry_in_process(
+    project: Path, *arguments: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> Result:
+    """Poetry's own application, in this process, as ``poetry --no-ansi ARGUMENTS`` run in
+    ``project`` would be (cleo's ApplicationTester; the plugin loaded as Poetry loads it):
+    for the tests of what the commands say and refuse, which need no process of their own.
+    ``run_poetry`` remains for what does (another Poetry, a host simulation, signals)."""
+    import contextlib
+    import shlex
+    from unittest import mock
+
+    from cleo.testers.application_tester import ApplicationTester
+    from poetry.console.application import Application
+
+    environment = {"POETRY_DOCKER_ENGINE": DOCKER, **(env or {})}
+    with mock.patch.dict(os.environ, environment), contextlib.chdir(project):
+        tester = ApplicationTester(Application())
+        words = " ".join(shlex.quote(word) for word in ("--no-ansi", *arguments))
+        status = tester.execute(words, inputs=stdin, interactive=False)
+        return Result(status, tester.io.fetch_output(), tester.io.fetch_error())
+
+
 def docker(*arguments: str, check: bool = True, input: str | None = None) -> Result:
     completed = subprocess.run(
         [DOCKER, *arguments],
@@ -524,7 +546,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         needs_engine = "engine" in getattr(item, "fixturenames", ())
         if needs_engine:
             item.add_marker(pytest.mark.docker)
-        folder = item.path.parent.name
+        # tests/unit/ mirrors the package (tests/unit/engine/ is the engine package's unit
+        # tests): the kind of test is the folder right under tests/.
+        folder = item.path.relative_to(Path(__file__).parent).parts[0]
         if folder == "install":
             item.add_marker(pytest.mark.install)
         if (folder == "unit" and needs_engine) or (folder == "engine" and not needs_engine):
@@ -617,7 +641,7 @@ def git_init(project: Path, *ignored: str) -> None:
     subprocess.run(["git", "add", "-A"], cwd=project, check=True)
 
 
-# Locks written by Poetry 1.x (tests/unit/test_lock_versions.py says how).
+# Locks written by Poetry 1.x (tests/unit/lock/test_lock_versions.py says how).
 @dataclass(frozen=True)
 class OldLock:
     directory: str

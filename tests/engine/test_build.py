@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import (
+
+from tests.conftest import (
     Base,
     LoggingEngine,
     add_secrets,
@@ -75,7 +76,7 @@ def test_package_mode_false_honours_dockerignore(
 ) -> None:
     """/app holds what .dockerignore and the built-in exclusions leave; ignored edits rebuild
     nothing."""
-    from conftest import KEPT, add_dockerignored, git_init
+    from tests.conftest import KEPT, add_dockerignored, git_init
 
     project = copy_fixture("no-package", tmp_path)
     add_dockerignored(project)
@@ -154,11 +155,11 @@ def test_output_writes_a_context_users_can_build(
         "check_libraries.py",
         "dist",
         "entrypoint.sh",
-        "write_sbom.py",
         "library-check.json",
         "requirements-compiled.txt",
         "requirements.txt",
         "sbom-inputs.json",
+        "write_sbom.py",
     ]
     docker("build", "--tag", image_tag, str(target))
     assert docker("run", "--rm", image_tag).stdout.startswith("hello from hello-app")
@@ -244,7 +245,7 @@ def test_nothing_but_the_package_reaches_the_engine(
     tmp_path: Path, base_image: str, image_tag: str
 ) -> None:
     """Secrets, VCS data, environments and data never enter the context or the image."""
-    from conftest import add_secrets
+    from tests.conftest import add_secrets
 
     project = copy_fixture("flat-script", tmp_path)
     add_secrets(project)

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import TEST_BASE_IMAGE, configure, copy_fixture, docker, run_poetry
+
+from tests.conftest import TEST_BASE_IMAGE, configure, copy_fixture, docker, run_poetry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Base, configure, docker, run_poetry
 from poetry.core.masonry.builders.wheel import WheelBuilder
 from poetry.factory import Factory
+
+from tests.conftest import Base, configure, docker, run_poetry
 
 USERNAME = "ci-reader"
 
@@ -236,7 +237,7 @@ def test_ca_bundle_is_mounted_for_installs_only(
     """An index whose certificate a CA of the test's own signs: the base does not trust that
     CA, so pip in the build installs from the index only with the ca-bundle setting, and the
     bundle stays out of the image."""
-    from test_channels import make_ca_and_server_cert
+    from tests.engine.test_channels import make_ca_and_server_cert
 
     (tmp_path / "tls").mkdir()
     ca, certificate, key = make_ca_and_server_cert(tmp_path / "tls")

@@ -19,10 +19,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER, FIXTURES, Base, configure, copy_fixture, docker, pip_freeze, run_poetry
 from poetry.core.factory import Factory
 from poetry.core.masonry.builders.sdist import SdistBuilder
 from poetry.core.masonry.builders.wheel import WheelBuilder
+
+from tests.conftest import (
+    DOCKER,
+    FIXTURES,
+    Base,
+    configure,
+    copy_fixture,
+    docker,
+    pip_freeze,
+    run_poetry,
+)
 
 
 def build(project: Path, base_image: str, tag: str, *options: str) -> str:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import (
+
+from tests.conftest import (
     DOCKER,
     POETRY,
     REPO,

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER
 
 from poetry_docker_plugin.project.dockerignore import DockerIgnore
+from tests.conftest import DOCKER
 
 
 def kept(ignore: str, *paths: str) -> list[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import DOCKER
 
 from poetry_docker_plugin.engine.client import Engine
 from poetry_docker_plugin.pipeline.base_probe import probe_base_image
+from tests.conftest import DOCKER
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -12,7 +12,8 @@ import uuid
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import Base, configure, copy_fixture, docker, run_poetry
+
+from tests.conftest import Base, configure, copy_fixture, docker, run_poetry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -21,7 +21,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import (
+from poetry.factory import Factory
+
+from tests.conftest import (
     DOCKER,
     POETRY,
     Base,
@@ -31,7 +33,6 @@ from conftest import (
     run_poetry,
     windows_like_env,
 )
-from poetry.factory import Factory
 
 
 def set_key(key: str, value: object) -> Callable[[Path], None]:
@@ -374,3 +375,29 @@ def test_a_build_started_during_another_waits_and_the_edit_wins(
         assert "is up to date" in fresh.stderr, "its fingerprint is the edited project's"
     finally:
         docker("image", "rm", "--force", f"{name}:0.3.1", f"{name}:latest", check=False)
+
+
+def test_a_user_outside_the_docker_group_is_told_about_it(engine: str) -> None:
+    """A user who may not open the engine's socket hears about the docker group (needs the
+    engine, whose socket refuses that user, and root, to become another user)."""
+    import tempfile
+
+    shared = Path(tempfile.mkdtemp(prefix="pdp-outsider-"))
+    try:
+        shared.chmod(0o777)
+        project = copy_fixture("flat-script", shared)
+        subprocess.run(["chmod", "-R", "a+rwX", str(shared)], check=True)
+        outsider = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        result = subprocess.run(
+            [*outsider, POETRY, "--no-ansi", "docker", "build"],
+            cwd=project,
+            env={**os.environ, "HOME": str(shared), "POETRY_CACHE_DIR": str(shared / "cache")},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "Add yourself to the docker group" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import POETRY, REPO, configure, copy_fixture, docker, run_poetry
+
+from tests.conftest import POETRY, REPO, configure, copy_fixture, docker, run_poetry
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from conftest import Registry
+    from tests.conftest import Registry
 
 # A poetry process that stops itself (SIGSTOP) when the plugin starts writing the build
 # context (tests/hosts/hold_staging.py): the test then kills it there, in mid-staging.

@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import (
+
+from tests.conftest import (
     POETRY,
     Result,
     configure,

@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from conftest import LoggingEngine, configure, copy_fixture, docker, run_poetry
+from tests.conftest import LoggingEngine, configure, copy_fixture, docker, run_poetry
 
 # What the whole way prints with -v, from the plan: the record's way has no plan to speak of.
 PLANNED = "environment at /opt/venv"

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 import tomllib
-from conftest import CONDA_STANDIN, configure, copy_fixture, docker, run_poetry
-from test_channels import serve
+
+from tests.conftest import CONDA_STANDIN, configure, copy_fixture, docker, run_poetry
+from tests.engine.test_channels import serve
 
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from conftest import Registry
+    from tests.conftest import Registry
 
 LOCK = "poetry-docker.lock"
 

@@ -1,12 +1,13 @@
 """Locks written by Poetry 1.x (lock-version 1.1 and 2.0) built into images and run (the
-fixtures are described in tests/unit/test_lock_versions.py)."""
+fixtures are described in tests/unit/lock/test_lock_versions.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import (
+
+from tests.conftest import (
     OLD_LOCK_DEV,
     OLD_LOCK_MAIN,
     OLD_LOCKS,

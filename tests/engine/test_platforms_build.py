@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 import tomllib
-from conftest import DOCKER, configure, copy_fixture, docker, locked_versions, run_poetry
 from packaging.utils import parse_wheel_filename
+
+from tests.conftest import DOCKER, configure, copy_fixture, docker, locked_versions, run_poetry
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import Registry, SecondEngine
+    from tests.conftest import Registry, SecondEngine
 
 
 def test_the_target_is_the_engines_platform_not_this_machines(

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import DOCKER, Result, configure, copy_fixture, run_poetry
+
+from tests.conftest import DOCKER, Result, configure, copy_fixture, run_poetry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -10,7 +10,8 @@ import uuid
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import (
+
+from tests.conftest import (
     DOCKER,
     Registry,
     SecondEngine,
@@ -170,7 +171,7 @@ def test_a_failed_push_names_the_tag_and_the_reason(
     tmp_path: Path, base_image: str, project_image: str
 ) -> None:
     """No traceback, a non-zero exit, and no digest file."""
-    from conftest import free_port
+    from tests.conftest import free_port
 
     project = copy_fixture("flat-script", tmp_path)
     configure(project, base_image=base_image)

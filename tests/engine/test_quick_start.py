@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import DOCKER, POETRY, REPO, TEST_BASE_IMAGE, configure, copy_fixture
+from tests.conftest import DOCKER, POETRY, REPO, TEST_BASE_IMAGE, configure, copy_fixture
 
 MARKER = "<!-- quick-start"
 PAGES = (REPO / "README.md", REPO / "docs" / "getting-started.md")

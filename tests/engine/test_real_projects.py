@@ -11,7 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import (
+
+from tests.conftest import (
     DOCKER,
     POETRY,
     TEST_BASE_IMAGE,

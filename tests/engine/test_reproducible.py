@@ -13,15 +13,16 @@ import uuid
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import DOCKER, SecondEngine, configure, copy_fixture, docker, run_poetry
-from image_diff import differences
-from test_push import DIGEST_REFERENCE, registry_bases, registry_settings, repository
+
+from tests.conftest import DOCKER, SecondEngine, configure, copy_fixture, docker, run_poetry
+from tests.engine.test_push import DIGEST_REFERENCE, registry_bases, registry_settings, repository
+from tests.image_diff import differences
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from conftest import Registry
+    from tests.conftest import Registry
 
 __all__ = ["registry_bases", "repository"]  # fixtures, used by name
 

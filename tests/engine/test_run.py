@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import (
+
+from tests.conftest import (
     DOCKER,
     POETRY,
     Base,

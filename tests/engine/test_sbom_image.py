@@ -15,7 +15,13 @@ from typing import Any
 
 import pytest
 import tomllib
-from conftest import (
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from packageurl import PackageURL
+from packaging.utils import canonicalize_name
+
+from poetry_docker_plugin.names import SBOM_LABEL, SBOM_PATH
+from tests.conftest import (
     DOCKER,
     Base,
     LoggingEngine,
@@ -25,12 +31,6 @@ from conftest import (
     docker,
     run_poetry,
 )
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
-from packageurl import PackageURL
-from packaging.utils import canonicalize_name
-
-from poetry_docker_plugin.names import SBOM_LABEL, SBOM_PATH
 
 
 def assert_valid(text: str) -> None:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 import tomllib
-from conftest import TEST_BASE_IMAGE, Result, configure, copy_fixture, docker, run_poetry
+
+from tests.conftest import TEST_BASE_IMAGE, Result, configure, copy_fixture, docker, run_poetry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

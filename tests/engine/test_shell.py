@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import (
+
+from tests.conftest import (
     DOCKER,
     POETRY,
     Base,

@@ -18,16 +18,16 @@ from pathlib import Path, PureWindowsPath
 from types import SimpleNamespace
 
 import pytest
-from conftest import (
+
+from poetry_docker_plugin.engine.mounts import absolute_volume, bind_mount, csv_fields
+from poetry_docker_plugin.engine.run import watched_signals
+from poetry_docker_plugin.pipeline.host_user import maps_host_user
+from tests.conftest import (
     POETRY,
     Result,
     run_poetry,
     windows_like_env,
 )
-
-from poetry_docker_plugin.engine.options import absolute_volume, bind_mount, csv_fields
-from poetry_docker_plugin.engine.run import watched_signals
-from poetry_docker_plugin.pipeline.host_user import maps_host_user
 
 
 def windows_like(project: Path, *arguments: str) -> Result:

@@ -9,11 +9,11 @@ import sys
 from typing import TYPE_CHECKING
 
 import pytest
-from fake_engine import FakeEngine, conda_answers, venv_answers
 
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.pipeline.base_probe import probe_base_image
 from poetry_docker_plugin.platforms import Platform
+from tests.unit.fake_engine import FakeEngine, conda_answers, venv_answers
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -125,7 +125,6 @@ def builders_for(
 ) -> list[Builder]:
     """The builders ``build --platform A,B --push`` makes, on the fixture project."""
     from cleo.io.buffered_io import BufferedIO
-    from conftest import copy_fixture
     from poetry.factory import Factory
 
     from poetry_docker_plugin.freshness.inputs import GivenInputs, ImageInputs
@@ -133,6 +132,7 @@ def builders_for(
     from poetry_docker_plugin.pipeline.builder import Builder
     from poetry_docker_plugin.project.facts import ProjectFacts
     from poetry_docker_plugin.project.settings import Settings
+    from tests.conftest import copy_fixture
 
     root = tmp_path / "work"
     root.mkdir(exist_ok=True)
@@ -242,9 +242,8 @@ def test_a_two_platform_push_publishes_the_list_last(tmp_path: Path) -> None:
 def test_a_hand_edited_conda_lock_version_is_refused(old: str, new: str, tmp_path: Path) -> None:
     """Item 5: python 3.11.2 edited to 3.11.3 was accepted; the image held the URL's package
     and the SBOM stated the edited version."""
-    from test_lock_conda import LOCK
-
     from poetry_docker_plugin.conda_lock.file import conda_lock_text, read_conda_lock
+    from tests.unit.conda_lock.test_file import LOCK
 
     path = tmp_path / "poetry-docker.lock"
     text = conda_lock_text(LOCK)
@@ -295,7 +294,7 @@ def test_writes_never_follow_a_link_the_project_holds(
     """Item 11: a .devcontainer that was a symlink made `devcontainer` replace another
     project's file (without --force) while naming the in-project path; so did -o, --sbom and
     --digest-file through a linked folder. Through the real command line, no engine."""
-    from conftest import copy_fixture, run_poetry
+    from tests.conftest import copy_fixture, run_poetry
 
     (tmp_path / "b").mkdir()
     other = copy_fixture("flat-script", tmp_path / "b")  # another project, its file generated
@@ -319,7 +318,7 @@ def test_every_call_sweeps_what_killed_calls_left(tmp_path: Path) -> None:
     the record (or writing only files) swept nothing."""
     import subprocess
 
-    from conftest import copy_fixture, run_poetry
+    from tests.conftest import copy_fixture, run_poetry
 
     project = copy_fixture("flat-script", tmp_path)
     folder = tmp_path / "tmp"
@@ -361,7 +360,7 @@ def test_a_build_script_never_runs_on_the_host(tmp_path: Path) -> None:
     """Found here: poetry-core runs a project's ``[tool.poetry.build]`` script when it builds
     the wheel, and the plugin built it in-process: `build -o` ran a stranger's script as you.
     Such a project's wheel is built by pip in the image, from its whole tree."""
-    from conftest import copy_fixture, run_poetry
+    from tests.conftest import copy_fixture, run_poetry
 
     project = copy_fixture("flat-script", tmp_path)
     ran = tmp_path / "ran-on-the-host"
@@ -383,9 +382,8 @@ def test_a_build_script_never_runs_on_the_host(tmp_path: Path) -> None:
 def test_a_load_that_fails_says_the_engines_words(tmp_path: Path) -> None:
     """Item 7: `docker load` failing said `Broken pipe (a file of the project or of the
     plugin's cache)`, and the engine's own error was lost."""
-    from fake_engine import fake_client
-
     from poetry_docker_plugin.engine.archive import loading
+    from tests.unit.fake_engine import fake_client
 
     engine = fake_client(
         tmp_path,
@@ -429,9 +427,8 @@ def test_a_full_tmpdir_during_the_rewrite_names_the_step_and_folder(
                                               ("true", "by `docker kill`")])  # fmt: skip
 def test_a_killed_container_is_said(events: str, said: str, tmp_path: Path) -> None:
     """Item 8: `docker kill` of `poetry docker run -- sleep 30`: exit 137 and no message."""
-    from fake_engine import fake_client
-
     from poetry_docker_plugin.engine.run import run_container
+    from tests.unit.fake_engine import fake_client
 
     engine = fake_client(tmp_path, f"run) exit 137;;\nevents) {events};;")
     with pytest.raises(DockerPluginError) as killed:
@@ -535,11 +532,10 @@ def test_each_step_failed_or_interrupted_leaves_a_true_state(
 def test_a_package_file_that_fails_its_check_names_both_causes() -> None:
     """Item 9: a conda channel that went away mid-build (a file cut short) was reported as
     a channel serving another file under the locked name."""
-    from test_pinning import lock_of, plan_of
-
     from poetry_docker_plugin.plan.pinning import pin
     from poetry_docker_plugin.render.dockerfile import render
     from poetry_docker_plugin.sources.digests import SourceDigests
+    from tests.unit.plan.test_pinning import lock_of, plan_of
 
     plan = plan_of()
     dockerfile = render(pin(plan, lock_of(plan)), SourceDigests("a", "b", "c", "d")).dockerfile
@@ -596,10 +592,9 @@ def test_lock_under_faults_changes_nothing(
 ) -> None:
     """The solve fails or is interrupted: the message is true and names the step, the lock
     is as it was, and no temporary folder (the channel credentials') is left."""
-    from conftest import configure, copy_fixture, run_poetry
-    from test_lock_conda import LOCK
-
     from poetry_docker_plugin.conda_lock.file import conda_lock_text
+    from tests.conftest import configure, copy_fixture, run_poetry
+    from tests.unit.conda_lock.test_file import LOCK
 
     project = copy_fixture("flat-script", tmp_path)
     configure(project, base_image="acme/conda:1", runtime_base="base", python="3.11")
@@ -622,7 +617,7 @@ def test_what_the_plugin_cannot_prevent_poetry_runs_project_plugins(tmp_path: Pa
     """Item 15, README's "cannot prevent": Poetry 2 runs a project's .poetry/plugins/*.pth at
     every command, before the plugin loads. Kept true by this test: when Poetry stops, the
     README's warning goes."""
-    from conftest import copy_fixture, run_poetry
+    from tests.conftest import copy_fixture, run_poetry
 
     project = copy_fixture("flat-script", tmp_path)
     ran = tmp_path / "ran-on-the-host"

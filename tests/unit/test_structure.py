@@ -9,7 +9,8 @@ import sys
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import FIXTURES, REPO
+
+from tests.conftest import FIXTURES, REPO
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from conftest import configure, copy_fixture, git_init, run_poetry
+
+from tests.conftest import configure, copy_fixture, git_init, poetry_in_process
 
 
 def snapshot(*folders: Path) -> set[str]:
@@ -21,7 +22,7 @@ def snapshot(*folders: Path) -> set[str]:
 
 def refused(project: Path, *arguments: str, env: dict[str, str] | None = None) -> str:
     """Runs the build (with -q: errors show whatever the verbosity); its one-paragraph error."""
-    result = run_poetry(project, "docker", "build", "-q", *arguments, env=env)
+    result = poetry_in_process(project, "docker", "build", "-q", *arguments, env=env)
     assert result.returncode != 0, result.output
     assert "Traceback" not in result.output and "│" not in result.output, result.output
     message = result.stderr.strip()
@@ -59,7 +60,7 @@ def test_a_hostile_lock_value_writes_nothing(tmp_path: Path, key: str, value: st
     project = monorepo / "app"
     value = value.format(tmp=tmp_path)
     edit_lock(project, "tinylib", **{key: value})
-    assert run_poetry(project, "check", "--lock").returncode == 0, "Poetry calls it fresh"
+    assert poetry_in_process(project, "check", "--lock").returncode == 0, "Poetry calls it fresh"
     before = snapshot(tmp_path)
     out = tmp_path / "out"
     message = refused(project, "--output", str(out))
@@ -84,7 +85,7 @@ def test_a_lock_cannot_redirect_a_path_dependency(tmp_path: Path) -> None:
     setuptools_project(outside, "tinylib")
     (outside / "stolen.txt").write_text("a file of the host outside the project\n")
     edit_lock(project, "tinylib", url=os.path.relpath(outside, project))
-    assert run_poetry(project, "check", "--lock").returncode == 0
+    assert poetry_in_process(project, "check", "--lock").returncode == 0
     out = tmp_path / "out"
     message = refused(project, "--output", str(out))
     assert "tinylib" in message and "vendor/tinylib" in message and str(outside) in message
@@ -117,14 +118,14 @@ def file_dependency_project(tmp_path: Path) -> tuple[Path, Path]:
         f'tinylib = {{ path = "vendor/{wheel.name}" }}\n'
     )
     (project / "main.py").write_text("print('hi')\n")
-    locked = run_poetry(project, "lock")
+    locked = poetry_in_process(project, "lock")
     assert locked.returncode == 0, locked.output
     return project, wheel
 
 
 def test_a_file_dependency_must_have_its_locked_hash(tmp_path: Path) -> None:
     project, wheel = file_dependency_project(tmp_path)
-    good = run_poetry(project, "docker", "build", "--output", str(tmp_path / "good"))
+    good = poetry_in_process(project, "docker", "build", "--output", str(tmp_path / "good"))
     assert good.returncode == 0, good.output
     wheel.write_bytes(wheel.read_bytes() + b"\0")  # the file changed after the lock
     out = tmp_path / "out"
@@ -193,7 +194,7 @@ def test_credentials_never_reach_files_or_caches(tmp_path: Path) -> None:
         'url = "https://alice:hunter2@pypi.corp.example/simple/?token=tok3n"\n'
         'priority = "supplemental"\n'
     )
-    run_poetry(project, "lock")  # the content hash; nothing comes from the source
+    poetry_in_process(project, "lock")  # the content hash; nothing comes from the source
     configure(
         project,
         env_manager="conda",
@@ -203,10 +204,10 @@ def test_credentials_never_reach_files_or_caches(tmp_path: Path) -> None:
     )
     cache = tmp_path / "cache"
     env = {"POETRY_CACHE_DIR": str(cache)}
-    printed = run_poetry(project, "docker", "build", "--print", "-vv", env=env)
+    printed = poetry_in_process(project, "docker", "build", "--print", "-vv", env=env)
     assert printed.returncode == 0, printed.output
     out = tmp_path / "out"
-    written = run_poetry(project, "docker", "build", "--output", str(out), "-vv", env=env)
+    written = poetry_in_process(project, "docker", "build", "--output", str(out), "-vv", env=env)
     assert written.returncode == 0, written.output
     assert "https://conda.anaconda.org/mychannel" in printed.stdout
     texts = [printed.output, written.output]
@@ -242,7 +243,7 @@ def test_git_that_refuses_the_tree_is_an_error_not_every_file(tmp_path: Path) ->
 
 
 def listed(project: Path, out: Path) -> list[str]:
-    result = run_poetry(project, "docker", "build", "--output", str(out))
+    result = poetry_in_process(project, "docker", "build", "--output", str(out))
     assert result.returncode == 0, result.output
     return sorted(
         p.relative_to(out / "project").as_posix()
@@ -310,7 +311,7 @@ def test_a_non_utf8_name_outside_the_package_is_no_concern(tmp_path: Path) -> No
     folder.mkdir()
     for path in (folder, project):  # old enough for the listing's cache to look at them
         os.utime(path, (1_600_000_000, 1_600_000_000))
-    result = run_poetry(project, "docker", "build", "--output", str(tmp_path / "out"))
+    result = poetry_in_process(project, "docker", "build", "--output", str(tmp_path / "out"))
     assert result.returncode == 0, result.output
 
 
@@ -340,6 +341,6 @@ def test_control_characters_in_the_metadata_are_refused(tmp_path: Path) -> None:
             'description = "A flat-layout', 'description = "\\u001b[2J\\u202eA flat-layout'
         )
     )
-    run_poetry(project, "lock")
+    poetry_in_process(project, "lock")
     message = refused(project, "--print")
     assert "description" in message and "control character" in message

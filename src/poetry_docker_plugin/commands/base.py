@@ -1,5 +1,5 @@
 """What ``build``, ``run`` and ``shell`` share: options and settings; the stages are the
-builder's (builder.py)."""
+builder's (pipeline/builder.py)."""
 
 from __future__ import annotations
 
@@ -289,7 +289,7 @@ class DockerCommand(GroupCommand):
 
     def run_options(self, image: str) -> list[str]:
         """``docker run`` options shared by ``run`` and ``shell``."""
-        from poetry_docker_plugin.engine.options import absolute_volume
+        from poetry_docker_plugin.engine.mounts import absolute_volume
         from poetry_docker_plugin.names import CONTAINER_IMAGE_LABEL
 
         options = ["--rm", "--init", "--interactive"]

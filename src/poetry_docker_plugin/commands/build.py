@@ -95,7 +95,7 @@ Settings come from <comment>[tool.poetry-docker]</comment> in pyproject.toml; op
 
     def handle_docker(self) -> int:
         from poetry_docker_plugin.pipeline.remembering import remember
-        from poetry_docker_plugin.pipeline.sbom import write_sbom
+        from poetry_docker_plugin.pipeline.sbom_file import write_sbom
         from poetry_docker_plugin.util.output_files import output_file
 
         writes_files = self.option("print") or self.option("output")

@@ -1,7 +1,7 @@
 """``poetry docker lock``: writes poetry-docker.lock, the conda packages and base images.
 
 Thin, as Poetry's ``lock`` command is: the plan of each platform comes from the builder
-(without the conda lock, which is what is being made), the solve from ``lock_solve``, and
+(without the conda lock, which is what is being made), the solve from ``pipeline/conda_solve``, and
 the file's form from ``lock.conda``. Like ``poetry lock``, a current lock is kept as it is
 and a stale one is solved again keeping what still fits; ``--update`` (``poetry update``'s
 role) solves anew; ``--check`` (``poetry check --lock``) only says whether it is current.

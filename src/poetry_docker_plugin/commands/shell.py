@@ -109,7 +109,7 @@ def tree_mounts(root: Path, workdir: str, *, read_only: bool) -> list[str]:
     into ``.git/config`` (``core.fsmonitor``, ``core.hooksPath``) or a hook from inside the
     container would run on the host at the next ``git status``. ``read_only``: the whole tree
     read-only. A ``.git`` that is a symbolic link is not mounted (its target is the host's)."""
-    from poetry_docker_plugin.engine.options import bind_mount
+    from poetry_docker_plugin.engine.mounts import bind_mount
 
     mounts = ["--mount", bind_mount(root, workdir, *(["readonly"] if read_only else []))]
     git = root / ".git"

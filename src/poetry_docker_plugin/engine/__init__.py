@@ -1,2 +1,3 @@
-"""The engine: its command line (``client``), running containers (``run``), what a base image
-holds (``probe``), image references (``refs``) and where the engine is (``remote``)."""
+"""The engine: every call to docker or podman, and nothing of the domain: its command line
+(``client``), running containers (``run``), image references (``refs``), archives, manifest
+lists, and where the engine is (``remote``)."""

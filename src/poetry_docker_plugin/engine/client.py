@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from poetry_docker_plugin.engine.options import csv_fields
+from poetry_docker_plugin.engine.mounts import csv_fields
 from poetry_docker_plugin.engine.remote import current_context, docker_config_dir, remote_host
 from poetry_docker_plugin.errors import BuildFailed, DockerPluginError, PushFailed
 from poetry_docker_plugin.util.oserrors import explained

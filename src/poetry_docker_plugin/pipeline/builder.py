@@ -90,7 +90,7 @@ class Builder:
         return self.project.root.resolve()
 
     @cached_property
-    def lock(self) -> Lock:
+    def poetry_lock(self) -> Lock:
         """The selected part of poetry.lock, read (and checked) once per command."""
         from poetry_docker_plugin.lock.read import read_lock
 
@@ -105,7 +105,7 @@ class Builder:
         from poetry_docker_plugin.project.settings import ca_bundle_path
 
         ca_bundle_path(self.settings, self.project)  # a bundle without certificates: refused
-        self.lock_folder  # noqa: B018  (a cache folder that cannot be written: said once, here)
+        self.mutex_folder  # noqa: B018  (a cache folder that cannot be written: said once, here)
         if pull and not refresh_base:
             self.start_inspect_of_last_call()
         request = self.request
@@ -141,7 +141,7 @@ class Builder:
         from poetry_docker_plugin.pipeline.host_user import current_host_user
         from poetry_docker_plugin.plan.pinning import held_to_lock
 
-        lock, request = self.lock, self.request  # read while the engine answers
+        lock, request = self.poetry_lock, self.request  # read while the engine answers
         platform = request.platform or self.engine_platform
         probe = functools.partial(
             self.probe_base, platform=platform, pull=pull, refresh=refresh_base
@@ -200,7 +200,7 @@ class Builder:
             if pull:
                 raise
             return BaseImage(reference)
-        cache = self.cache_dir / "base-images-v4.json"  # a layout of its own (``probe``)
+        cache = self.cache_dir / "base-images-v4.json"  # a layout of its own (``base_probe``)
         return probe_base_image(
             engine, reference, manager, platform, cache, pull=pull, refresh=refresh
         )
@@ -326,7 +326,7 @@ class Builder:
             f"Building <info>{plan.image}</info> (Python {plan.python}, "
             f"{plan.environment.manager} on {plan.environment.base.reference})"
         )
-        with signals_raise(), self.project_lock() as waited, contextlib.ExitStack() as stack:
+        with signals_raise(), self.serialised_builds() as waited, contextlib.ExitStack() as stack:
             if waited and not forced and self.built_meanwhile(prepared):
                 return
             before = tags_now(engine, plan.metadata.tags)
@@ -350,7 +350,7 @@ class Builder:
                 self.say,
                 quiet=self.io.output.is_quiet(),
             )
-            move_tags(engine, image_id, before, self.lock_folder)
+            move_tags(engine, image_id, before, self.mutex_folder)
             self.tagged = (*plan.metadata.tags, image_id)  # what an interrupt then says
 
     def built_meanwhile(self, prepared: Prepared) -> bool:
@@ -372,17 +372,18 @@ class Builder:
         )
 
     @contextlib.contextmanager
-    def project_lock(self) -> Iterator[bool]:
-        """Serialises builds of one project (``locking.project_lock``); whether it waited."""
+    def serialised_builds(self) -> Iterator[bool]:
+        """Serialises builds of one project (``util/file_locks``); whether it waited."""
         from poetry_docker_plugin.util.file_locks import project_lock
 
-        lock = self.lock_folder / f"build-{path_key(self.root)}.lock"
+        lock = self.mutex_folder / f"build-{path_key(self.root)}.lock"
         with project_lock(lock, self.say) as waited:
             yield waited
 
     @cached_property
-    def lock_folder(self) -> Path:
-        """The cache folder, or where locks go when it cannot be written (said once)."""
+    def mutex_folder(self) -> Path:
+        """Where the files that serialise builds and tag moves go: the cache folder, or another
+        when it cannot be written (said once)."""
         from poetry_docker_plugin.util.file_locks import lock_folder
 
         return lock_folder(self.cache_dir, lambda warning: self.say(warning, Verbosity.QUIET))

@@ -1,7 +1,7 @@
 """The record of a current image that lets the next call that changes nothing skip Poetry.
 
 Apart from the builder, which only needs to be asked for the values: what the record keeps
-(``freshness.KnownImage``) and which files it is valid for (poetry.lock, poetry-docker.lock,
+(``freshness/current.KnownImage``) and which files it is valid for (poetry.lock, poetry-docker.lock,
 the listed sources) are this module's one concern.
 """
 
@@ -35,5 +35,5 @@ def remember(builder: Builder, prepared: Prepared, key: str) -> None:
     # The conda lock, when there is one: editing it makes the record stale.
     conda_lock = [builder.root / CONDA_LOCK_FILE] if builder.conda_lock else []
     shortcut_of(builder.cache_dir, builder.root).record(
-        key, image, roots, [*files, builder.lock.path, *conda_lock]
+        key, image, roots, [*files, builder.poetry_lock.path, *conda_lock]
     )

@@ -41,7 +41,7 @@ GENERATED_MTIME = ZIP_EPOCH
 @contextlib.contextmanager
 def staged_context(poetry: Poetry, plan: BuildPlan, rendered: RenderedFiles) -> Iterator[Path]:
     """Yields a temporary build-context directory, removed afterwards whatever happens (and
-    by a later call, should this process be killed: ``tempdirs``)."""
+    by a later call, should this process be killed: ``util/tempdirs``)."""
     with temp_dir("context", "the build context") as directory:
         write_context(poetry, plan, rendered, directory)
         yield directory

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BaseImage:
-    """What the plan needs to know of a base image, read from the image itself (``probe``).
+    """What the plan needs to know of a base image, read from the image itself
+    (``pipeline/base_probe``).
 
     ``id`` is None when the image was not looked at: the plan then follows the conventions of
     the published images, which is good enough to print a Dockerfile but not to build one.

@@ -7,14 +7,15 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, run_poetry
+
+from tests.conftest import copy_fixture, poetry_in_process
 
 SUBCOMMANDS = ("build", "run", "shell", "lock", "devcontainer")
 
 
 def option_help(project: Path, command: str) -> dict[str, str]:
     """``poetry docker COMMAND --help``'s options: each name with its one-line help."""
-    result = run_poetry(project, "docker", command, "--help")
+    result = poetry_in_process(project, "docker", command, "--help")
     assert result.returncode == 0, result.output
     options = result.stdout.split("Options:\n", 1)[1].split("\n\n", 1)[0]
     found = {}
@@ -28,10 +29,10 @@ def option_help(project: Path, command: str) -> dict[str, str]:
 @pytest.mark.parametrize("arguments", [(), ("--help",)])
 def test_poetry_docker_alone_lists_the_subcommands(tmp_path: Path, arguments: tuple[str]) -> None:
     project = copy_fixture("flat-script", tmp_path)
-    result = run_poetry(project, "docker", *arguments)
+    result = poetry_in_process(project, "docker", *arguments)
     assert result.returncode == 0, result.output
     for name in SUBCOMMANDS:
-        described = run_poetry(project, "docker", name, "--help").stdout
+        described = poetry_in_process(project, "docker", name, "--help").stdout
         description = described.split("Description:\n", 1)[1].splitlines()[0].strip()
         (line,) = [x for x in result.stdout.splitlines() if f"poetry docker {name} " in x]
         assert line.split(f"poetry docker {name}", 1)[1].strip() == description
@@ -39,7 +40,7 @@ def test_poetry_docker_alone_lists_the_subcommands(tmp_path: Path, arguments: tu
 
 def test_an_unknown_subcommand_is_named_with_the_list(tmp_path: Path) -> None:
     project = copy_fixture("flat-script", tmp_path)
-    result = run_poetry(project, "docker", "biuld")
+    result = poetry_in_process(project, "docker", "biuld")
     assert result.returncode == 1
     assert "`poetry docker biuld` is not a command" in result.stderr
     assert "poetry docker build " in result.stderr
@@ -50,7 +51,7 @@ def test_lock_offers_no_option_that_only_a_build_uses(tmp_path: Path) -> None:
     offered = option_help(project, "lock")
     for name in ("build-arg", "cache-from", "reproducible", "tag", "print", "push"):
         assert name not in offered
-    refused = run_poetry(project, "docker", "lock", "--reproducible")
+    refused = poetry_in_process(project, "docker", "lock", "--reproducible")
     assert refused.returncode == 1
     assert 'The option "--reproducible" does not exist' in refused.output
 
@@ -70,5 +71,5 @@ def test_each_options_help_says_what_it_does_here(tmp_path: Path) -> None:
     assert "container" not in build["network"]
     assert "the container" in option_help(project, "run")["network"]
     for name in ("build", "run", "shell", "devcontainer"):
-        helped = run_poetry(project, "docker", name, "--help").stdout
+        helped = poetry_in_process(project, "docker", name, "--help").stdout
         assert "it passes --no-cache to docker build" in " ".join(helped.split())

@@ -14,19 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import (
-    CREDENTIALS,
-    DOCKERIGNORE,
-    FIXTURES,
-    KEPT,
-    REPO,
-    add_dockerignored,
-    add_secrets,
-    copy_fixture,
-    git_init,
-    plan_from_poetry,
-    run_poetry,
-)
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
@@ -40,6 +27,19 @@ from poetry_docker_plugin.project.settings import Settings
 from poetry_docker_plugin.render.dockerfile import RenderedFiles, render
 from poetry_docker_plugin.sources.digests import source_digests
 from poetry_docker_plugin.sources.listing import package_files, project_sources
+from tests.conftest import (
+    CREDENTIALS,
+    DOCKERIGNORE,
+    FIXTURES,
+    KEPT,
+    REPO,
+    add_dockerignored,
+    add_secrets,
+    copy_fixture,
+    git_init,
+    plan_from_poetry,
+    poetry_in_process,
+)
 
 if TYPE_CHECKING:
     from poetry.poetry import Poetry
@@ -286,7 +286,7 @@ def test_a_pattern_docker_refuses_is_a_clear_error(tmp_path: Path) -> None:
     (project / ".dockerignore").write_text("data\n!\n")
     with pytest.raises(DockerPluginError, match=r"\.dockerignore, line 2: '!'"):
         project_sources(Factory().create_poetry(project))
-    result = run_poetry(project, "docker", "build", "--print")
+    result = poetry_in_process(project, "docker", "build", "--print")
     assert result.returncode == 1
     assert ".dockerignore, line 2" in result.stderr
     assert "Traceback" not in result.output

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO
+from tests.conftest import REPO
 
 
 def test_the_site_renders_and_its_search_finds_a_setting(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ import tarfile
 from typing import TYPE_CHECKING
 
 import pytest
-from test_render import rendered
 
 from poetry_docker_plugin.freshness.epoch import source_epoch
 from poetry_docker_plugin.names import ZIP_EPOCH
@@ -22,6 +21,7 @@ from poetry_docker_plugin.pipeline.reproducible_archive import (
     rfc3339,
     write_archive,
 )
+from tests.unit.render.test_dockerfile import rendered
 
 if TYPE_CHECKING:
     from pathlib import Path

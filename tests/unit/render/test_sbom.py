@@ -11,13 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
-    Base,
-    configure,
-    copy_fixture,
-    plan_from_poetry,
-    run_poetry,
-)
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
@@ -28,6 +21,13 @@ from poetry_docker_plugin.names import SBOM_PATH
 from poetry_docker_plugin.project.settings import Settings
 from poetry_docker_plugin.render.resources import write_sbom as image_sbom
 from poetry_docker_plugin.render.sbom_inputs import inputs_text
+from tests.conftest import (
+    Base,
+    configure,
+    copy_fixture,
+    plan_from_poetry,
+    poetry_in_process,
+)
 
 LOCKED_FILES = {
     "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl": "sha256:" + "a" * 64,
@@ -182,7 +182,7 @@ def test_the_inputs_hold_the_lock_hashes_and_no_url(tmp_path: Path) -> None:
 @pytest.mark.parametrize("options", [["--print"], ["--output", "out"]])
 def test_sbom_without_an_image_is_refused(tmp_path: Path, options: list[str]) -> None:
     project = copy_fixture("flat-script", tmp_path)
-    result = run_poetry(project, "docker", "build", *options, "--sbom", "sbom.json")
+    result = poetry_in_process(project, "docker", "build", *options, "--sbom", "sbom.json")
     assert result.returncode == 1
     assert "--sbom writes the SBOM of the built image" in result.stderr
     assert "Traceback" not in result.output
@@ -191,14 +191,14 @@ def test_sbom_without_an_image_is_refused(tmp_path: Path, options: list[str]) ->
 
 def build(project: Path, base: Base, tag: str, *options: str) -> None:
     configure(project, **base.settings)
-    result = run_poetry(project, "docker", "build", "--tag", tag, *options)
+    result = poetry_in_process(project, "docker", "build", "--tag", tag, *options)
     assert result.returncode == 0, result.output
 
 
 @pytest.mark.parametrize("name", ["monorepo/app", "sdist-only", "flat-script", "no-package"])
 def test_the_sbom_step_follows_every_dependency_and_precedes_the_project(name: str) -> None:
     """It sees every installed package, and a source edit (the project's step) does not redo it."""
-    from test_render import instructions, rendered
+    from tests.unit.render.test_dockerfile import instructions, rendered
 
     steps = instructions(rendered(name).dockerfile)
     (sbom,) = [

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import FIXTURES, plan_from_poetry
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
@@ -15,6 +14,7 @@ from poetry_docker_plugin.lock.model import Lock, LockedRequirement
 from poetry_docker_plugin.lock.wheels import Target
 from poetry_docker_plugin.plan.model import BaseImage
 from poetry_docker_plugin.project.settings import Settings
+from tests.conftest import FIXTURES, plan_from_poetry
 
 if TYPE_CHECKING:
     from poetry.poetry import Poetry

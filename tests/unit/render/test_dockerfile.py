@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, plan_from_poetry
 from poetry.factory import Factory
 
 from poetry_docker_plugin.plan.model import BaseImage, HostUser
@@ -24,6 +23,7 @@ from poetry_docker_plugin.render.dockerfile import (
     render,
 )
 from poetry_docker_plugin.sources.digests import SourceDigests
+from tests.conftest import FIXTURES, plan_from_poetry
 
 GOLDEN = Path(__file__).parent / "golden"
 # Every fixture project: each pins its conda files and passes the linters.

@@ -9,7 +9,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import REPO
+from tests.conftest import REPO
 
 EXAMPLE = {"docker.io", "debootstrap", "git"}
 TESTS_ONLY = {"shellcheck", "tmux", "podman", "buildah", "catatonit", "docker-registry"}

@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import (
-    POETRY,
+
+from tests.conftest import (
     Base,
     configure,
     copy_fixture,
-    run_poetry,
+    poetry_in_process,
 )
 
 
 def build(project: Path, base: Base, tag: str, *options: str) -> None:
     """Builds ``project`` on ``base`` (its settings written into the project) as ``tag``."""
     configure(project, **base.settings)
-    result = run_poetry(project, "docker", "build", "--tag", tag, *options)
+    result = poetry_in_process(project, "docker", "build", "--tag", tag, *options)
     assert result.returncode == 0, result.output
     assert result.stdout.strip().splitlines()[-1] == tag, "the image reference is printed last"
 
 
 def test_print_is_deterministic_and_builds_nothing(tmp_path: Path) -> None:
     project = copy_fixture("flat-script", tmp_path)
-    first = run_poetry(
+    first = poetry_in_process(
         project, "docker", "build", "--print", env={"POETRY_DOCKER_ENGINE": "/nonexistent"}
     )
-    second = run_poetry(project, "docker", "build", "--print")
+    second = poetry_in_process(project, "docker", "build", "--print")
     assert first.returncode == 0, first.output
     assert first.stdout == second.stdout
     dockerfile, rest = first.stdout.split("# ---- entrypoint.sh ----\n")
@@ -45,38 +41,17 @@ def test_print_is_deterministic_and_builds_nothing(tmp_path: Path) -> None:
 
 def test_engine_missing_or_not_running(tmp_path: Path) -> None:
     project = copy_fixture("flat-script", tmp_path)
-    missing = run_poetry(project, "docker", "build", env={"POETRY_DOCKER_ENGINE": "no-such-docker"})
+    missing = poetry_in_process(
+        project, "docker", "build", env={"POETRY_DOCKER_ENGINE": "no-such-docker"}
+    )
     assert missing.returncode == 1
     assert "'no-such-docker' was not found on PATH" in missing.stderr
-    stopped = run_poetry(
+    stopped = poetry_in_process(
         project, "docker", "build", env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"}
     )
     assert stopped.returncode == 1
     assert "The Docker engine is not reachable" in stopped.stderr
     assert "Start the Docker daemon" in stopped.stderr
-
-
-def test_a_user_outside_the_docker_group_is_told_about_it() -> None:
-    """A user who may not open the engine's socket hears about the docker group."""
-    shared = Path(tempfile.mkdtemp(prefix="pdp-outsider-"))
-    try:
-        shared.chmod(0o777)
-        project = copy_fixture("flat-script", shared)
-        subprocess.run(["chmod", "-R", "a+rwX", str(shared)], check=True)
-        outsider = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        result = subprocess.run(
-            [*outsider, POETRY, "--no-ansi", "docker", "build"],
-            cwd=project,
-            env={**os.environ, "HOME": str(shared), "POETRY_CACHE_DIR": str(shared / "cache")},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.returncode == 1, result.stdout + result.stderr
-        assert "Add yourself to the docker group" in result.stderr
-        assert "Traceback" not in result.stderr
-    finally:
-        shutil.rmtree(shared, ignore_errors=True)
 
 
 @pytest.mark.parametrize(
@@ -95,7 +70,7 @@ def test_a_user_outside_the_docker_group_is_told_about_it() -> None:
 def test_values_that_could_inject_are_refused(tmp_path: Path, key: str, value: object) -> None:
     project = copy_fixture("flat-script", tmp_path)
     configure(project, **{key: value})
-    result = run_poetry(project, "docker", "build", "--print")
+    result = poetry_in_process(project, "docker", "build", "--print")
     assert result.returncode == 1
     assert f"`{key.replace('_', '-')}`" in result.stderr
     assert "FROM" not in result.stdout
@@ -104,7 +79,7 @@ def test_values_that_could_inject_are_refused(tmp_path: Path, key: str, value: o
 def test_errors_show_even_with_quiet(tmp_path: Path) -> None:
     project = copy_fixture("flat-script", tmp_path)
     configure(project, workdir="/etc")
-    result = run_poetry(project, "docker", "build", "-q")
+    result = poetry_in_process(project, "docker", "build", "-q")
     assert result.returncode == 1
     assert "Invalid value for `workdir`" in result.stderr
 
@@ -112,7 +87,7 @@ def test_errors_show_even_with_quiet(tmp_path: Path) -> None:
 def test_a_base_image_not_looked_at_says_so(tmp_path: Path) -> None:
     """--print does not pull: a venv base that is not here has a Python nobody asked."""
     project = copy_fixture("flat-script", tmp_path)
-    result = run_poetry(
+    result = poetry_in_process(
         project,
         "docker",
         "build",
@@ -124,7 +99,7 @@ def test_a_base_image_not_looked_at_says_so(tmp_path: Path) -> None:
     assert result.returncode == 1, result.output
     assert "in-house/base:7" in result.stderr and "was not looked at" in result.stderr
     assert "--python" in result.stderr and "Traceback" not in result.output
-    printed = run_poetry(
+    printed = poetry_in_process(
         project,
         "docker",
         "build",
@@ -144,11 +119,13 @@ def test_the_platforms_setting_is_what_push_publishes(tmp_path: Path) -> None:
     project = copy_fixture("flat-script", tmp_path)
     configure(project, platforms=["linux/amd64", "linux/arm64"])
     nowhere = {"POETRY_DOCKER_ENGINE": "/nonexistent"}
-    pushed = run_poetry(project, "docker", "build", "--push", "--sbom", "s.json", env=nowhere)
+    pushed = poetry_in_process(
+        project, "docker", "build", "--push", "--sbom", "s.json", env=nowhere
+    )
     assert pushed.returncode == 1 and "several platforms are built" in pushed.stderr
-    printed = run_poetry(project, "docker", "build", "--print", env=nowhere)
+    printed = poetry_in_process(project, "docker", "build", "--print", env=nowhere)
     assert printed.returncode == 0, printed.output
     configure(project, platforms=["linux/arm64", "windows/amd64"])
-    refused = run_poetry(project, "docker", "build", "--print", env=nowhere)
+    refused = poetry_in_process(project, "docker", "build", "--print", env=nowhere)
     assert refused.returncode == 1 and "`platforms`" in refused.stderr, refused.output
     assert "names the OS 'windows'" in refused.stderr

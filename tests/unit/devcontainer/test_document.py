@@ -6,10 +6,6 @@ from __future__ import annotations
 import json
 import os
 
-from conftest import (
-    REPO,
-)
-
 from poetry_docker_plugin.devcontainer.document import (
     MARKER_KEY,
     PREPARE_COMMAND,
@@ -17,6 +13,9 @@ from poetry_docker_plugin.devcontainer.document import (
     dump,
     file_state,
     split_ports,
+)
+from tests.conftest import (
+    REPO,
 )
 
 # The Dev Containers CLI that scripts/dev installs (npm), or another one.

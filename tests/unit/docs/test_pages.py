@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+
+from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "scripts"))
 if str(REPO) not in sys.path:
@@ -107,9 +108,8 @@ def test_readme_quotes_only_figures_of_the_benchmark_record() -> None:
 def test_every_bench_row_the_docs_cite_exists(page: Path) -> None:
     """A page that cites rows of the benchmark by name (`row "..."`, `rows "..." and "..."`)
     cites rows the benchmark makes (from results in memory, as test_bench.py builds them)."""
-    from test_bench import MEASURED
-
     from bench.report import rows
+    from tests.unit.bench.test_report import MEASURED
 
     names = {row.name for row in rows(MEASURED)}
     text = " ".join(page.read_text().split())

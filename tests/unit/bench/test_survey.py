@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sys
 
-from conftest import REPO
+from tests.conftest import REPO
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

@@ -12,17 +12,17 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Result, copy_fixture, run_poetry
 from packaging.markers import Marker
 
 from poetry_docker_plugin.project.poetry_compat import unsupported_poetry_message
+from tests.conftest import REPO, Result, copy_fixture, poetry_in_process
 
 # No engine is asked: the Python is given, so the base image is never probed.
 OFFLINE = ("--python", "3.11", "--base-image", "nowhere/base:1", "--env-manager", "venv")
 
 
 def printed_build(project: Path, *options: str) -> Result:
-    return run_poetry(project, "docker", "build", "--print", *OFFLINE, *options)
+    return poetry_in_process(project, "docker", "build", "--print", *OFFLINE, *options)
 
 
 def set_license(project: Path, value: str | None) -> None:
@@ -59,7 +59,7 @@ def test_a_chosen_extra_is_installed_on_every_poetry(tmp_path: Path) -> None:
     and would leave the extra out of the image."""
     output = tmp_path / "context"
     project = REPO / "tests" / "fixtures" / "groups-extras"
-    result = run_poetry(
+    result = poetry_in_process(
         project, "docker", "build", "--output", str(output), "--extras", "fast", *OFFLINE
     )
     assert result.returncode == 0, result.output

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, copy_fixture, run_poetry
 from poetry.factory import Factory
 
 from poetry_docker_plugin.errors import DockerPluginError
@@ -14,6 +13,7 @@ from poetry_docker_plugin.lock.export import requirements_text
 from poetry_docker_plugin.lock.model import LockedRequirement
 from poetry_docker_plugin.lock.read import check_extras, check_lock, read_lock
 from poetry_docker_plugin.lock.wheels import Target, is_pure_python
+from tests.conftest import FIXTURES, copy_fixture, poetry_in_process
 
 
 def requirement(*files: str, marker: str = "", python_versions: str = "*") -> LockedRequirement:
@@ -247,7 +247,7 @@ def test_a_lock_whose_walk_fails_is_one_clear_error(
         packages.append({**six, "version": also_locked, "files": []})
     lock.write_text(tomlkit.dumps(document))
     for verbosity in ((), ("-v",)):
-        result = run_poetry(project, "docker", "build", "--print", *verbosity)
+        result = poetry_in_process(project, "docker", "build", "--print", *verbosity)
         assert result.returncode == 1
         assert "Traceback" not in result.output and "│" not in result.output, result.output
         message = result.stderr.strip()
@@ -324,7 +324,7 @@ def test_git_requirements_are_pep_508(url: str, expected: str) -> None:
 def test_missing_path_dependency(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "monorepo", tmp_path / "monorepo")
     shutil.rmtree(tmp_path / "monorepo" / "libs" / "mathlib")
-    result = run_poetry(tmp_path / "monorepo" / "app", "docker", "build", "--print")
+    result = poetry_in_process(tmp_path / "monorepo" / "app", "docker", "build", "--print")
     assert result.returncode == 1
     assert "mathlib" in result.stderr and "does not exist" in result.stderr
     assert "Traceback" not in result.output
