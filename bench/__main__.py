@@ -180,7 +180,7 @@ def main() -> None:
     print(f"measuring commit {provenance.commit}, subject {provenance.subject}", flush=True)
     try:
         recorded: Record | None = read_record()
-    except ValueError as error:  # tests/test_bench.py fails on it too; the run goes on
+    except ValueError as error:  # tests/unit/bench/test_report.py fails on it too; the run goes on
         print(f"WARNING: no record to compare with: {error}", flush=True)
         recorded = None
     heavy = options.heavy or not options.quick

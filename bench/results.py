@@ -1,7 +1,7 @@
 """The benchmark's results, typed: what each measurement returns, and the rows of the table.
 
 Frozen values, so that the report's arithmetic can be checked on results built in memory
-(tests/test_bench.py) without an engine, and nothing downstream can change what was measured.
+(tests/unit/bench/) without an engine, and nothing downstream can change what was measured.
 Times are in seconds, sizes in bytes; None is a figure that could not be measured (a cold-only
 manager's no-change build, a ``run`` that failed).
 """

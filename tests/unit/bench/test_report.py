@@ -213,7 +213,7 @@ def test_rows_without_a_baseline_a_target_or_a_figure() -> None:
 
 def test_the_foreign_cold_build_beside_the_native_one() -> None:
     """After the native cold builds: the arm64 build over venv's native one, against issue
-    32's target (1.3), then the foreign platform's other rows (tests/unit/test_bench_rows.py)."""
+    32's target (1.3), then the foreign platform's other rows (tests/unit/bench/test_rows.py)."""
     table = rows(MEASURED)
     foreign = row_of(table, "cold build, linux/arm64", VENV_ARM64.label)
     assert foreign.ratio == pytest.approx(8.0) and foreign.result == "MISS"

@@ -9,7 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+
+from tests.conftest import REPO
 
 # bench/ is a package at the repository's root (run as `python -m bench`), not installed.
 if str(REPO) not in sys.path:
