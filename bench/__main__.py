@@ -22,6 +22,7 @@ import argparse
 import shutil
 import time
 
+from bench.bumps import prepare_bumps
 from bench.commands import commits_since, image_exists, machine, sh
 from bench.config import (
     DOCKERIZE,
@@ -36,11 +37,11 @@ from bench.config import (
     WORK,
 )
 from bench.dockerize import measure_dockerize
+from bench.foreign import measure_foreign
 from bench.measure import (
     clean_ours,
     measure_builds,
     measure_commands,
-    measure_emulated_cold,
     measure_large_project,
     measure_reproducible,
 )
@@ -53,6 +54,7 @@ from bench.preparation import (
     prepare,
     shared_pins,
 )
+from bench.pushes import measure_layers
 from bench.recorded import Provenance, Record, read_record, record, subject_digest
 from bench.report import comparison_lines, fmt, rows, table_lines
 from bench.results import BuildTimes, Measurements, Row, Unit
@@ -63,6 +65,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="one repetition (CI)")
     parser.add_argument("--reps", type=int, default=5, help="repetitions of every row (default 5)")
     parser.add_argument(
+        "--heavy",
+        action="store_true",
+        help="with --quick: also the heaviest rows, which a full run always measures (the "
+        "two-platform push, poetry-dockerize's pushes)",
+    )
+    parser.add_argument(
         "--record",
         action="store_true",
         help="write the table into docs/benchmarks.md, with its commit",
@@ -70,8 +78,9 @@ def arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def measure(reps: int) -> Measurements:
-    """Sets up what is measured (venvs, the stand-in, the projects), then measures it all."""
+def measure(reps: int, heavy: bool) -> Measurements:
+    """Sets up what is measured (venvs, the stand-in, the projects), then measures it all; the
+    heaviest rows only when ``heavy``."""
     for manager in (*MANAGERS, VENV_ARM64):
         for base in dict.fromkeys((manager.base, manager.final_base)):
             if not image_exists(base):
@@ -93,6 +102,10 @@ def measure(reps: int) -> Measurements:
             project = copy_sample(WORK / "run" / manager.key, manager)
             sh(POETRY, "docker", "build", "--output", outputs[manager.key], cwd=project)
     changed, dockerize_template = prepare(pins_for_image(outputs[VENV.key]))
+    bumps = prepare_bumps()
+    # A run that crashed (an engine that went down) left its tags: a "cold" build under such a
+    # tag would be skipped as up to date. Cleared before measuring, as after.
+    clean_ours(set())
 
     samples = SAMPLES_PER_REP * reps
     print(f"measuring: {reps} repetition(s), {samples} samples of the sub-second rows", flush=True)
@@ -106,12 +119,13 @@ def measure(reps: int) -> Measurements:
             builds[manager.key] = measure_builds(
                 reps, manager, changed, outputs[manager.key], built
             )
-        emulated = measure_emulated_cold(reps, built)
+        foreign = measure_foreign(reps, built, two_platforms=heavy)
         reproducible = measure_reproducible(reps, built)
+        layers = measure_layers(reps, bumps, built, dockerize=heavy)
     finally:
         clean_ours(built)
     dockerize = measure_dockerize(reps, dockerize_template)
-    return Measurements(commands, large, builds, dockerize, emulated, reproducible)
+    return Measurements(commands, large, builds, dockerize, foreign, reproducible, layers)
 
 
 def print_notes(measured: Measurements) -> None:
@@ -125,6 +139,15 @@ def print_notes(measured: Measurements) -> None:
     print(f"bases of the final stages (size over base): {'; '.join(bases)}")
     contents = [f"{m.key} {builds[m.key].content_paths}" for m in MANAGERS]
     print(f"content (du -sbc in the image: size over content): {'; '.join(contents)}")
+    layers = measured.layers
+    print(
+        f"layers-app (push bytes): bumps {layers.bumps}; environment "
+        f"{fmt(layers.environment, Unit.BYTES)}, its wheel {layers.wheel / 1e3:.1f} kB, "
+        f"the large package {fmt(layers.large_package, Unit.BYTES)}"
+        + ("" if layers.dockerize else "; poetry-dockerize's pushes not measured (--heavy)")
+    )
+    if measured.foreign.two_platform_push is None:
+        print("two-platform push: not measured (--quick without --heavy)")
     print(
         f"poetry-dockerize: source edit / its cold build = "
         f"{dockerize.edit / dockerize.cold:.2f}; it left "
@@ -157,10 +180,11 @@ def main() -> None:
     print(f"measuring commit {provenance.commit}, subject {provenance.subject}", flush=True)
     try:
         recorded: Record | None = read_record()
-    except ValueError as error:  # tests/test_bench.py fails on it too; the run goes on
+    except ValueError as error:  # tests/unit/bench/test_report.py fails on it too; the run goes on
         print(f"WARNING: no record to compare with: {error}", flush=True)
         recorded = None
-    measured = measure(reps)
+    heavy = options.heavy or not options.quick
+    measured = measure(reps, heavy)
     table = rows(measured)
     lines = table_lines(table)
     print()

@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from bench.config import DOCKER, DOCKERIZE_IMAGE, POETRY, ROOT, STAND_IN, WORK
@@ -35,10 +36,19 @@ def env() -> dict[str, str]:
     }
 
 
-def sh(*args: str | Path, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Runs a command with its output captured; a failure raises with the output's tail."""
+def sh(
+    *args: str | Path, cwd: Path = ROOT, check: bool = True, extra: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs a command with its output captured (``extra``: more variables for this one); a
+    failure raises with the output's tail."""
+    environment = {**env(), **(extra or {})}
     result = subprocess.run(
-        [str(a) for a in args], cwd=cwd, env=env(), capture_output=True, text=True, check=False
+        [str(a) for a in args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if check and result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])

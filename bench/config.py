@@ -22,11 +22,11 @@ PYTHON = "3.11"  # the Python of the test base image (Debian bookworm)
 # pip and actdemo only (actdemo's activate.d script exports ACTDEMO=1).
 CONDA_BASE_IMAGE = os.environ.get("CONDA_TEST_BASE_IMAGE") or "miniforge-standin:25.3.1"
 # The test base for linux/arm64 (scripts/test-base-image.sh IMAGE arm64), whose programs run
-# under QEMU user emulation here: the emulated cold build's base.
+# under QEMU user emulation here: the base of the foreign platform's builds (the engine is amd64).
 ARM64_BASE_IMAGE = (
     os.environ.get("ARM64_TEST_BASE_IMAGE") or "poetry-docker-test-base:bookworm-arm64"
 )
-EMULATED_PLATFORM = "linux/arm64"
+FOREIGN_PLATFORM = "linux/arm64"
 # Our images get names of their own, so that the benchmark never replaces anyone's sample-app.
 IMAGE = "poetry-docker-bench/sample-app"
 BASELINE_IMAGE = "poetry-docker-bench/docker-build"
@@ -113,11 +113,27 @@ CONDA_SINGLE = Manager(
     cold_only=True,
 )
 MANAGERS = (VENV, CONDA, CONDA_SINGLE)
-# The venv copy built with --platform linux/arm64 on the arm64 test base, under emulation: its
-# cold build only, beside the native one (not one of MANAGERS: no other row, no sizes).
+# The venv copy built with --platform linux/arm64 on the arm64 test base: its cold build,
+# no-change build and source edit, beside the native ones (not one of MANAGERS: no sizes).
 VENV_ARM64 = Manager("venv-arm64", "venv", ARM64_BASE_IMAGE, f"{IMAGE}-arm64", "-m venv")
 # The no-change run must cost what changed, not what exists: the example with this many more
 # small modules in its package, against the example itself, both on venv, under names of their own.
 LARGE_FILES = 20_000
 LARGE = Manager("large", "venv", BASE_IMAGE, f"{IMAGE}-large", "-m venv")
 SMALL = Manager("small", "venv", BASE_IMAGE, f"{IMAGE}-small", "-m venv")
+# The foreign platform's rows (issue 32): the venv copy above built for linux/arm64, and the
+# example pushed for both platforms as one index, on the two test bases pushed as one reference
+# to the benchmark's registry (no registry outside serves a base for both).
+TWO_PLATFORMS = "linux/amd64,linux/arm64"
+TWO_PLATFORM_BASE = "poetry-docker-bench/base:bookworm"  # in the benchmark's registry
+# The bytes a push sends per change (issue 33): a project of its own, bench/projects/layers-app,
+# whose lock holds one large package, a dozen small compiled ones and a dozen pure ones; pushed
+# to a registry of the benchmark's own (bench/registry.py). Its image name is given the
+# registry's host when the registry runs. The bumps change the lock alone, each package to its
+# previous release: the small one first, then the large one on top of it.
+LAYERS_PROJECT = ROOT / "bench" / "projects" / "layers-app"
+LAYERS = Manager("layers", "venv", BASE_IMAGE, "poetry-docker-bench/layers-app", "-m venv")
+LAYERS_EDITED = "layers_app/report.py"
+SMALL_BUMP = "pyyaml"
+LARGE_BUMP = "numpy"
+DOCKERIZE_LAYERS_IMAGE = "poetry-docker-bench/dockerize-layers-app"

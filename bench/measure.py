@@ -19,7 +19,6 @@ from bench.commands import image_id, image_size, sh, timed
 from bench.config import (
     BASELINE_IMAGE,
     DOCKER,
-    EMULATED_PLATFORM,
     LARGE,
     MANAGERS,
     POETRY,
@@ -220,26 +219,6 @@ def measure_builds(
         bare_entrypoint=median.get("entrypoint true"),
         run_error=run_error,
     )
-
-
-def measure_emulated_cold(reps: int, built: set[str]) -> float:
-    """The venv cold build of the example for linux/arm64 on the arm64 test base: every RUN
-    step under QEMU user emulation, pip's downloads the same as natively (the aarch64 wheels).
-    Started cold like the native one (build cache pruned, fresh copy, fresh image name); the
-    image must come out arm64, or the figure is not what the row says."""
-    times = []
-    for rep in range(reps):
-        print(f"  the emulated cold build ({EMULATED_PLATFORM}), {rep + 1}/{reps}", flush=True)
-        project = copy_sample(WORK / "run" / VENV_ARM64.key, VENV_ARM64)
-        tag = f"{VENV_ARM64.image}:cold-{rep}"
-        sh(DOCKER, "builder", "prune", "--all", "--force")
-        build = (POETRY, "docker", "build", "--platform", EMULATED_PLATFORM, "--tag", tag)
-        times.append(timed(*build, cwd=project)[0])
-        built.add(image_id(tag))
-        made = sh(DOCKER, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", tag)
-        if made.stdout.strip() != EMULATED_PLATFORM:
-            raise RuntimeError(f"{tag} is {made.stdout.strip()}, not {EMULATED_PLATFORM}")
-    return statistics.median(times)
 
 
 def measure_reproducible(reps: int, built: set[str]) -> ReproducibleTimes:

@@ -30,11 +30,17 @@ COLUMNS = ("row", "manager, base", "measured", "baseline", "ratio", "target", "r
 
 
 def subject_digest(root: Path = ROOT) -> str:
-    """What the benchmark measures: the plugin's sources, the benchmark's modules and the
-    example project, by path (relative) and content. The record names the digest it measured,
-    so that a reader can tell whether the code beside it is still the code it measured."""
+    """What the benchmark measures: the plugin's sources, the benchmark's modules, the
+    example project and the benchmark's own projects (bench/projects), by path (relative) and
+    content. The record names the digest it measured, so that a reader can tell whether the
+    code beside it is still the code it measured."""
     digest = hashlib.sha256()
-    trees = (root / "src", *sorted((root / "bench").glob("*.py")), root / "examples" / "sample-app")
+    trees = (
+        root / "src",
+        *sorted((root / "bench").glob("*.py")),
+        root / "examples" / "sample-app",
+        root / "bench" / "projects",
+    )
     skipped = {"__pycache__", "dist", ".venv", ".pytest_cache"}
     for tree in trees:
         files = [tree] if tree.is_file() else sorted(tree.rglob("*"))

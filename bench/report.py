@@ -10,19 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bench.config import (
-    CONDA,
-    CONDA_SINGLE,
-    EMULATED_PLATFORM,
-    LARGE_FILES,
-    MANAGERS,
-    VENV,
-    VENV_ARM64,
-)
+from bench.config import CONDA, CONDA_SINGLE, LARGE_FILES, MANAGERS, VENV
+from bench.push_rows import foreign_rows, layer_rows
 from bench.recorded import Record, RecordedRow
 from bench.results import (
     BuildTimes,
     DockerizeTimes,
+    ForeignTimes,
     Measurements,
     ReproducibleTimes,
     Row,
@@ -123,15 +117,22 @@ TIMED_ROWS = (
 
 
 def fmt(value: float | None, unit: Unit) -> str:
-    """A figure as the table shows it: seconds to the hundredth, sizes in MB."""
+    """A figure as the table shows it: seconds to the hundredth, sizes in MB (the small ones,
+    bytes pushed, in kB or to the hundredth of a MB)."""
     if value is None:
         return "n/a"
-    return f"{value / 1e6:.0f} MB" if unit is Unit.BYTES else f"{value:.2f} s"
+    if unit is Unit.SECONDS:
+        return f"{value:.2f} s"
+    if value == 0:
+        return "0 B"
+    if abs(value) < 1e6:
+        return f"{value / 1e3:.1f} kB"
+    return f"{value / 1e6:.2f} MB" if abs(value) < 10e6 else f"{value / 1e6:.0f} MB"
 
 
 def rows(measured: Measurements) -> list[Row]:
     """Every row of the table, in its order: start-up and render, the build and size rows,
-    the floor rows, the large project."""
+    the floor rows, the large project, the bytes pushed per change."""
     commands = measured.commands
     return [
         Row("start-up", commands.startup, commands.plain_startup, "plain Poetry", 1.03),
@@ -143,9 +144,7 @@ def rows(measured: Measurements) -> list[Row]:
             1.5,
             manager=VENV.label,
         ),
-        *build_rows(
-            measured.builds, measured.dockerize, measured.emulated_cold, measured.reproducible
-        ),
+        *build_rows(measured.builds, measured.dockerize, measured.foreign, measured.reproducible),
         *floor_rows(measured.builds, commands.check_lock),
         Row(
             f"no-change run, {LARGE_FILES:,} more files",
@@ -155,13 +154,14 @@ def rows(measured: Measurements) -> list[Row]:
             1.3,
             manager=VENV.label,
         ),
+        *layer_rows(measured.layers),
     ]
 
 
 def build_rows(
     builds: dict[str, BuildTimes],
     dockerize: DockerizeTimes,
-    emulated: float,
+    foreign: ForeignTimes,
     reproducible: ReproducibleTimes,
 ) -> list[Row]:
     """The build and size rows, each kind once per manager that measured it, in the order of
@@ -169,7 +169,8 @@ def build_rows(
     cold build and the sizes). poetry-dockerize's numbers go beside the venv rows only: both
     build on the same Debian Python, the like-for-like comparison; its image is the baseline
     of every manager's sizes, totals and over each image's own base, so that a larger base is
-    not counted against (or for) a manager. The emulated cold build follows the native ones."""
+    not counted against (or for) a manager. The foreign platform's rows follow the native cold
+    builds."""
     full = [m for m in MANAGERS if not m.cold_only]
     table = [
         Row(
@@ -183,7 +184,7 @@ def build_rows(
         )
         for m in MANAGERS
     ]
-    table.append(emulated_row(builds[VENV.key], emulated))
+    table += foreign_rows(builds[VENV.key], foreign)
     table += reproducible_rows(builds[VENV.key], reproducible)
     for kind in TIMED_ROWS:
         table += [
@@ -262,19 +263,6 @@ def reproducible_rows(plain: BuildTimes, reproducible: ReproducibleTimes) -> lis
         Row("source edit, --reproducible", reproducible.edit, plain.edit, "plain source edit",
             None, manager=VENV.label),
     ]  # fmt: skip
-
-
-def emulated_row(native: BuildTimes, emulated: float) -> Row:
-    """The venv cold build for linux/arm64 under QEMU user emulation, beside the native one:
-    what building for another architecture costs here (ratio stated, no target)."""
-    return Row(
-        f"cold build, {EMULATED_PLATFORM} emulated",
-        emulated,
-        native.cold,
-        "native cold build",
-        None,
-        manager=VENV_ARM64.label,
-    )
 
 
 def floor_rows(builds: dict[str, BuildTimes], check_lock: float) -> list[Row]:

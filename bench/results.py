@@ -1,7 +1,7 @@
 """The benchmark's results, typed: what each measurement returns, and the rows of the table.
 
 Frozen values, so that the report's arithmetic can be checked on results built in memory
-(tests/test_bench.py) without an engine, and nothing downstream can change what was measured.
+(tests/unit/bench/) without an engine, and nothing downstream can change what was measured.
 Times are in seconds, sizes in bytes; None is a figure that could not be measured (a cold-only
 manager's no-change build, a ``run`` that failed).
 """
@@ -112,8 +112,9 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
-        """measured / baseline; None when either is missing (or zero)."""
-        if self.measured and self.baseline:
+        """measured / baseline; None when either is missing, or the baseline is zero (a
+        measured zero is a ratio: no bytes pushed)."""
+        if self.measured is not None and self.baseline:
             return self.measured / self.baseline
         return None
 
@@ -145,6 +146,46 @@ class ReproducibleTimes:
 
 
 @dataclass(frozen=True)
+class ForeignTimes:
+    """The venv copy of the example built for the foreign platform (linux/arm64 on this amd64
+    engine), medians; and pushed for both platforms as one index, when measured."""
+
+    cold: float  # after the build cache is pruned, as the native cold build
+    no_change: float
+    edit: float  # after the same one-line edit as the native source edit
+    two_platform_push: float | None = None  # cold, both platforms built and pushed
+    no_change_check: str = ""  # why the no-change build was none, if it rebuilt
+
+
+@dataclass(frozen=True)
+class PushBytes:
+    """Bytes the registry received per push of one tool's image of bench/projects/layers-app,
+    one change after the other, medians (a registry of its own, empty at the cold push)."""
+
+    cold: float  # the whole image, the base's layers included
+    no_change: float
+    edit: float  # a one-line edit of the project's source
+    small_bump: float  # one small compiled package to its previous release, in the lock alone
+    large_bump: float  # then the large package (numpy) to its previous release
+
+
+@dataclass(frozen=True)
+class LayerPushes:
+    """The bytes-pushed rows' figures: ours, poetry-dockerize's when measured, and what the
+    targets are counted from, all read from our cold image."""
+
+    ours: PushBytes
+    cold: float  # seconds: our cold build and push
+    small_bump: float  # seconds: our build and push of the small bump
+    environment: float  # the environment's prefix + the workdir, du -sbc in the image
+    wheel: float  # the project's own wheel
+    large_package: float  # the large package as installed: its folders and dist-info
+    dockerize: PushBytes | None = None  # None: not measured (--quick without --heavy)
+    bumps: str = ""  # what the bumps changed, e.g. "pyyaml 6.0.4 -> 6.0.3, numpy ..."
+    edit_check: str = ""  # why the source edit's figures are not an edit's, if they are not
+
+
+@dataclass(frozen=True)
 class Measurements:
     """Everything one run measured, for the report."""
 
@@ -152,5 +193,6 @@ class Measurements:
     large: LargeProjectTimes
     builds: dict[str, BuildTimes]  # by Manager.key, every manager of config.MANAGERS
     dockerize: DockerizeTimes
-    emulated_cold: float  # the venv cold build for linux/arm64, under QEMU user emulation
+    foreign: ForeignTimes
     reproducible: ReproducibleTimes
+    layers: LayerPushes
