@@ -24,7 +24,7 @@ from poetry_docker_plugin.engine.images import ImageConfig, InspectedImage
 from poetry_docker_plugin.errors import DockerPluginError, PushFailed
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 
 def image_id(name: str) -> str:
@@ -72,6 +72,8 @@ class FakeEngine(Engine):
     # What ``pull --platform P REF`` finds: (reference, platform) -> id of an image added.
     registry: dict[tuple[str, str], str] = field(default_factory=dict)
     built: list[Mapping[str, str]] = field(default_factory=list)  # labels of each build
+    platform: str = "linux/amd64"  # the engine's own (``docker version``)
+    version: str = "20.10.24"
     existing: dict[str, FakeContainer] = field(default_factory=dict)  # containers, by id
 
     # -- set-up -------------------------------------------------------------------------
@@ -193,9 +195,16 @@ class FakeEngine(Engine):
             return subprocess.CompletedProcess(arguments, 0, "", "")
         if arguments[:2] == ["image", "inspect"] and "{{json .RootFS.Layers}}" in arguments:
             return subprocess.CompletedProcess(arguments, 0, "[]", "")
+        if arguments[0] == "version" and "{{.Server.Os}}" in arguments[-1]:  # platform, version
+            answer = f"{self.platform} {self.version}\n"
+            return subprocess.CompletedProcess(arguments, 0, answer, "")
         if arguments[0] == "version":
-            return subprocess.CompletedProcess(arguments, 0, "20.10.24\n", "")
+            return subprocess.CompletedProcess(arguments, 0, f"{self.version}\n", "")
         return subprocess.CompletedProcess(arguments, 1, "", f"fake engine: {arguments[0]}?")
+
+    def start_capture(self, arguments: list[str]) -> Callable[[], tuple[int, str]]:
+        answered = self.capture(arguments)
+        return lambda: (answered.returncode, answered.stdout)
 
     def diagnose(self, *, building: bool = False) -> None:
         return None

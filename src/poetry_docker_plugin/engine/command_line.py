@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from poetry_docker_plugin.errors import DockerPluginError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 ENGINE_VARIABLE = "POETRY_DOCKER_ENGINE"
 
@@ -49,6 +49,23 @@ class EngineCommandLine:
         return subprocess.run(
             [self.executable, *arguments], capture_output=True, text=True, check=False
         )
+
+    def start_capture(self, arguments: list[str]) -> Callable[[], tuple[int, str]]:
+        """``capture``, started now: the call returned answers its exit status and output
+        (once, kept), so that the caller works while the engine answers."""
+        import functools
+
+        self.show(arguments)
+        process = subprocess.Popen(
+            [self.executable, *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+        @functools.cache
+        def answer() -> tuple[int, str]:
+            stdout, _ = process.communicate()
+            return process.returncode, stdout
+
+        return answer
 
     def diagnose(self, *, building: bool = False) -> None:
         """Raises the clear error for an engine that is down, or a client that cannot build."""

@@ -1,8 +1,8 @@
-"""What the engine says of itself: the platform it runs containers on."""
+"""What the engine says of itself: the platform it runs containers on, and its version (which
+Dockerfile features its built-in frontend takes)."""
 
 from __future__ import annotations
 
-import subprocess
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.errors import DockerPluginError
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.engine.client import Engine
     from poetry_docker_plugin.platforms import Platform
 
-DOCKER_WAY = ["version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"]
+DOCKER_WAY = ["version", "--format", "{{.Server.Os}}/{{.Server.Arch}} {{.Server.Version}}"]
 # Podman's ``version`` has no server when it is local; its ``info`` always answers.
 PODMAN_WAY = ["info", "--format", "{{.Host.OS}}/{{.Host.Arch}}"]
 
@@ -25,14 +25,11 @@ def start_server_platform(engine: Engine) -> Callable[[], str]:
     differ. Started early so that the plan's other work overlaps the round trip.
     """
     arguments = PODMAN_WAY if engine.named_podman else DOCKER_WAY
-    engine.show(arguments)
-    process = subprocess.Popen(
-        [engine.executable, *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    started = engine.start_capture(arguments)
 
     def answer() -> str:
-        stdout, _ = process.communicate()
-        if process.returncode == 0 and stdout.strip().strip("/"):
+        status, stdout = started()
+        if status == 0 and stdout.strip().strip("/"):
             return stdout.strip()
         engine.diagnose()  # an engine that is down says so here
         result = engine.capture(PODMAN_WAY)  # podman behind the name ``docker``
@@ -59,6 +56,7 @@ def platform_answered(pending: Callable[[], str] | None, *, required: bool) -> P
         if required:
             raise
         return host_platform()
+    said = said.split()[0] if said.split() else said
     found = Platform.of_image(said)
     if found is None:
         raise DockerPluginError(
@@ -66,3 +64,15 @@ def platform_answered(pending: Callable[[], str] | None, *, required: bool) -> P
             "Give a Linux target with --platform (for example linux/amd64)."
         )
     return found
+
+
+def version_answered(pending: Callable[[], str] | None) -> str:
+    """The engine's server version from the same answer (``20.10.24``); empty when it was not
+    asked, could not be, or did not say (podman's ``info`` does not)."""
+    if pending is None:
+        return ""
+    try:
+        words = pending().split()
+    except DockerPluginError:
+        return ""
+    return words[1] if len(words) > 1 else ""

@@ -24,6 +24,7 @@ from poetry_docker_plugin.freshness.fingerprint import fingerprint
 from poetry_docker_plugin.freshness.kept_rendering import render_kept
 from poetry_docker_plugin.freshness.request import BuildRequest, Prepared
 from poetry_docker_plugin.names import INLINE_CACHE_LABEL
+from poetry_docker_plugin.pipeline.engine_features import fitted_to_engine
 from poetry_docker_plugin.plan.decide import make_plan
 from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
 from poetry_docker_plugin.project.cache import ProjectCache
@@ -103,8 +104,8 @@ class Builder:
         if pull and not refresh_base:
             self.start_inspect_of_last_call()
         request = self.request
-        if request.platform is None and self.platform_required is None:
-            self.start_engine_platform(required=pull)
+        if self.platform_required is None and (pull or request.platform is None):
+            self.start_engine_platform(required=pull)  # its version too: engine_features
         plan = self.plan(pull=pull, refresh_base=refresh_base)
         environment = plan.environment
         self.say(
@@ -148,6 +149,7 @@ class Builder:
             probe_base=probe, editable=request.development, host_user=host,
             wheel_sizes=locked_sizes(lock.requirements, self.cache_dir / "wheel-sizes-v1.json"),
         ), probe, self)  # fmt: skip
+        plan = fitted_to_engine(plan, self.pending_platform, lambda: self.engine.named_podman)
         if not locked:
             return plan
         plan, unlocked = held_to_lock(plan, self.conda_lock)

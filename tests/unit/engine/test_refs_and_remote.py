@@ -68,3 +68,19 @@ def test_a_push_failure_says_what_to_do() -> None:
     assert "Docker Hub" in hub and "docker login" in hub
     down = push_failure("127.0.0.1:5000/app:1.0", "dial tcp 127.0.0.1:5000: connection refused")
     assert "Docker Hub" not in down and "registry is running" in down
+
+
+def test_the_engine_says_its_platform_and_its_version_in_one_answer() -> None:
+    from poetry_docker_plugin.engine.native_platform import platform_answered, version_answered
+    from poetry_docker_plugin.platforms import Platform
+
+    def docker() -> str:
+        return "linux/arm64 24.0.7"
+
+    def podman() -> str:  # podman's info: no version
+        return "linux/amd64"
+
+    assert platform_answered(docker, required=True) == Platform("linux", "arm64")
+    assert version_answered(docker) == "24.0.7"
+    assert platform_answered(podman, required=True) == Platform("linux", "amd64")
+    assert version_answered(podman) == "" == version_answered(None)

@@ -209,3 +209,21 @@ def test_a_build_that_fails_moves_no_tag_and_leaves_no_context(
         ensure(builder(tmp_path, engine, build_args=(("MODE", "fast"),)))
     assert engine.tags == before
     assert not list(private.iterdir()), "no staged context or secrets left"
+
+
+@pytest.mark.parametrize(
+    ("version", "linked"), [("20.10.24", False), ("23.0.1", True), ("27.3.1", True)]
+)
+def test_copy_link_is_used_when_the_engine_says_it_takes_it(
+    version: str, linked: bool, tmp_path: Path
+) -> None:
+    """Docker 23 and later take ``COPY --link`` (the dependency layers then need no rebase
+    onto the layers below); Docker 20.10's built-in frontend does not: plain COPY there."""
+    from tests.unit.fake_engine import FakeEngine
+
+    engine = FakeEngine(version=version)
+    engine.publish(BASE, "base 1", platform=str(AMD64), answers=venv_answers())
+    dockerfile = builder(tmp_path, engine).prepare().rendered.dockerfile
+    assert "COPY --from=layer-" in dockerfile or "COPY --link --from=layer-" in dockerfile
+    assert ("COPY --link --from=layer-" in dockerfile) is linked
+    assert ("COPY --from=layer-" in dockerfile) is not linked
