@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -28,17 +28,23 @@ def test_no_import_cycle_and_no_module_over_400_lines() -> None:
     assert "no import cycle" in checked.stdout
 
 
-def test_the_import_check_sees_a_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The check itself can fail: a names.py that imports the package is a cycle and a leaf
-    with an import."""
+def load_import_graph() -> Any:
+    """scripts/import_graph.py as a module (it is a script, not part of a package)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
         "import_graph", REPO / "scripts" / "import_graph.py"
     )
     assert spec and spec.loader
-    import_graph = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(import_graph)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_import_check_sees_a_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check itself can fail: a names.py that imports the package is a cycle and a leaf
+    with an import."""
+    import_graph = load_import_graph()
     package = tmp_path / "poetry_docker_plugin"
     package.mkdir()
     (package / "names.py").write_text("from poetry_docker_plugin.errors import X\n")
@@ -54,14 +60,7 @@ def test_the_import_check_sees_an_upward_import_a_stray_package_and_a_crowded_ro
 ) -> None:
     """The layering can fail too: the engine importing the plan (a higher layer), a
     sub-package in no layer, and a root of more than ten modules."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "import_graph", REPO / "scripts" / "import_graph.py"
-    )
-    assert spec and spec.loader
-    import_graph = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(import_graph)
+    import_graph = load_import_graph()
     package = tmp_path / "poetry_docker_plugin"
     for folder in ("engine", "plan", "helpers"):
         (package / folder).mkdir(parents=True)
