@@ -2,8 +2,9 @@
 
 Docker and OCI name architectures as Go does (``amd64``, ``arm64``); wheel tags and
 ``platform.machine()`` as the kernel does (``x86_64``, ``aarch64``); conda by its subdirs
-(``linux-64``, ``linux-aarch64``). The one value here answers in each spelling, so that a
-platform read from ``--platform``, the engine or a base image compares equal to itself.
+(``linux-64``, ``linux-aarch64``); Debian by dpkg's names (``ppc64el``). The one value here
+answers in each spelling, so that a platform read from ``--platform``, the engine or a base
+image compares equal to itself.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Go's names, as Docker's --platform and an image's config spell them -> (machine, conda subdir)
+# Go's names, as Docker's --platform and an image's config spell them -> (machine, conda
+# subdir, Debian's architecture)
 ARCHITECTURES = {
-    "amd64": ("x86_64", "linux-64"),
-    "arm64": ("aarch64", "linux-aarch64"),
-    "ppc64le": ("ppc64le", "linux-ppc64le"),
-    "s390x": ("s390x", "linux-s390x"),
-    "386": ("i686", "linux-32"),
-    "arm": ("armv7l", "linux-armv7l"),
+    "amd64": ("x86_64", "linux-64", "amd64"),
+    "arm64": ("aarch64", "linux-aarch64", "arm64"),
+    "ppc64le": ("ppc64le", "linux-ppc64le", "ppc64el"),
+    "s390x": ("s390x", "linux-s390x", "s390x"),
+    "386": ("i686", "linux-32", "i386"),
+    "arm": ("armv7l", "linux-armv7l", "armhf"),
 }
 # Other spellings people and tools use for the same architectures.
 ALIASES = {
@@ -86,6 +88,11 @@ class Platform:
     @property
     def conda_subdir(self) -> str:
         return ARCHITECTURES[self.architecture][1]
+
+    @property
+    def debian_architecture(self) -> str:
+        """As dpkg names it (``arm64``, ``ppc64el``): what ``apt-get download`` asks for."""
+        return ARCHITECTURES[self.architecture][2]
 
     @property
     def tag_suffix(self) -> str:

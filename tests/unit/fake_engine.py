@@ -212,7 +212,7 @@ class FakeEngine(Engine):
 
 def venv_answers(python: str = "3.11") -> dict[str, str]:
     """What a Debian base with python3 answers the probes."""
-    return {"python3": f"{python} 1 2.36\n"}
+    return {"python3": f"{python} 1 {python}.2 /usr/bin/python3 2.36\n"}
 
 
 def conda_answers(envs_dir: str = "/opt/conda/envs") -> dict[str, str]:

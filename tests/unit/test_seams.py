@@ -26,7 +26,7 @@ AMD64 = Platform("linux", "amd64")
 def test_base_facts_are_the_images_not_the_tags(tmp_path: Path) -> None:
     """Item 2: a tag that named a venv base, re-tagged to a conda base, is probed anew (the
     facts were found by reference: the venv answer stayed until the cache was deleted)."""
-    engine, cache = FakeEngine(), tmp_path / "base-images-v4.json"
+    engine, cache = FakeEngine(), tmp_path / "base-images-v5.json"
     engine.add("acme/base:1", "venv base", answers=venv_answers())
     first = probe_base_image(engine, "acme/base:1", "auto", AMD64, cache)
     assert (first.manager, first.python) == ("venv", "3.11")

@@ -18,13 +18,14 @@ if TYPE_CHECKING:
 
     from poetry_docker_plugin.engine.client import Engine
 
-# The X.Y of python3, 1 if its Python.h is there (else 0), then the glibc version it runs on
-# (empty on other C libraries).
+# The X.Y of python3, 1 if its Python.h is there (else 0), its X.Y.Z and path (a venv records
+# both: a build for another platform creates it natively only where they are the same), then
+# the glibc version it runs on (empty on other C libraries).
 PYTHON_PROBE = [
     "-c",
     "import os, platform, sys, sysconfig; print('%d.%d' % sys.version_info[:2],"
     " int(os.path.isfile(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))),"
-    " platform.libc_ver()[1])",
+    " platform.python_version(), sys.executable or '-', platform.libc_ver()[1])",
 ]
 
 
@@ -87,9 +88,11 @@ def probe_base_image(
         facts["glibc"] = libc.stdout.split()[-1] if libc.returncode == 0 else ""
     elif manager == "venv":
         answer = _probe(engine, reference, "python3", PYTHON_PROBE, manager)
-        python, headers, *glibc = answer.split()
+        python, headers, release, executable, *glibc = answer.split()
         facts["python"], facts["glibc"] = python, "".join(glibc)
         facts["python_headers"] = headers == "1"
+        facts["python_release"] = release
+        facts["python_executable"] = executable
     elif manager == "conda":
         info = json.loads(_probe(engine, reference, "conda", ["info", "--json"], manager))
         facts["envs_dir"] = info["envs_dirs"][0]
@@ -120,8 +123,9 @@ def _manager_found(engine: Engine, reference: str) -> str:
 
 
 # The layout of the cache file: {"version": 4, "images": {key: {"facts": ..., "check": ...}}}.
-# (4: the platform, the manager found, venv python_headers; earlier entries lack some of them.)
-CACHE_VERSION = 4
+# (5: venv python_release and python_executable; 4: the platform, the manager found, venv
+# python_headers; earlier entries lack some of them.)
+CACHE_VERSION = 5
 # The type of each fact the probe records, and the form of the versions among them.
 FACT_TYPES: dict[str, type] = {
     "id": str,
@@ -130,6 +134,8 @@ FACT_TYPES: dict[str, type] = {
     "glibc": str,
     "envs_dir": str,
     "python_headers": bool,
+    "python_release": str,
+    "python_executable": str,
     "platform": str,
     "manager": str,
 }
@@ -153,6 +159,8 @@ FACT_FORMS: dict[str, re.Pattern[str]] = {
     "label_keys": re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}"),
     "python": VERSION_RE,
     "glibc": VERSION_RE,
+    "python_release": re.compile(r"\d+\.\d+\.\d+[a-z0-9+]{0,16}"),
+    "python_executable": re.compile(r"/[A-Za-z0-9._/-]{0,200}|-"),
 }
 
 

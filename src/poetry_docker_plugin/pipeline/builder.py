@@ -148,7 +148,7 @@ class Builder:
             self.project, lock, self.settings, platform=platform, tags=request.tags,
             probe_base=probe, editable=request.development, host_user=host,
             wheel_sizes=locked_sizes(lock.requirements, self.cache_dir / "wheel-sizes-v1.json"),
-        ), probe, self)  # fmt: skip
+        ), self, pull=pull)  # fmt: skip
         plan = fitted_to_engine(plan, self.pending_platform, lambda: self.engine.named_podman)
         if not locked:
             return plan
@@ -199,7 +199,7 @@ class Builder:
             if pull:
                 raise
             return BaseImage(reference)
-        cache = self.cache_dir / "base-images-v4.json"  # a layout of its own (``base_probe``)
+        cache = self.cache_dir / "base-images-v5.json"  # a layout of its own (``base_probe``)
         return probe_base_image(
             engine, reference, manager, platform, cache, pull=pull, refresh=refresh
         )

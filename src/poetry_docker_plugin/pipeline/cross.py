@@ -1,9 +1,10 @@
 """Builds for another platform: which steps run on the build platform, and which emulated.
 
-The stages that only place files (the groups of locked wheels, ``plan.layers``) run natively
-when the base image has a variant for the engine's own platform with the same Python (a
+The stages that only place files (the groups of locked wheels, ``plan.layers``; the venv,
+tini, the account, the checks and the project's wheel, ``plan.cross``) run natively when the
+base image has a variant for the engine's own platform with the same Python (a
 multi-platform image, as the published python and debian images are): asked of the engine
-like the target's base. Everything else runs emulated, and ``-v`` says so, with why.
+like the target's base. The rest runs emulated, and ``-v`` says which, with why.
 """
 
 from __future__ import annotations
@@ -14,35 +15,51 @@ from typing import TYPE_CHECKING, Protocol
 from cleo.io.outputs.output import Verbosity
 
 from poetry_docker_plugin.errors import DockerPluginError
+from poetry_docker_plugin.plan.cross import native_steps
 from poetry_docker_plugin.plan.layers import cross_install
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
+    from poetry_docker_plugin.engine.client import Engine
     from poetry_docker_plugin.freshness.request import BuildRequest
     from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
     from poetry_docker_plugin.platforms import Platform
 
 
 class Speaker(Protocol):
-    """The builder, as far as this needs it: the request, the engine's platform, and what it
-    said once already, and how it says."""
+    """The builder, as far as this needs it: the request, the engine and its platform, how
+    it looks at a base image, and what it said once already, and how it says."""
 
     said: set[str]
     request: BuildRequest
 
     @property
+    def engine(self) -> Engine: ...
+
+    @property
     def engine_platform(self) -> Platform: ...
+
+    def probe_base(
+        self, reference: str, manager: str, *, platform: Platform, pull: bool, refresh: bool
+    ) -> BaseImage: ...
 
     def say(self, message: str, verbosity: Verbosity = Verbosity.NORMAL) -> None: ...
 
 
-def planned_natively(
-    plan: BuildPlan, probe: Callable[..., BaseImage], speaker: Speaker
-) -> BuildPlan:
+def probe_twin(speaker: Speaker, base: BaseImage, platform: Platform) -> BaseImage | None:
+    """The base image's variant for the build ``platform``, looked at without moving the
+    base's tag (a pull tags what it pulls): the target's image is tagged back, so that the
+    build and the next call's no-change check find the base they planned with."""
+    twin = speaker.probe_base(base.reference, "venv", platform=platform, pull=True, refresh=False)
+    if base.id is not None and twin.id != base.id:
+        speaker.engine.tag(base.id, base.reference)
+    return twin if twin.platform == str(platform) else None
+
+
+def planned_natively(plan: BuildPlan, speaker: Speaker, *, pull: bool = True) -> BuildPlan:
     """``plan`` with its file-only stages on the engine's platform where they can run there,
     for a ``--platform`` of another; what runs emulated is said with ``-v``, once per
-    command. ``probe`` looks at a base image for a ``platform``."""
+    command. Without ``pull`` (only files are written) the base's variant for the engine's
+    platform is not looked for, and everything is planned emulated."""
     environment = plan.environment
     if speaker.request.platform is None:
         return plan
@@ -53,30 +70,38 @@ def planned_natively(
     if build_platform == environment.platform:
         return plan
     layers = plan.dependencies.layers
-    why = ""
+    why = native_why = ""
+    twin: BaseImage | None = None
+    if environment.manager == "venv" and pull:
+        try:
+            twin = probe_twin(speaker, environment.base, build_platform)
+        except DockerPluginError:
+            twin = None
     if environment.manager != "venv":
         why = (
             f"a {environment.manager} environment is created by the target's {environment.manager}"
         )
     elif layers.groups:
-        try:
-            twin = probe(environment.base.reference, "venv", platform=build_platform).python
-        except DockerPluginError:
-            twin = None
         layers, why = cross_install(
-            layers, environment.target, environment.prefix, str(build_platform), twin
+            layers,
+            environment.target,
+            environment.prefix,
+            str(build_platform),
+            twin.python if twin else None,
         )
         plan = dataclasses.replace(
             plan, dependencies=dataclasses.replace(plan.dependencies, layers=layers)
         )
-    report = emulation_report(plan, str(build_platform), why)
+    native, native_why = native_steps(plan, twin)
+    plan = dataclasses.replace(plan, native=native)
+    report = emulation_report(plan, str(build_platform), why, native_why)
     if report not in speaker.said:
         speaker.said.add(report)
         speaker.say(report, Verbosity.VERBOSE)
     return plan
 
 
-def emulation_report(plan: BuildPlan, build_platform: str, why: str) -> str:
+def emulation_report(plan: BuildPlan, build_platform: str, why: str, native_why: str = "") -> str:
     """The steps of a build for another platform that run its code, and why each must."""
     target = plan.environment.platform
     dependencies = plan.dependencies
@@ -85,17 +110,30 @@ def emulation_report(plan: BuildPlan, build_platform: str, why: str) -> str:
         native.append(f"the {len(dependencies.layers.groups)} groups of locked wheels")
     elif dependencies.layers.groups:
         emulated.append(f"the groups of locked wheels ({why})")
-    emulated.append(f"creating the {plan.environment.manager} environment (runs {target} Python)")
-    emulated.append("tini from Debian, the user, the shared-library check and the SBOM")
+    steps = "tini from Debian, the user, the shared-library check and the SBOM"
+    manager = plan.environment.manager
+    if plan.native is not None:
+        native.append(f"creating the {manager} environment, {steps}")
+        if dependencies.layers.seeded:
+            native.append("pip, setuptools, wheel over the environment's own (pure wheels)")
+    else:
+        emulated.append(f"creating the {manager} environment, {steps} ({native_why})")
+        if dependencies.layers.seeded:
+            emulated.append("pip, setuptools, wheel over the environment's own (pip of the target)")
     if plan.environment.apt_packages:
         emulated.append("apt-packages (Debian's maintainer scripts)")
     if plan.needs_builder:
         emulated.append("building sdists, git and path dependencies (compilers of the target)")
-    if dependencies.layers.seeded:
-        emulated.append("pip, setuptools, wheel over the environment's own (pip of the target)")
+    if dependencies.local_wheels:
+        emulated.append("installing path dependencies' wheels (pip of the target)")
     if plan.project.package_mode:
-        emulated.append("installing the project's wheel (pip of the target)")
+        if plan.native is not None and plan.native.project:
+            native.append("installing the project's wheel")
+        else:
+            emulated.append("installing the project's wheel (pip of the target)")
     lines = [f"Building for {target} on {build_platform}:"]
     lines += [f"  natively on {build_platform}: {step}" for step in native]
     lines += [f"  emulated ({target}): {step}" for step in emulated]
+    if not emulated:
+        lines.append(f"  emulated ({target}): nothing")
     return "\n".join(lines)

@@ -37,6 +37,9 @@ class BaseImage:
     # venv: whether python3's headers (Python.h) are there, which building a C extension
     # needs; Debian's python3 keeps them in python3.X-dev. None: not looked at.
     python_headers: bool | None = None
+    # venv: python3's X.Y.Z and path, which a venv records (pyvenv.cfg, its bin/ links).
+    python_release: str | None = None
+    python_executable: str | None = None
     platform: str | None = None  # as its config says: "linux/arm64"
     manager: str | None = None  # the manager it holds, when asked (env-manager not set)
 
@@ -57,6 +60,8 @@ class BaseImage:
             label_keys=tuple(facts.get("label_keys", ())),
             glibc=facts.get("glibc") or None,
             python_headers=facts.get("python_headers"),
+            python_release=facts.get("python_release") or None,
+            python_executable=facts.get("python_executable") or None,
             platform=facts.get("platform") or None,
             manager=facts.get("manager") or None,
         )
@@ -269,6 +274,16 @@ class ImageMetadata:
 
 
 @dataclass(frozen=True)
+class NativeSteps:
+    """A build for another platform whose environment and files are made on
+    ``build_platform`` and copied into the target's stage (``plan.cross``)."""
+
+    build_platform: str  # "linux/amd64": the engine's own
+    debian_architecture: str  # the target's, as dpkg names it (tini's package)
+    project: bool  # the project's own wheel is unpacked there too
+
+
+@dataclass(frozen=True)
 class BuildPlan:
     """What the image will be; rendered by ``render`` and staged by ``sources``.
 
@@ -280,6 +295,9 @@ class BuildPlan:
     project: ProjectPlan
     runtime: RuntimePlan
     metadata: ImageMetadata
+    # A build for another platform whose environment is made on the build platform (only
+    # copied into the target's stage); None: made by the target's own tools.
+    native: NativeSteps | None = None
 
     @property
     def python(self) -> str:

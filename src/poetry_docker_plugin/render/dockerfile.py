@@ -44,6 +44,9 @@ from poetry_docker_plugin.plan.layers import LAYER_ROOT
 from poetry_docker_plugin.render.layers import (
     INSTALL_WHEELS_FILE,
     INSTALLER_REQUIREMENTS_FILE,
+    TARGET_FILES_SCRIPT,
+    TARGET_FILES_SETTINGS,
+    TARGET_ROOT,
     layer_files,
 )
 
@@ -232,6 +235,9 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "local_wheels": sources.local_wheels,
         "local_sources": sources.local_sources,
     }
+    mounted["target_files"] = _digest(
+        *(group_files.get(name, "") for name in (TARGET_FILES_SCRIPT, TARGET_FILES_SETTINGS))
+    )
     mounted["wheels"] = _digest(
         mounted[BUILT_REQUIREMENTS_FILE], mounted[VCS_REQUIREMENTS_FILE], sources.local_sources
     )
@@ -243,6 +249,9 @@ def render(plan: BuildPlan, sources: SourceDigests) -> RenderedFiles:
         "layer_root": LAYER_ROOT,
         "install_wheels_file": INSTALL_WHEELS_FILE,
         "installer_requirements_file": INSTALLER_REQUIREMENTS_FILE,
+        "target_files_script": TARGET_FILES_SCRIPT,
+        "target_files_settings": TARGET_FILES_SETTINGS,
+        "target_root": TARGET_ROOT,
         "project": plan.project,
         "runtime": plan.runtime,
         "metadata": plan.metadata,

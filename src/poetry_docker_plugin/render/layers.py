@@ -1,14 +1,18 @@
-"""The files of the stages that install the groups of locked wheels (``plan.layers``).
+"""The files of the stages that install the groups of locked wheels (``plan.layers``), and
+of the stages that make another platform's files natively (``plan.cross``).
 
 Native builds: each group's requirements file, as pip reads it. Builds for another platform
 whose groups run on the build platform (``CrossInstall``): the same files without markers
 (the plan kept those that apply on the target, and the build platform's pip would judge them
-by its own machine), PyPA's installer pinned by hash, and the script that runs it.
+by its own machine), PyPA's installer pinned by hash, and the script that runs it. Builds
+whose environment is made there too (``NativeSteps``): the script that writes the target's
+tini, account and activation lines, and its settings.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import TYPE_CHECKING
 
 from poetry_docker_plugin.lock.export import requirements_text
@@ -18,6 +22,10 @@ if TYPE_CHECKING:
 
 INSTALL_WHEELS_FILE = "install_wheels.py"
 INSTALLER_REQUIREMENTS_FILE = "installer-requirements.txt"
+TARGET_FILES_SCRIPT = "target_files.py"
+TARGET_FILES_SETTINGS = "target-files.json"
+# Where the native stages mount the target's files (its base, then the assembled image).
+TARGET_ROOT = "/tmp/poetry-docker-target"
 
 
 def layer_files(plan: BuildPlan) -> dict[str, str]:
@@ -36,8 +44,29 @@ def layer_files(plan: BuildPlan) -> dict[str, str]:
         )
         for group in layers.groups
     }
-    if cross:
-        resources = package_files("poetry_docker_plugin.render.resources")
+    resources = package_files("poetry_docker_plugin.render.resources")
+    native = plan.native
+    if cross or (native is not None and native.project):
         for name in (INSTALL_WHEELS_FILE, INSTALLER_REQUIREMENTS_FILE):
             texts[name] = resources.joinpath(name).read_text(encoding="utf-8")
+    if native is not None:
+        texts[TARGET_FILES_SCRIPT] = resources.joinpath(TARGET_FILES_SCRIPT).read_text(
+            encoding="utf-8"
+        )
+        texts[TARGET_FILES_SETTINGS] = target_files_settings(plan)
     return texts
+
+
+def target_files_settings(plan: BuildPlan) -> str:
+    """What ``target_files.py`` writes: tini's architecture, the account, the line."""
+    from poetry_docker_plugin.names import BASHRC_LINE
+
+    native, user = plan.native, plan.runtime.user
+    settings = {
+        "debian_architecture": native.debian_architecture if native else "",
+        "account": user.account,
+        "uid": user.uid,
+        "workdir": plan.runtime.workdir,
+        "bashrc_line": BASHRC_LINE,
+    }
+    return json.dumps(settings, indent=1, sort_keys=True) + "\n"

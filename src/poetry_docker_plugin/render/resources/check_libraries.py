@@ -3,7 +3,10 @@ installed: finds every shared library that an ELF file of the environment needs 
 nothing in the image provides, installs the Debian package that ships it when the image has
 apt, and fails the step with one paragraph when it cannot.
 
-    python -I -B check_libraries.py SETTINGS.json
+    python -I -B check_libraries.py [--root ROOT] SETTINGS.json
+
+With ``--root``, the image's files are read under ROOT by a Python of another platform (a
+build for another platform, ``plan.cross``): the same check, but nothing can be installed.
 
 A wheel that links a system library the base lacks (LightGBM's ``libgomp.so.1``) installs
 fine and fails at import; this step makes "it builds" mean "it imports". Only the standard
@@ -99,24 +102,31 @@ def _dynamic_section(data: bytes) -> ElfNeeds:
     return machine, needed, paths
 
 
-def system_libraries() -> set[str]:
+def under(root: Path, path: str) -> Path:
+    """The image's ``path`` as this process sees it: under ``root`` (``/`` inside the image)."""
+    return root / path.lstrip("/")
+
+
+def system_libraries(root: Path) -> set[str]:
     """Every soname the dynamic loader finds outside run paths: ld.so.cache, and its default
-    directories and those of /etc/ld.so.conf.d."""
+    directories and those of /etc/ld.so.conf.d (the cache is built from these, so under
+    another root, whose cache this platform's ldconfig may not read, the directories do)."""
     names: set[str] = set()
-    try:
-        listed = subprocess.run(
-            ["ldconfig", "-p"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False
-        ).stdout.decode("utf-8", "replace")
-        names.update(line.split(" (", 1)[0].strip() for line in listed.splitlines()[1:])
-    except OSError:
-        pass
-    directories = [Path(d) for d in DEFAULT_DIRECTORIES]
-    for conf in Path("/etc/ld.so.conf.d").glob("*.conf"):
+    if root == Path("/"):
+        try:
+            listed = subprocess.run(
+                ["ldconfig", "-p"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False
+            ).stdout.decode("utf-8", "replace")
+            names.update(line.split(" (", 1)[0].strip() for line in listed.splitlines()[1:])
+        except OSError:
+            pass
+    directories = [under(root, d) for d in DEFAULT_DIRECTORIES]
+    for conf in under(root, "/etc/ld.so.conf.d").glob("*.conf"):
         try:
             lines = conf.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             continue
-        directories += [Path(line.strip()) for line in lines if line.startswith("/")]
+        directories += [under(root, line.strip()) for line in lines if line.startswith("/")]
     for directory in directories:
         with contextlib.suppress(OSError):
             names.update(entry.name for entry in directory.iterdir())
@@ -146,23 +156,25 @@ def owners(prefix: Path) -> dict[Path, str]:
     return found
 
 
-def missing_libraries(prefix: Path, ignored: list[str]) -> dict[str, list[Path]]:
+def missing_libraries(
+    prefix: Path, ignored: list[str], root: Path = Path("/")
+) -> dict[str, list[Path]]:
     """{soname: [files of the environment that need it]} for what no search finds."""
     elves: dict[Path, ElfNeeds] = {}
     present: set[str] = set()
-    for root, subdirectories, files in os.walk(prefix):
+    for folder, subdirectories, files in os.walk(prefix):
         # The interpreter's optional standard modules (dbm.gnu, tkinter) are the base's
         # concern, not the project's: nothing imports them unless asked to.
         subdirectories[:] = [d for d in subdirectories if d != "lib-dynload"]
         for name in files:
-            path = Path(root, name)
+            path = Path(folder, name)
             present.add(name)
             found = None if path.is_symlink() else elf_needs(path)
             if found is not None:
                 elves[path] = found
     machines = [machine for machine, _, _ in elves.values()]
     machine = max(machines, key=machines.count, default=None)
-    system = system_libraries()
+    system = system_libraries(root)
     missing: dict[str, list[Path]] = {}
     for path, (file_machine, needed, run_paths) in sorted(elves.items()):
         if file_machine != machine:
@@ -170,6 +182,8 @@ def missing_libraries(prefix: Path, ignored: list[str]) -> dict[str, list[Path]]
         origin = str(path.parent)
         run_directories = [
             Path(part.replace("${ORIGIN}", origin).replace("$ORIGIN", origin))
+            if "ORIGIN" in part
+            else under(root, part)
             for paths in run_paths
             for part in paths.split(":")
             if part
@@ -179,7 +193,7 @@ def missing_libraries(prefix: Path, ignored: list[str]) -> dict[str, list[Path]]
                 continue
             if any(fnmatch.fnmatchcase(soname, pattern) for pattern in ignored):
                 continue
-            if "/" in soname and Path(soname).exists():
+            if "/" in soname and under(root, soname).exists():
                 continue
             if any((directory / soname).exists() for directory in run_directories):
                 continue
@@ -260,14 +274,18 @@ def install_from_debian(
 
 
 def main(arguments: list[str]) -> int:
+    root = Path("/")
+    if arguments[:1] == ["--root"]:
+        root, arguments = Path(arguments[1]), arguments[2:]
     settings = json.loads(Path(arguments[0]).read_text(encoding="utf-8"))
-    prefix = Path(settings["prefix"])
+    prefix = under(root, settings["prefix"])
     ignored = settings.get("ignore", [])
-    missing = missing_libraries(prefix, ignored)
+    missing = missing_libraries(prefix, ignored, root)
     if not missing:
         return 0
     owned = owners(prefix)
-    has_apt = any(os.access(Path(d, "apt-get"), os.X_OK) for d in APT_DIRECTORIES)
+    native = root != Path("/")
+    has_apt = not native and any(os.access(Path(d, "apt-get"), os.X_OK) for d in APT_DIRECTORIES)
     unfound = missing
     if has_apt:
         chosen = install_from_debian(missing, settings)
@@ -280,7 +298,14 @@ def main(arguments: list[str]) -> int:
     if not unfound:
         return 0
     listed = "; ".join(describe(s, paths, prefix, owned) for s, paths in sorted(unfound.items()))
-    how = "no Debian package that ships it was found" if has_apt else "the image has no apt-get"
+    how = (
+        "a build for another platform checks the image's files natively, where nothing can be "
+        "installed into it"
+        if native
+        else "no Debian package that ships it was found"
+        if has_apt
+        else "the image has no apt-get"
+    )
     print(
         f"{PREFIX} missing shared libraries: the environment needs {listed}, which nothing in "
         f"the image provides, and {how}: importing it would fail at run time. Add the package "

@@ -12,7 +12,9 @@ The document is a function of what is installed and of the inputs alone: compone
 no timestamp, a serial number derived from the content, JSON with sorted keys. Two builds
 from the same inputs give the same bytes.
 
-It runs on every Python an image may have (3.8 and later), so it uses nothing newer.
+It runs on every Python an image may have (3.8 and later), so it uses nothing newer. With
+``--root ROOT`` (a build for another platform) it reads the image's files under ROOT, run by
+the build platform's venv of the same Python release.
 """
 
 from __future__ import annotations
@@ -255,12 +257,17 @@ def dumps(bom: dict[str, Any]) -> str:
     return json.dumps(bom, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
 
-def installed_distributions(prefix: Path) -> list[tuple[str, str, str | None, str | None]]:
-    """(name, version, WHEEL text, dist-info path relative to ``prefix``), in sys.path order."""
+def installed_distributions(
+    prefix: Path, root: Path | None = None
+) -> list[tuple[str, str, str | None, str | None]]:
+    """(name, version, WHEEL text, dist-info path relative to ``prefix``), in sys.path order:
+    this Python's, or under ``root`` the same paths of an image of another platform, which
+    this Python stands in for (the same release at the same path)."""
     from importlib.metadata import distributions
 
     found = []
-    for distribution in distributions():
+    path = None if root is None else [str(root) + entry for entry in sys.path if entry[:1] == "/"]
+    for distribution in distributions(path=path) if path is not None else distributions():
         name = distribution.metadata["Name"]
         if not name:
             continue
@@ -296,12 +303,15 @@ def conda_owned_dist_infos(records: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def main(arguments: list[str]) -> int:
+    root = None
+    if arguments[:1] == ["--root"]:
+        root, arguments = Path(arguments[1]), arguments[2:]
     inputs_path, output_path = arguments
     inputs = json.loads(Path(inputs_path).read_text())
-    prefix = Path(inputs["environment"]["prefix"])
+    prefix = Path(str(root or "") + inputs["environment"]["prefix"])
     records = conda_records(prefix)
     components = python_components(
-        installed_distributions(prefix), inputs["locked"], conda_owned_dist_infos(records)
+        installed_distributions(prefix, root), inputs["locked"], conda_owned_dist_infos(records)
     )
     components += conda_components(records, inputs.get("conda_locked"))
     output = Path(output_path)
