@@ -1,14 +1,16 @@
 """Target platforms against the real engine: the engine's own by default, never this
 machine's; a base image of another platform refused before anything is built; two platforms
-(linux/arm64 under QEMU user emulation, on the offline arm64 test base) pushed as one
-reference. Emulated builds are slow: one build of the example for arm64 serves them all."""
+(linux/arm64 on the offline arm64 test base) pushed as one reference; a wheels-only build for
+the other platform with its emulation switched off; an sdist built emulated, and said so."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,7 +20,7 @@ from packaging.utils import parse_wheel_filename
 from tests.conftest import DOCKER, configure, copy_fixture, docker, locked_versions, run_poetry
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from collections.abc import Iterator
 
     from tests.conftest import Registry, SecondEngine
 
@@ -167,7 +169,8 @@ def test_two_platforms_are_pushed_as_one_reference(
     (foreign,) = {"linux/amd64", "linux/arm64"} - {engine}
     assert f"Building for {foreign} on {engine}:" in built.stderr, built.stderr
     assert re.search(f"  natively on {engine}: the [0-9]+ groups of locked wheels", built.stderr)
-    assert f"  emulated ({foreign}): creating the venv environment" in built.stderr
+    assert f"  natively on {engine}: creating the venv environment, tini" in built.stderr
+    assert f"  emulated ({foreign}): nothing" in built.stderr
     assert built.stderr.count("Building for ") == 1
     # (-v: Poetry's wheel builder writes "- Building wheel" to stdout; the reference is last.)
     reference = built.stdout.strip().splitlines()[-1]
@@ -189,3 +192,80 @@ def test_two_platforms_are_pushed_as_one_reference(
     assert again.stderr.count("under emulation (QEMU)") == 1, "also when nothing is rebuilt"
     native = run_poetry(project, "docker", "run", "--", "true")
     assert native.returncode == 0 and "emulation" not in native.stderr, native.output
+
+
+def engine_and_foreign_platforms() -> tuple[str, str]:
+    """The engine's platform, and the other of linux/amd64 and linux/arm64."""
+    engine = docker("version", "--format", "{{.Server.Os}}/{{.Server.Arch}}").stdout.strip()
+    (foreign,) = {"linux/amd64", "linux/arm64"} - {engine}
+    return engine, foreign
+
+
+@contextlib.contextmanager
+def emulation_switched_off(platform: str) -> Iterator[None]:
+    """The kernel's QEMU handler for ``platform`` disabled (programs of that platform then
+    fail with "exec format error"), and enabled again afterwards, whatever happens. Engine
+    tests run one at a time, so nothing else runs while it is off."""
+    machine = {"linux/arm64": "aarch64", "linux/amd64": "x86_64"}[platform]
+    handler = Path(f"/proc/sys/fs/binfmt_misc/qemu-{machine}")
+    assert handler.read_text().startswith("enabled"), f"{handler} is not enabled here"
+    handler.write_text("0")
+    try:
+        yield
+    finally:
+        handler.write_text("1")
+    assert handler.read_text().startswith("enabled")
+
+
+def test_a_wheels_only_image_for_another_platform_builds_without_emulation(
+    two_platform_base: str, tmp_path: Path, project_image: str
+) -> None:
+    """Issue 32's proof: with the kernel's QEMU handler for the other platform switched off,
+    the example (numpy, pandas, its own wheel: wheels only) builds for it from nothing
+    (--no-cache), and -v lists no emulated step. Switched on again, the image runs: numpy is
+    the lock's aarch64 wheel, pip check passes, the account and tini are there."""
+    engine, foreign = engine_and_foreign_platforms()
+    project = copy_fixture("examples/sample-app", tmp_path)
+    configure(project, base_image=two_platform_base, image=project_image)
+    image = f"{project_image}:1.2.0"
+    arguments = ("docker", "build", "--platform", foreign, "--no-cache", "-v")
+    with emulation_switched_off(foreign):
+        off = ("run", "--rm", "--platform", foreign, two_platform_base, "true")
+        refused = docker(*off, check=False)
+        assert refused.returncode != 0 and "exec format error" in refused.stderr, refused
+        built = run_poetry(project, *arguments)
+    assert built.returncode == 0, built.output
+    assert f"Building for {foreign} on {engine}:" in built.stderr
+    assert f"  natively on {engine}: installing the project's wheel" in built.stderr
+    assert f"  emulated ({foreign}): nothing" in built.stderr, built.stderr
+    if foreign == "linux/arm64":
+        check_arm64_image(project, image)
+    checks = "pip check && id -un && command -v tini && sample-app | head -1"
+    ran = docker("run", "--rm", "--platform", foreign, image, "sh", "-c", checks)
+    *lines, said = ran.stdout.splitlines()
+    assert lines == ["No broken requirements found.", "app", "/usr/bin/tini"], ran.stdout
+    numpy = re.fullmatch(r"sample-app: numpy (\S+), pandas \S+, 1000 rows", said)
+    assert numpy and numpy.group(1) in locked_versions(project)["numpy"], said
+
+
+def test_an_sdist_for_another_platform_is_built_emulated_and_said_so(
+    two_platform_base: str, tmp_path: Path, project_image: str
+) -> None:
+    """A project whose one dependency is an sdist (docopt): built for the other platform, the
+    sdist's wheel is built by the target's pip under emulation, -v names that step as
+    emulated and the environment as made natively, and the image runs the package."""
+    engine, foreign = engine_and_foreign_platforms()
+    project = copy_fixture("sdist-only", tmp_path)
+    configure(project, base_image=two_platform_base, image=project_image)
+    built = run_poetry(project, "docker", "build", "--platform", foreign, "-v")
+    assert built.returncode == 0, built.output
+    report = built.stderr[built.stderr.index(f"Building for {foreign} on {engine}:") :]
+    assert f"  natively on {engine}: creating the venv environment, tini" in report
+    assert (
+        f"  emulated ({foreign}): building sdists, git and path dependencies "
+        "(compilers of the target)"
+    ) in report
+    architecture = docker("image", "inspect", "--format", "{{.Architecture}}", project_image)
+    assert architecture.stdout.strip() == foreign.split("/")[1]
+    ran = docker("run", "--rm", "--platform", foreign, f"{project_image}:0.1.0")
+    assert ran.stdout.strip() == "docopt 0.6.2", ran
