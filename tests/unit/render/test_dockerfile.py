@@ -292,3 +292,48 @@ def test_groups_for_another_platform_are_installed_on_the_build_platform() -> No
     assert {"install_wheels.py", "installer-requirements.txt"} <= set(files.files())
     assert "FROM environment AS layer-" not in dockerfile
     assert "--platform manylinux" not in render(plan, SOURCES).dockerfile
+
+
+def stages_of(dockerfile: str) -> dict[str, tuple[bool, list[str]]]:
+    """Each stage by name (the last one ""): whether it runs on the build platform (it starts
+    FROM --platform=$BUILDPLATFORM, or from a stage that does), and its instructions."""
+    stages: dict[str, tuple[bool, list[str]]] = {}
+    name = ""
+    for line in dockerfile.splitlines():
+        if line.startswith("FROM "):
+            words = line.split()
+            native = words[1] == "--platform=$BUILDPLATFORM"
+            parent = words[2] if native else words[1]
+            name = words[-1] if words[-2] == "AS" else ""
+            stages[name] = (native or stages.get(parent, (False, []))[0], [])
+        elif line and not line.startswith((" ", "#")) and stages:
+            stages[name][1].append(line.split()[0])
+    return stages
+
+
+def test_the_target_stages_of_a_build_whose_base_has_a_twin_only_copy(tmp_path: Path) -> None:
+    """For another platform, with the base's variant for the build platform: every stage on
+    the target's platform holds no RUN (nothing of the target runs), and the native stages
+    make the venv, the account, the checks and the project's wheel; the files lint clean."""
+    from poetry_docker_plugin.plan.cross import native_steps
+    from tests.unit.plan.test_cross import arm64_plan, twin
+
+    plan = arm64_plan()
+    steps, _ = native_steps(plan, twin())
+    files = render(dataclasses.replace(plan, native=steps), SOURCES)
+    assert_golden(GOLDEN / "cross-arm64" / "layers-bump", files)
+    stages = stages_of(files.dockerfile)
+    target = {name: kinds for name, (native, kinds) in stages.items() if not native}
+    assert set(target) == {"target-base", "environment", "assembled", ""}
+    assert all("RUN" not in kinds for kinds in target.values()), target
+    assert {"environment-files", "wheel-installer", "project-files", "checked"} <= set(stages)
+    assert "python3 -m venv /opt/venv" in files.dockerfile
+    assert {"target_files.py", "target-files.json"} <= set(files.files())
+    (tmp_path / "Dockerfile").write_text(files.dockerfile)
+    hadolint = subprocess.run(
+        [HADOLINT, "--failure-threshold", "style", "--no-color", str(tmp_path / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert hadolint.returncode == 0, hadolint.stdout + hadolint.stderr

@@ -299,19 +299,26 @@ def main(arguments: list[str]) -> int:
         return 0
     listed = "; ".join(describe(s, paths, prefix, owned) for s, paths in sorted(unfound.items()))
     how = (
-        "a build for another platform checks the image's files natively, where nothing can be "
-        "installed into it"
+        "a build for another platform checks the image's files on the build platform, where "
+        "nothing is installed into them (`apt-packages` are, by the target's apt)"
         if native
         else "no Debian package that ships it was found"
         if has_apt
         else "the image has no apt-get"
     )
+    finder = "https://packages.debian.org finds it by file name"
+    if native:
+        known = settings.get("packages", {})
+        found = (debian_candidates(soname, known) for soname in unfound)
+        probable = sorted({candidates[0] for candidates in found if candidates})
+        if probable:
+            finder = f"probably {', '.join(probable)}; {finder}"
     print(
         f"{PREFIX} missing shared libraries: the environment needs {listed}, which nothing in "
         f"the image provides, and {how}: importing it would fail at run time. Add the package "
-        "that ships it to `apt-packages` in [tool.poetry-docker] (https://packages.debian.org "
-        "finds it by file name), or to `conda-packages` on a conda base; if the library comes "
-        "from the host at run time (a GPU driver), add its name to `ignore-libraries`.",
+        f"that ships it to `apt-packages` in [tool.poetry-docker] ({finder}), or to "
+        "`conda-packages` on a conda base; if the library comes from the host at run time (a "
+        "GPU driver), add its name to `ignore-libraries`.",
         flush=True,
     )
     return 1

@@ -125,7 +125,18 @@ def add_account(target: Path, out: Path, account: str, uid: int | None, workdir:
         copy_in(target, out, path)
     if passwd_entry(out, account) is None:
         uid_option = ["--uid", str(uid)] if uid else []
-        run("useradd", "--prefix", str(out), "--create-home", "--user-group", *uid_option, account)
+        # --skel: useradd --prefix reads the prefix's account files but this system's skel.
+        skel = ["--skel", str(out / "etc/skel")] if (out / "etc/skel").is_dir() else []
+        run(
+            "useradd",
+            "--prefix",
+            str(out),
+            *skel,
+            "--create-home",
+            "--user-group",
+            *uid_option,
+            account,
+        )
     entry = passwd_entry(out, account)
     if entry is None:
         raise SystemExit(f"poetry-docker: useradd did not add the account {account}.")
