@@ -119,7 +119,7 @@ def measure(reps: int, heavy: bool) -> Measurements:
             builds[manager.key] = measure_builds(
                 reps, manager, changed, outputs[manager.key], built
             )
-        foreign = measure_foreign(reps, built, two_platforms=heavy)
+        foreign = measure_foreign(reps, built, heavy)
         reproducible = measure_reproducible(reps, built)
         layers = measure_layers(reps, bumps, built, dockerize=heavy)
     finally:

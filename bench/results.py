@@ -155,6 +155,8 @@ class ForeignTimes:
     edit: float  # after the same one-line edit as the native source edit
     two_platform_push: float | None = None  # cold, both platforms built and pushed
     no_change_check: str = ""  # why the no-change build was none, if it rebuilt
+    # cold, on a base without a variant for the engine's platform: every step emulated
+    cold_emulated: float | None = None
 
 
 @dataclass(frozen=True)

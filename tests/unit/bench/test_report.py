@@ -22,7 +22,8 @@ from tests.conftest import REPO
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.config import CONDA, CONDA_SINGLE, VENV, VENV_ARM64
+from bench.config import CONDA, CONDA_SINGLE, VENV
+from bench.push_rows import FOREIGN_LABEL
 from bench.recorded import (
     RECORD_BEGIN,
     RECORD_END,
@@ -215,7 +216,7 @@ def test_the_foreign_cold_build_beside_the_native_one() -> None:
     """After the native cold builds: the arm64 build over venv's native one, against issue
     32's target (1.3), then the foreign platform's other rows (tests/unit/bench/test_rows.py)."""
     table = rows(MEASURED)
-    foreign = row_of(table, "cold build, linux/arm64", VENV_ARM64.label)
+    foreign = row_of(table, "cold build, linux/arm64", FOREIGN_LABEL)
     assert foreign.ratio == pytest.approx(8.0) and foreign.result == "MISS"
     assert foreign.baseline_name == "native cold build" and foreign.target == 1.3
     names = [row.name for row in table]

@@ -19,7 +19,7 @@ if str(REPO) not in sys.path:
 from bench import pushes
 from bench.bumps import PreparedBumps, bump_chain
 from bench.config import LARGE_BUMP, LAYERS_EDITED, SMALL_BUMP, VENV_ARM64
-from bench.push_rows import LAYERS_LABEL, foreign_rows, layer_rows
+from bench.push_rows import FOREIGN_LABEL, LAYERS_LABEL, foreign_rows, layer_rows
 from bench.pushes import CHANGES, push_sequence
 from bench.registry import LocalRegistry
 from bench.report import fmt, table_lines
@@ -63,7 +63,12 @@ def test_the_foreign_platform_against_the_native_builds() -> None:
     assert no_change.baseline_name == "native no-change build"
     edit = named(table, "source edit, linux/arm64")
     assert edit.ratio == pytest.approx(10.0) and edit.result == "MISS"
-    assert {row.manager for row in table[:3]} == {VENV_ARM64.label}
+    assert {row.manager for row in table[:3]} == {FOREIGN_LABEL}
+    emulated = named(table, "cold build, linux/arm64, all emulated")
+    assert emulated.measured is None and emulated.result == "n/a"
+    assert emulated.manager == VENV_ARM64.label
+    stated = named(foreign_rows(NATIVE, replace(FOREIGN, cold_emulated=200.0)), emulated.name)
+    assert stated.ratio == pytest.approx(5.0) and stated.result == "stated"
     two = named(table, "two-platform push")
     assert two.measured is None and two.result == "n/a" and two.target == 2.5
     measured = foreign_rows(NATIVE, replace(FOREIGN, two_platform_push=96.0))
