@@ -194,6 +194,39 @@ def test_two_platforms_are_pushed_as_one_reference(
     assert native.returncode == 0 and "emulation" not in native.stderr, native.output
 
 
+# What an emulated build leaves that the native one does not, and what differs whatever the
+# way: the build's mount points, apt's logs and the package cache that its clean emptied.
+NOT_COMPARED = ("tmp/", "var/log/", "var/cache/apt/", "var/lib/apt/", ".dockerenv", "etc/host")
+
+
+def files_of(image: str) -> dict[str, tuple[object, ...]]:
+    """Each file of the image's file system: its type, mode, owner, and content digest (of a
+    .pyc: all but its 16-byte header, which holds the time of the install), or link target."""
+    import hashlib
+    import io
+    import tarfile
+
+    created = docker("create", image, "true").stdout.strip()
+    try:
+        exported = subprocess.run([DOCKER, "export", created], capture_output=True, check=True)
+    finally:
+        docker("rm", created)
+    files: dict[str, tuple[object, ...]] = {}
+    with tarfile.open(fileobj=io.BytesIO(exported.stdout)) as archive:
+        for member in archive:
+            if member.name.startswith(NOT_COMPARED):
+                continue
+            content = ""
+            if member.isfile():
+                data = archive.extractfile(member).read()  # type: ignore[union-attr]
+                data = data[16:] if member.name.endswith(".pyc") else data
+                content = hashlib.sha256(data).hexdigest()
+            elif member.issym() or member.islnk():
+                content = member.linkname
+            files[member.name] = (member.type, member.mode, member.uid, member.gid, content)
+    return files
+
+
 def engine_and_foreign_platforms() -> tuple[str, str]:
     """The engine's platform, and the other of linux/amd64 and linux/arm64."""
     engine = docker("version", "--format", "{{.Server.Os}}/{{.Server.Arch}}").stdout.strip()
@@ -218,12 +251,15 @@ def emulation_switched_off(platform: str) -> Iterator[None]:
 
 
 def test_a_wheels_only_image_for_another_platform_builds_without_emulation(
-    two_platform_base: str, tmp_path: Path, project_image: str
+    two_platform_base: str, arm64_base_image: str, tmp_path: Path, project_image: str
 ) -> None:
     """Issue 32's proof: with the kernel's QEMU handler for the other platform switched off,
     the example (numpy, pandas, its own wheel: wheels only) builds for it from nothing
     (--no-cache), and -v lists no emulated step. Switched on again, the image runs: numpy is
-    the lock's aarch64 wheel, pip check passes, the account and tini are there."""
+    the lock's aarch64 wheel, pip check passes, the account and tini are there (dpkg knows
+    tini). And it holds the files the all-emulated build gives (from the single-platform arm64
+    base): the same paths, owners, modes and content, but for the .pyc headers (the time of
+    the install) and what the emulated apt-get clean removed or logged."""
     engine, foreign = engine_and_foreign_platforms()
     project = copy_fixture("examples/sample-app", tmp_path)
     configure(project, base_image=two_platform_base, image=project_image)
@@ -240,12 +276,32 @@ def test_a_wheels_only_image_for_another_platform_builds_without_emulation(
     assert f"  emulated ({foreign}): nothing" in built.stderr, built.stderr
     if foreign == "linux/arm64":
         check_arm64_image(project, image)
-    checks = "pip check && id -un && command -v tini && sample-app | head -1"
+    checks = (
+        "pip check && id -un && command -v tini && dpkg-query -W -f '${Status}\\n' tini"
+        " && sample-app | head -1"
+    )
     ran = docker("run", "--rm", "--platform", foreign, image, "sh", "-c", checks)
     *lines, said = ran.stdout.splitlines()
-    assert lines == ["No broken requirements found.", "app", "/usr/bin/tini"], ran.stdout
+    expected = ["No broken requirements found.", "app", "/usr/bin/tini", "install ok installed"]
+    assert lines == expected, ran.stdout
     numpy = re.fullmatch(r"sample-app: numpy (\S+), pandas \S+, 1000 rows", said)
     assert numpy and numpy.group(1) in locked_versions(project)["numpy"], said
+
+    if foreign != "linux/arm64":
+        return  # the single-platform base of the comparison is the arm64 one
+    configure(project, base_image=arm64_base_image, image=f"{project_image}-emulated")
+    try:
+        emulated = run_poetry(project, "docker", "build", "--platform", foreign, "-v")
+        assert emulated.returncode == 0, emulated.output
+        assert f"  emulated ({foreign}): creating the venv environment" in emulated.stderr
+        natively, by_emulation = files_of(image), files_of(f"{project_image}-emulated:1.2.0")
+    finally:
+        for tag in ("1.2.0", "latest"):
+            docker("image", "rm", "--force", f"{project_image}-emulated:{tag}", check=False)
+    assert sorted(set(natively) - set(by_emulation)) == []
+    assert sorted(set(by_emulation) - set(natively)) == []
+    differ = [path for path in natively if natively[path] != by_emulation[path]]
+    assert differ == [], differ[:20]
 
 
 def test_an_sdist_for_another_platform_is_built_emulated_and_said_so(

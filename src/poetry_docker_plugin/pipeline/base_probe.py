@@ -122,6 +122,8 @@ def _manager_found(engine: Engine, reference: str) -> str:
     return found if found in ("conda", "micromamba") else "venv"
 
 
+# The probe's cache file, in the plugin's cache folder (its name carries the layout's version).
+PROBE_CACHE_FILE = "base-images-v5.json"
 # The layout of the cache file: {"version": 4, "images": {key: {"facts": ..., "check": ...}}}.
 # (5: venv python_release and python_executable; 4: the platform, the manager found, venv
 # python_headers; earlier entries lack some of them.)

@@ -191,7 +191,7 @@ class Builder:
     ) -> BaseImage:
         """The engine's look at a base image; without an engine, when only files are
         written (``pull`` false), the conventions of the published images."""
-        from poetry_docker_plugin.pipeline.base_probe import probe_base_image
+        from poetry_docker_plugin.pipeline.base_probe import PROBE_CACHE_FILE, probe_base_image
 
         try:
             engine = self.engine
@@ -199,7 +199,7 @@ class Builder:
             if pull:
                 raise
             return BaseImage(reference)
-        cache = self.cache_dir / "base-images-v5.json"  # a layout of its own (``base_probe``)
+        cache = self.cache_dir / PROBE_CACHE_FILE  # a layout of its own (``base_probe``)
         return probe_base_image(
             engine, reference, manager, platform, cache, pull=pull, refresh=refresh
         )

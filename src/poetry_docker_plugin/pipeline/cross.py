@@ -17,11 +17,14 @@ from cleo.io.outputs.output import Verbosity
 from poetry_docker_plugin.errors import DockerPluginError
 from poetry_docker_plugin.plan.cross import native_steps
 from poetry_docker_plugin.plan.layers import cross_install
+from poetry_docker_plugin.plan.model import BaseImage
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from poetry_docker_plugin.engine.client import Engine
     from poetry_docker_plugin.freshness.request import BuildRequest
-    from poetry_docker_plugin.plan.model import BaseImage, BuildPlan
+    from poetry_docker_plugin.plan.model import BuildPlan
     from poetry_docker_plugin.platforms import Platform
 
 
@@ -31,6 +34,9 @@ class Speaker(Protocol):
 
     said: set[str]
     request: BuildRequest
+
+    @property
+    def cache_dir(self) -> Path: ...
 
     @property
     def engine(self) -> Engine: ...
@@ -48,11 +54,35 @@ class Speaker(Protocol):
 def probe_twin(speaker: Speaker, base: BaseImage, platform: Platform) -> BaseImage | None:
     """The base image's variant for the build ``platform``, looked at without moving the
     base's tag (a pull tags what it pulls): the target's image is tagged back, so that the
-    build and the next call's no-change check find the base they planned with."""
+    build and the next call's no-change check find the base they planned with. What it was
+    is kept beside the base's facts, by the target's image id: while that variant is still
+    on this machine, the next call asks no registry."""
+    from poetry_docker_plugin.pipeline.base_probe import (
+        PROBE_CACHE_FILE,
+        cached_facts,
+        checked_facts,
+        store_facts,
+    )
+
+    cache, key = speaker.cache_dir / PROBE_CACHE_FILE, f"twin {base.id} {platform}"
+    known = cached_facts(cache, key) if base.id else None
+    if known is not None and speaker.engine.config_of(known["id"]) is not None:
+        return BaseImage.from_facts(base.reference, checked_facts(base.reference, known))
     twin = speaker.probe_base(base.reference, "venv", platform=platform, pull=True, refresh=False)
     if base.id is not None and twin.id != base.id:
         speaker.engine.tag(base.id, base.reference)
-    return twin if twin.platform == str(platform) else None
+    if twin.platform != str(platform):
+        return None
+    if base.id is not None and twin.id is not None:
+        facts = {
+            "id": twin.id,
+            "platform": twin.platform,
+            "python": twin.python,
+            "python_release": twin.python_release,
+            "python_executable": twin.python_executable,
+        }
+        store_facts(cache, key, {name: value for name, value in facts.items() if value})
+    return twin
 
 
 def planned_natively(plan: BuildPlan, speaker: Speaker, *, pull: bool = True) -> BuildPlan:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from poetry_docker_plugin.pipeline.builder import Builder
 
 AMD64 = Platform("linux", "amd64")
+ARM64 = Platform("linux", "arm64")
 BASE = "acme/python:3.11"
 TAGS = ("hello-app:0.3.1", "hello-app:latest")
 
@@ -60,7 +61,7 @@ def builder(
     project = ProjectFacts.read(poetry)
     given = GivenInputs.read({}, project_dir, development=False, conda_lock=False, environ={})
     options = {"base_image": BASE, "env_manager": "venv", **(settings or {})}
-    made = BuildRequest(groups=frozenset({"main"}), tags=TAGS, platform=AMD64, **request)
+    made = BuildRequest(groups=frozenset({"main"}), tags=TAGS, **{"platform": AMD64, **request})
     inputs = ImageInputs(given, Settings(**options), made)
     io = BufferedIO()
     io.set_verbosity(Verbosity.VERBOSE)
@@ -227,3 +228,25 @@ def test_copy_link_is_used_when_the_engine_says_it_takes_it(
     assert "COPY --from=layer-" in dockerfile or "COPY --link --from=layer-" in dockerfile
     assert ("COPY --link --from=layer-" in dockerfile) is linked
     assert ("COPY --from=layer-" in dockerfile) is not linked
+
+
+def test_a_build_for_another_platform_asks_for_the_bases_twin_once_and_keeps_its_tag(
+    tmp_path: Path,
+) -> None:
+    """For linux/arm64 on an amd64 engine, from a base with both variants: the amd64 variant
+    is pulled and looked at (its Python the same: the environment is made natively), the
+    base's tag is given back to the arm64 image the plan was made from, and the next call
+    that plans again asks the cache, not the registry."""
+    engine = FakeEngine()
+    arm64 = engine.publish(BASE, "base arm64", platform="linux/arm64", answers=venv_answers())
+    engine.publish(BASE, "base amd64", platform="linux/amd64", answers=venv_answers())
+    said = ensure(builder(tmp_path, engine, platform=ARM64))
+    assert "natively on linux/amd64: creating the venv environment" in said, said
+    assert "emulated (linux/arm64): nothing" in said
+    assert engine.tags[BASE] == arm64.id, "the base's tag names the target's image again"
+    assert engine.count("pull") == 1
+    edit_source(tmp_path)
+    said = ensure(builder(tmp_path, engine, platform=ARM64))
+    assert engine.count("build") == 2 and "emulated (linux/arm64): nothing" in said
+    assert engine.count("pull") == 1, "the twin was known: no pull"
+    assert engine.tags[BASE] == arm64.id

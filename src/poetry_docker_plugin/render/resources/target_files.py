@@ -156,6 +156,8 @@ def activate_in(target: Path, out: Path, files: list[str], line: str) -> None:
         if not (inside(out, path).is_file() or inside(target, path).is_file()):
             continue
         copied = copy_in(target, out, path)
+        if copied.is_symlink():  # nothing is written through a link the base holds
+            continue
         with copied.open("a", encoding="utf-8") as handle:
             handle.write(f"\n{line}\n")
 
