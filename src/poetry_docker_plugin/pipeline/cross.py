@@ -55,8 +55,8 @@ def probe_twin(speaker: Speaker, base: BaseImage, platform: Platform) -> BaseIma
     """The base image's variant for the build ``platform``, looked at without moving the
     base's tag (a pull tags what it pulls): the target's image is tagged back, so that the
     build and the next call's no-change check find the base they planned with. What it was
-    is kept beside the base's facts, by the target's image id: while that variant is still
-    on this machine, the next call asks no registry."""
+    is kept beside the base's facts, by the reference and the target's image id: while that
+    variant is still on this machine, the next call asks no registry."""
     from poetry_docker_plugin.pipeline.base_probe import (
         PROBE_CACHE_FILE,
         cached_facts,
@@ -64,7 +64,10 @@ def probe_twin(speaker: Speaker, base: BaseImage, platform: Platform) -> BaseIma
         store_facts,
     )
 
-    cache, key = speaker.cache_dir / PROBE_CACHE_FILE, f"twin {base.id} {platform}"
+    # By the reference and the id: a variant belongs to the name's index, not to the image
+    # (the same image may be another index's variant, or a name of its own with none).
+    cache = speaker.cache_dir / PROBE_CACHE_FILE
+    key = f"twin {base.reference} {base.id} {platform}"
     known = cached_facts(cache, key) if base.id else None
     if known is not None and speaker.engine.config_of(known["id"]) is not None:
         return BaseImage.from_facts(base.reference, checked_facts(base.reference, known))

@@ -250,3 +250,18 @@ def test_a_build_for_another_platform_asks_for_the_bases_twin_once_and_keeps_its
     assert engine.count("build") == 2 and "emulated (linux/arm64): nothing" in said
     assert engine.count("pull") == 1, "the twin was known: no pull"
     assert engine.tags[BASE] == arm64.id
+
+
+def test_the_twin_of_an_image_is_the_twin_of_its_name_only(tmp_path: Path) -> None:
+    """The arm64 image that one name's index holds with an amd64 variant is also tagged under
+    a name of its own that has none: built under that name, nothing is taken from the other
+    name's variant (its stages would ask a registry for a variant that name lacks)."""
+    engine = FakeEngine()
+    arm64 = engine.publish(BASE, "base arm64", platform="linux/arm64", answers=venv_answers())
+    engine.publish(BASE, "base amd64", platform="linux/amd64", answers=venv_answers())
+    ensure(builder(tmp_path, engine, platform=ARM64))
+    engine.tags["acme/python:arm64-only"] = arm64.id
+    settings = {"base_image": "acme/python:arm64-only"}
+    said = ensure(builder(tmp_path, engine, settings=settings, platform=ARM64))
+    assert "emulated (linux/arm64): creating the venv environment" in said, said
+    assert "the base image has no variant for the build platform" in said

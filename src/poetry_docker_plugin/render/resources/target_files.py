@@ -1,11 +1,11 @@
 """Writes the files that a venv image adds to its base, for another platform, without running it.
 
 Run by the build platform's python3, in a stage ``FROM --platform=$BUILDPLATFORM`` with the
-target's base mounted read-only at TARGET: tini from Debian's package for the target's
-architecture (unpacked by dpkg into a copy of the target's package database: its maintainer
-has no scripts), the unprivileged account (``useradd --prefix``, on copies of the target's
-account files), the working directory it owns, and the line that activates the environment
-in the shells' startup files. Each lands under OUT at its path in the image; a file the same
+target's base mounted at TARGET (writable, its writes discarded): the unprivileged account
+(``useradd --prefix``, on copies of the target's account files), the working directory it
+owns, the line that activates the environment in the shells' startup files, and tini from
+Debian's package for the target's architecture (installed by dpkg into TARGET: its
+maintainer has no scripts). Each lands under OUT at its path in the image; a file the same
 as the target's is left out, so the stage that copies OUT over the base changes only these.
 What the template's steps do in the target's own stage when its code can run there.
 
@@ -86,7 +86,9 @@ def run(*command: str) -> None:
 
 
 def install_tini(target: Path, out: Path, architecture: str) -> None:
-    """tini for ``architecture`` from Debian, recorded in a copy of the target's dpkg status."""
+    """tini for ``architecture`` from Debian, installed by dpkg into the target's root itself
+    (mounted writable; what is written there is discarded), as the target's dpkg would: only
+    its files, its package database entry and files list change, and those are copied."""
     run("dpkg", "--add-architecture", architecture)
     run("apt-get", "update", "-qq")
     with tempfile.TemporaryDirectory() as downloads:
@@ -97,16 +99,18 @@ def install_tini(target: Path, out: Path, architecture: str) -> None:
             stdout=sys.stderr,
         )
         (package,) = Path(downloads).glob("tini_*.deb")
-        admin = copy_in(target, out, "/var/lib/dpkg")
-        run(
-            "dpkg",
-            f"--admindir={admin}",
-            f"--instdir={out}",
-            "--force-architecture",
-            "--force-script-chrootless",
-            "--install",
-            str(package),
-        )
+        dpkg = ("dpkg", f"--root={target}", "--force-architecture", "--force-script-chrootless")
+        # Unpacked, then configured, as apt-get has dpkg do it (status-old is the between).
+        run(*dpkg, "--unpack", str(package))
+        run(*dpkg, "--configure", "--pending")
+    database = "/var/lib/dpkg"
+    listed = inside(target, f"{database}/info/tini.list").read_text(encoding="utf-8")
+    changed = [f"{database}/status", f"{database}/status-old", *listed.splitlines()]
+    changed += [f"{database}/info/{p.name}" for p in inside(target, database).glob("info/tini.*")]
+    for path in changed:
+        source = inside(target, path)
+        if source.is_symlink() or source.is_file():
+            copy_in(target, out, path)
 
 
 def passwd_entry(out: Path, account: str) -> list[str] | None:
@@ -198,8 +202,6 @@ def main(arguments: list[str]) -> int:
     settings: dict[str, Any] = json.loads(Path(arguments[0]).read_text(encoding="utf-8"))
     target, out = Path(arguments[1]), Path(arguments[2])
     out.mkdir(parents=True, exist_ok=True)
-    if not has_tini(target) and inside(target, "/usr/bin/apt-get").exists():
-        install_tini(target, out, settings["debian_architecture"])
     files = ["/etc/bash.bashrc", "/root/.bashrc"]
     account = settings.get("account")
     if account:
@@ -207,6 +209,9 @@ def main(arguments: list[str]) -> int:
         files.append(f"{home}/.bashrc")
     activate_in(target, out, files, settings["bashrc_line"])
     left_out_when_same(target, out)
+    # Last: it writes into the target's root, which the steps above compare against.
+    if not has_tini(target) and inside(target, "/usr/bin/apt-get").exists():
+        install_tini(target, out, settings["debian_architecture"])
     return 0
 
 
