@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 def test_a_base_image_is_looked_at_once_and_cached(
     manager: str, base_image: str, conda_base_image: str, tmp_path: Path
 ) -> None:
-    """Its id, its Python (and whether its headers are there) or conda layout, and its glibc
-    (bookworm's 2.36 for both bases)."""
+    """Its id, its Python (whether its headers are there, its release and path) or conda
+    layout, and its glibc (bookworm's 2.36 for both bases)."""
     reference = conda_base_image if manager == "conda" else base_image
     engine = Engine(DOCKER)
     cache = tmp_path / "bases.json"
@@ -31,6 +31,9 @@ def test_a_base_image_is_looked_at_once_and_cached(
     if manager == "venv":
         assert found.python == "3.11"
         assert found.python_headers is False, "Debian's python3 without python3.11-dev"
+        # what a venv records, compared with the base's variant for another platform
+        assert (found.python_release or "").startswith("3.11.")
+        assert found.python_executable == "/usr/bin/python3"
     if manager == "conda":
         assert found.envs_dir == "/opt/conda/envs"
     assert found.platform == "linux/amd64"
