@@ -1,8 +1,9 @@
 """Builds for another platform: which steps run on the build platform, and which emulated.
 
 The stages that only place files (the groups of locked wheels, ``plan.layers``; the venv,
-tini, the account, the checks and the project's wheel, ``plan.cross``) run natively when the
-base image has a variant for the engine's own platform with the same Python (a
+tini, the account, the checks and the project's wheel, ``plan.native``, decided by
+``plan/cross``) run natively when the base image has a variant for the engine's own platform
+with the same Python (a
 multi-platform image, as the published python and debian images are): asked of the engine
 like the target's base. The rest runs emulated, and ``-v`` says which, with why.
 """
@@ -71,9 +72,14 @@ def probe_twin(speaker: Speaker, base: BaseImage, platform: Platform) -> BaseIma
     known = cached_facts(cache, key) if base.id else None
     if known is not None and speaker.engine.config_of(known["id"]) is not None:
         return BaseImage.from_facts(base.reference, checked_facts(base.reference, known))
-    twin = speaker.probe_base(base.reference, "venv", platform=platform, pull=True, refresh=False)
-    if base.id is not None and twin.id != base.id:
-        speaker.engine.tag(base.id, base.reference)
+    engine = speaker.engine
+    try:
+        twin = speaker.probe_base(
+            base.reference, "venv", platform=platform, pull=True, refresh=False
+        )
+    finally:  # also when the variant could not be looked at, after its pull
+        if base.id is not None and engine.image_id(base.reference) != base.id:
+            engine.tag(base.id, base.reference)
     if twin.platform != str(platform):
         return None
     if base.id is not None and twin.id is not None:

@@ -265,3 +265,15 @@ def test_the_twin_of_an_image_is_the_twin_of_its_name_only(tmp_path: Path) -> No
     said = ensure(builder(tmp_path, engine, settings=settings, platform=ARM64))
     assert "emulated (linux/arm64): creating the venv environment" in said, said
     assert "the base image has no variant for the build platform" in said
+
+
+def test_a_twin_that_cannot_be_looked_at_gives_the_tag_back_and_emulates(tmp_path: Path) -> None:
+    """The amd64 variant is pulled (its tag moves) but has no python3 to ask: the base's tag
+    names the arm64 image again, and every step is planned emulated, saying why."""
+    engine = FakeEngine()
+    arm64 = engine.publish(BASE, "base arm64", platform="linux/arm64", answers=venv_answers())
+    engine.publish(BASE, "base amd64", platform="linux/amd64", answers={})
+    said = ensure(builder(tmp_path, engine, platform=ARM64))
+    assert engine.count("pull") == 1 and engine.tags[BASE] == arm64.id
+    assert "the base image has no variant for the build platform" in said, said
+    assert engine.count("build") == 1
