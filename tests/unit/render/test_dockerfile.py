@@ -114,16 +114,9 @@ def test_generated_files_pass_hadolint_and_shellcheck(
     files = rendered(
         name, env_manager=manager, apt_packages=("libgomp1",), conda_packages=("gdal>=3.8",)
     )
-    (tmp_path / "Dockerfile").write_text(files.dockerfile)
+    assert_hadolint_clean(files.dockerfile, tmp_path)
     (tmp_path / "entrypoint.sh").write_text(files.entrypoint)
     (tmp_path / "activate.sh").write_text(files.activate)
-    hadolint = subprocess.run(
-        [HADOLINT, "--failure-threshold", "style", "--no-color", str(tmp_path / "Dockerfile")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert hadolint.returncode == 0, hadolint.stdout + hadolint.stderr
     shellcheck_path = shutil.which("shellcheck")
     assert shellcheck_path, "shellcheck is not installed (scripts/dev installs it from Debian)"
     shellcheck = subprocess.run(
@@ -329,9 +322,35 @@ def test_the_target_stages_of_a_build_whose_base_has_a_twin_only_copy(tmp_path: 
     assert {"environment-files", "wheel-installer", "project-files", "checked"} <= set(stages)
     assert "python3 -m venv /opt/venv" in files.dockerfile
     assert {"target_files.py", "target-files.json"} <= set(files.files())
-    (tmp_path / "Dockerfile").write_text(files.dockerfile)
+    assert_hadolint_clean(files.dockerfile, tmp_path)
+
+
+def test_the_seeded_tools_of_a_natively_made_environment_are_installed_there() -> None:
+    """The locked pip, setuptools or wheel (pure wheels) go over the venv's own in the native
+    stage that creates it; the target's stages still run nothing. (No fixture locks them:
+    one of the lock's requirements stands in.)"""
+    from poetry_docker_plugin.plan.cross import native_steps
+    from tests.unit.plan.test_cross import arm64_plan, twin
+
+    plan = arm64_plan()
+    layers = plan.dependencies.layers
+    seeded = dataclasses.replace(layers, seeded=layers.groups[0].requirements[:1])
+    plan = dataclasses.replace(
+        plan, dependencies=dataclasses.replace(plan.dependencies, layers=seeded)
+    )
+    steps, _ = native_steps(plan, twin())
+    stages = stages_of(render(dataclasses.replace(plan, native=steps), SOURCES).dockerfile)
+    assert stages["environment-files"][1].count("RUN") == 3  # venv, the seeded, the files
+    assert all("RUN" not in kinds for native, kinds in stages.values() if not native)
+    emulated = stages_of(render(plan, SOURCES).dockerfile)
+    assert emulated[""][1].count("RUN") == 4  # the seeded, the check, the SBOM, the project
+
+
+def assert_hadolint_clean(dockerfile: str, folder: Path) -> None:
+    """hadolint finds nothing, down to style, in ``dockerfile`` (written into ``folder``)."""
+    (folder / "Dockerfile").write_text(dockerfile)
     hadolint = subprocess.run(
-        [HADOLINT, "--failure-threshold", "style", "--no-color", str(tmp_path / "Dockerfile")],
+        [HADOLINT, "--failure-threshold", "style", "--no-color", str(folder / "Dockerfile")],
         capture_output=True,
         text=True,
         check=False,
