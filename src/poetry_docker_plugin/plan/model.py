@@ -276,7 +276,7 @@ class ImageMetadata:
 @dataclass(frozen=True)
 class NativeSteps:
     """A build for another platform whose environment and files are made on
-    ``build_platform`` and copied into the target's stage (``plan.cross``)."""
+    ``build_platform`` and copied into the target's stage (decided in ``plan/cross.py``)."""
 
     build_platform: str  # "linux/amd64": the engine's own
     debian_architecture: str  # the target's, as dpkg names it (tini's package)

@@ -1,5 +1,5 @@
 """The files of the stages that install the groups of locked wheels (``plan.layers``), and
-of the stages that make another platform's files natively (``plan.cross``).
+of the stages that make another platform's files natively (``plan.native``).
 
 Native builds: each group's requirements file, as pip reads it. Builds for another platform
 whose groups run on the build platform (``CrossInstall``): the same files without markers

@@ -224,3 +224,22 @@ def test_the_sbom_reads_the_distributions_under_another_root(tmp_path: Path) -> 
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
     found = write_sbom.installed_distributions(Path(str(tmp_path) + sys.prefix), tmp_path)
     assert [(name, version) for name, version, *_ in found] == [("demo", "1.0")]
+
+
+@pytest.mark.usefixtures("as_root")
+def test_a_home_that_climbs_stays_inside_the_image(tmp_path: Path) -> None:
+    """A base's passwd is a stranger's: a home of ``/../../srv/app`` is /srv/app in the image,
+    as the kernel resolves it there, and nothing is read or written above the two roots."""
+    target = fake_target(tmp_path / "a" / "target")
+    with (target / "etc/passwd").open("a") as passwd:
+        passwd.write("app:x:2000:2000::/../../srv/app:/bin/sh\n")
+    (target / "srv/app").mkdir(parents=True)
+    (target / "srv/app/.bashrc").write_text("# app's\n")
+    out = run_target_files(tmp_path / "a", target, "app")
+    assert (out / "srv/app/.bashrc").read_text() == f"# app's\n\n{BASHRC_LINE}\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a"]
+    assert sorted(path.name for path in (tmp_path / "a").iterdir()) == [
+        "out",
+        "target",
+        "target-files.json",
+    ]

@@ -6,7 +6,7 @@ apt, and fails the step with one paragraph when it cannot.
     python -I -B check_libraries.py [--root ROOT] SETTINGS.json
 
 With ``--root``, the image's files are read under ROOT by a Python of another platform (a
-build for another platform, ``plan.cross``): the same check, but nothing can be installed.
+build for another platform, ``plan.native``): the same check, but nothing can be installed.
 
 A wheel that links a system library the base lacks (LightGBM's ``libgomp.so.1``) installs
 fine and fails at import; this step makes "it builds" mean "it imports". Only the standard

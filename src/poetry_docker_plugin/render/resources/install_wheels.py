@@ -21,6 +21,7 @@ import configparser
 import csv
 import hashlib
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -113,12 +114,8 @@ def as_pip_writes(dist_info: Path, interpreter: str, prefix: Path | str) -> None
             if not script.is_file():
                 continue
             script.write_bytes(text)
-            relative = "../../../bin/" + name
-            for key in list(rows):
-                if key.endswith("/bin/" + name):
-                    rows[key] = [key, record_hash(text), str(len(text))]
-                    relative = key
-            rows.setdefault(relative, [relative, record_hash(text), str(len(text))])
+            key = os.path.relpath(script, site)  # as RECORD names it: ../../../bin/NAME
+            rows[key] = [key, record_hash(text), str(len(text))]
     for path in list(rows):
         if path.endswith(".py"):
             source = site / path

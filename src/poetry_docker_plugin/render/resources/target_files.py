@@ -40,9 +40,15 @@ ACCOUNT_FILES = (
 )
 
 
+def image_path(path: str) -> Path:
+    """``path`` of the image, relative to its root: ``..`` cannot climb above it (a home
+    read from the base's passwd is a stranger's value), as in the image itself."""
+    return Path(os.path.normpath("/" + path).lstrip("/"))
+
+
 def inside(root: Path, path: str) -> Path:
     """``path`` of the image, under ``root``."""
-    return root / path.lstrip("/")
+    return root / image_path(path)
 
 
 def mirror_parents(target: Path, out: Path, relative: Path) -> None:
@@ -62,7 +68,7 @@ def mirror_parents(target: Path, out: Path, relative: Path) -> None:
 
 def copy_in(target: Path, out: Path, path: str) -> Path:
     """The copy in ``out`` of the image's file ``path`` (made from the target's if needed)."""
-    relative = Path(path.lstrip("/"))
+    relative = image_path(path)
     copied = out / relative
     if copied.exists() or copied.is_symlink():
         return copied
@@ -81,8 +87,8 @@ def has_tini(target: Path) -> bool:
     return any(inside(target, d + "/tini").exists() for d in PATH_DIRECTORIES)
 
 
-def run(*command: str) -> None:
-    subprocess.run(command, check=True, stdout=sys.stderr)
+def run(*command: str, cwd: str | None = None) -> None:
+    subprocess.run(command, check=True, stdout=sys.stderr, cwd=cwd)
 
 
 def install_tini(target: Path, out: Path, architecture: str) -> None:
@@ -92,12 +98,7 @@ def install_tini(target: Path, out: Path, architecture: str) -> None:
     run("dpkg", "--add-architecture", architecture)
     run("apt-get", "update", "-qq")
     with tempfile.TemporaryDirectory() as downloads:
-        subprocess.run(
-            ["apt-get", "download", "-qq", f"tini:{architecture}"],
-            check=True,
-            cwd=downloads,
-            stdout=sys.stderr,
-        )
+        run("apt-get", "download", "-qq", f"tini:{architecture}", cwd=downloads)
         (package,) = Path(downloads).glob("tini_*.deb")
         dpkg = ("dpkg", f"--root={target}", "--force-architecture", "--force-script-chrootless")
         # Unpacked, then configured, as apt-get has dpkg do it (status-old is the between).
@@ -145,7 +146,7 @@ def add_account(target: Path, out: Path, account: str, uid: int | None, workdir:
     if entry is None:
         raise SystemExit(f"poetry-docker: useradd did not add the account {account}.")
     if not inside(target, workdir).exists() and not inside(out, workdir).exists():
-        relative = Path(workdir.lstrip("/"))
+        relative = image_path(workdir)
         mirror_parents(target, out, relative)
         made = out / relative
         made.mkdir(mode=0o755)
