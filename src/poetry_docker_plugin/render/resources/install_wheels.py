@@ -95,7 +95,7 @@ def as_pip_writes(dist_info: Path, interpreter: str, prefix: Path | str) -> None
         for row in csv.reader(handle):
             if row:
                 rows[row[0]] = [*row, "", ""][:3]
-    entry_points = configparser.ConfigParser(delimiters=("=",))
+    entry_points = configparser.ConfigParser(delimiters=("=",), interpolation=None)
     entry_points.optionxform = str  # type: ignore[assignment,method-assign]
     entry_points.read(dist_info / "entry_points.txt", encoding="utf-8")
     for section in ("console_scripts", "gui_scripts"):
